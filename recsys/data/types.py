@@ -1,0 +1,180 @@
+"""Core data types: the immutable ``Dataset``, the ``Interactions`` matrix and a ``Split``.
+
+Raw ids (MovieLens userId/movieId) live in polars frames; contiguous indices live only
+inside ``Interactions`` and the models. The two never mix (STYLE.md, practice 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys.errors import DataError, UnknownIdError
+
+__all__ = ["Dataset", "Interactions", "Split", "RATINGS_SCHEMA", "MOVIES_SCHEMA"]
+
+RATINGS_SCHEMA: dict[str, pl.DataType] = {
+    "user_id": pl.Int32(),
+    "item_id": pl.Int32(),
+    "rating": pl.Float32(),
+    "timestamp": pl.Int64(),
+}
+MOVIES_SCHEMA: dict[str, pl.DataType] = {
+    "item_id": pl.Int32(),
+    "title": pl.String(),
+    "year": pl.Int32(),
+    "genres": pl.List(pl.String()),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One MovieLens release (or a synthetic stand-in) as canonical polars frames."""
+
+    name: str
+    ratings: pl.DataFrame
+    movies: pl.DataFrame
+    tags: pl.DataFrame | None = None
+    links: pl.DataFrame | None = None
+    users: pl.DataFrame | None = None
+    genome_scores: pl.DataFrame | None = None
+    genome_tags: pl.DataFrame | None = None
+    manifest_hash: str = ""
+    synthetic: bool = False
+    rating_scale: tuple[float, float] = (0.5, 5.0)
+
+    @property
+    def n_users(self) -> int:
+        """Number of distinct users with at least one rating."""
+        return int(self.ratings["user_id"].n_unique())
+
+    @property
+    def n_items(self) -> int:
+        """Number of movies in the catalogue (rated or not)."""
+        return int(self.movies.height)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline counts, as shown on dataset cards and in reports."""
+        return {
+            "name": self.name,
+            "ratings": self.ratings.height,
+            "users": self.n_users,
+            "movies": self.n_items,
+            "tags": 0 if self.tags is None else self.tags.height,
+            "users_with_demographics": 0 if self.users is None else self.users.height,
+            "has_genome": self.genome_scores is not None,
+            "synthetic": self.synthetic,
+            "manifest_hash": self.manifest_hash,
+        }
+
+
+@dataclass(frozen=True)
+class Split:
+    """A reproducible train/test (and optional validation) partition of ratings."""
+
+    train: pl.DataFrame
+    test: pl.DataFrame
+    valid: pl.DataFrame | None = None
+    protocol: str = ""
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Interactions:
+    """A user × item CSR matrix of ratings plus the raw-id vocabularies of both axes.
+
+    Build it once per split with :meth:`from_frame`; every model shares it.
+    """
+
+    def __init__(self, matrix: sp.csr_matrix, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+        if matrix.shape != (len(user_ids), len(item_ids)):
+            raise DataError(
+                f"Interactions matrix shape {matrix.shape} does not match "
+                f"{len(user_ids)} users × {len(item_ids)} items"
+            )
+        self.matrix = matrix.tocsr().astype(np.float32)
+        self.matrix.sort_indices()
+        self.user_ids = np.asarray(user_ids, dtype=np.int64)
+        self.item_ids = np.asarray(item_ids, dtype=np.int64)
+        self._user_index = {int(u): i for i, u in enumerate(self.user_ids)}
+        self._item_index = {int(i): j for j, i in enumerate(self.item_ids)}
+
+    @classmethod
+    def from_frame(
+        cls,
+        ratings: pl.DataFrame,
+        items: np.ndarray | pl.Series | None = None,
+        users: np.ndarray | pl.Series | None = None,
+    ) -> Interactions:
+        """Build from a ``[user_id, item_id, rating]`` frame.
+
+        ``items`` / ``users`` widen the vocabularies (e.g. the whole catalogue, so that items
+        with no training rating still exist as empty columns for content models).
+        """
+        user_vocab = _vocabulary(ratings["user_id"], users)
+        item_vocab = _vocabulary(ratings["item_id"], items)
+        rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
+        cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
+        values = ratings["rating"].to_numpy().astype(np.float32)
+        matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
+        matrix.sum_duplicates()
+        return cls(matrix, user_vocab, item_vocab)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(number of users, number of items)."""
+        return self.matrix.shape  # type: ignore[return-value]
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored ratings."""
+        return int(self.matrix.nnz)
+
+    def user_index(self, user_ids: Any, missing: str = "raise") -> np.ndarray:
+        """Map raw user ids to row indices; ``missing='mark'`` gives -1 instead of raising."""
+        return _lookup(self._user_index, user_ids, "user", missing)
+
+    def item_index(self, item_ids: Any, missing: str = "raise") -> np.ndarray:
+        """Map raw item ids to column indices; ``missing='mark'`` gives -1 instead of raising."""
+        return _lookup(self._item_index, item_ids, "item", missing)
+
+    def binarize(self, threshold: float = 0.0) -> sp.csr_matrix:
+        """Implicit view: 1 where the rating is above ``threshold``."""
+        binary = self.matrix.copy()
+        binary.data = (binary.data > threshold).astype(np.float32)
+        binary.eliminate_zeros()
+        return binary
+
+    def to_frame(self) -> pl.DataFrame:
+        """The stored ratings back as a ``[user_id, item_id, rating]`` frame."""
+        coo = self.matrix.tocoo()
+        return pl.DataFrame(
+            {
+                "user_id": self.user_ids[coo.row].astype(np.int32),
+                "item_id": self.item_ids[coo.col].astype(np.int32),
+                "rating": coo.data.astype(np.float32),
+            }
+        )
+
+
+def _vocabulary(observed: pl.Series, extra: np.ndarray | pl.Series | None) -> np.ndarray:
+    values = observed.to_numpy()
+    if extra is not None:
+        values = np.concatenate([values, np.asarray(extra)])
+    return np.unique(values.astype(np.int64))
+
+
+def _lookup(index: dict[int, int], ids: Any, kind: str, missing: str) -> np.ndarray:
+    flat = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+    result = np.fromiter((index.get(int(i), -1) for i in flat), dtype=np.int64, count=len(flat))
+    if missing == "raise" and (result < 0).any():
+        unknown = flat[result < 0][:5].tolist()
+        raise UnknownIdError(
+            f"Unknown {kind} id(s) {unknown}: not in the training data of this model "
+            f"({len(index):,} known {kind}s)"
+        )
+    return result

@@ -1,0 +1,319 @@
+"""The ``Recommender`` base class: one interface over every model family.
+
+The base owns id mapping, unknown users, seen-item exclusion, batched top-k and ranking,
+persistence and the not-fitted check (the Surprise "template method"). A subclass declares
+its ``Params`` dataclass and capabilities and implements ``_fit`` and the batched ``_score``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys.data.types import Interactions
+from recsys.errors import ConfigError, NotFittedError, RecsysError, UnsupportedError
+from recsys.io import atomic_dir
+
+__all__ = [
+    "Capability",
+    "Explanation",
+    "Recommender",
+    "RECOMMENDATION_SCHEMA",
+    "SIMILARITY_SCHEMA",
+    "top_k",
+]
+
+RECOMMENDATION_SCHEMA = {
+    "user_id": pl.Int64(),
+    "item_id": pl.Int64(),
+    "score": pl.Float64(),
+    "rank": pl.Int32(),
+}
+SIMILARITY_SCHEMA = {
+    "item_id": pl.Int64(),
+    "similar_item_id": pl.Int64(),
+    "score": pl.Float64(),
+    "rank": pl.Int32(),
+}
+_BATCH_USERS = 512
+FOLD_IN_USER = -1  # the row index given to ``_score`` for a user folded in at query time
+
+
+class Capability(enum.Flag):
+    """What a model can be asked for; the UI and the benchmark read these."""
+
+    TOP_N = enum.auto()
+    RATING = enum.auto()
+    SIMILAR_ITEMS = enum.auto()
+    EXPLAIN = enum.auto()
+    FOLD_IN = enum.auto()
+    COLD_START_ITEMS = enum.auto()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a model scored an item for a user: a sentence plus its evidence."""
+
+    user_id: int | None
+    item_id: int
+    score: float
+    text: str
+    contributions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-k of a dense score block: (indices, scores), best first, ties by index."""
+    k = min(k, scores.shape[1])
+    if k <= 0:
+        empty = np.empty((scores.shape[0], 0))
+        return empty.astype(np.int64), empty
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    return idx, np.take_along_axis(scores, idx, axis=1)
+
+
+class Recommender:
+    """Base class of every model. Subclasses set ``name``, ``Params``, ``capabilities``."""
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[Capability] = Capability.TOP_N
+
+    @dataclass(frozen=True)
+    class Params:
+        """Hyper-parameters; subclasses replace this with their own frozen dataclass."""
+
+        seed: int = 42
+
+    def __init__(self, **params: Any) -> None:
+        known = {f.name for f in dataclasses.fields(self.Params)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ConfigError(
+                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
+                f"valid parameters are {sorted(known)}"
+            )
+        self.params = self.Params(**params)
+        self._fitted = False
+
+    # -- scikit-learn style plumbing -------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Hyper-parameters as a plain dict (for logging and cloning)."""
+        return dataclasses.asdict(self.params)
+
+    def clone(self) -> Self:
+        """A fresh, unfitted model with the same hyper-parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def supports(self, capability: Capability) -> bool:
+        """True when the model declares ``capability``."""
+        return bool(self.capabilities & capability)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, train: Interactions, catalog: Any | None = None) -> Self:
+        """Learn from ``train`` (and item side information in ``catalog``); returns ``self``."""
+        self.train_ = train
+        self.rng_ = np.random.default_rng(getattr(self.params, "seed", None))
+        self._fit(train, catalog)
+        self._fitted = True
+        return self
+
+    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not self._fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() or load()")
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        """Dense scores (len(users) × n_items); ``rows`` are the users' rating rows.
+
+        ``users`` holds row indices into the training matrix, or ``FOLD_IN_USER`` for a
+        history folded in at query time (only for models declaring ``FOLD_IN``).
+        """
+        raise NotImplementedError
+
+    def recommend(
+        self, user_ids: Any, k: int = 10, exclude_seen: bool = True
+    ) -> pl.DataFrame:
+        """Top-``k`` items for each user: ``[user_id, item_id, score, rank]``, rank from 1."""
+        self._check_fitted()
+        user_ids = np.atleast_1d(np.asarray(user_ids, dtype=np.int64))
+        users = self.train_.user_index(user_ids)
+        return self._rank(user_ids, users, self.train_.matrix[users], k, exclude_seen)
+
+    def recommend_for_history(
+        self, history: pl.DataFrame, k: int = 10, exclude_seen: bool = True, user_id: int = -1
+    ) -> pl.DataFrame:
+        """Fold in a new user's ``[item_id, rating]`` history at query time, no refit."""
+        self._check_fitted()
+        if not self.supports(Capability.FOLD_IN):
+            raise UnsupportedError(f"{self.name} cannot fold in a new user; retrain it instead")
+        row = self.history_row(history)
+        return self._rank(np.array([user_id]), np.array([FOLD_IN_USER]), row, k, exclude_seen)
+
+    def history_row(self, history: pl.DataFrame) -> sp.csr_matrix:
+        """A one-row CSR matrix over the model's items from ``[item_id, rating]`` (unknown items dropped)."""
+        if history.is_empty():
+            raise RecsysError("The history is empty: rate at least one movie first")
+        cols = self.train_.item_index(history["item_id"].to_numpy(), missing="mark")
+        keep = cols >= 0
+        values = history["rating"].to_numpy().astype(np.float32)[keep]
+        return sp.csr_matrix(
+            (values, (np.zeros(keep.sum(), dtype=np.int64), cols[keep])),
+            shape=(1, self.train_.shape[1]),
+        )
+
+    def _rank(
+        self,
+        user_ids: np.ndarray,
+        users: np.ndarray,
+        rows: sp.csr_matrix,
+        k: int,
+        exclude_seen: bool,
+    ) -> pl.DataFrame:
+        if k < 1:
+            raise ConfigError(f"k must be a positive integer, got {k}")
+        frames = []
+        for start in range(0, len(users), _BATCH_USERS):
+            block = slice(start, start + _BATCH_USERS)
+            scores = np.asarray(self._score(users[block], rows[block]), dtype=np.float64)
+            scores[~np.isfinite(scores)] = -np.inf
+            if exclude_seen:
+                seen = rows[block].tocoo()
+                scores[seen.row, seen.col] = -np.inf
+            idx, best = top_k(scores, k)
+            valid = np.isfinite(best)
+            n_rows = idx.shape[0]
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "user_id": np.repeat(user_ids[block], idx.shape[1])[valid.ravel()],
+                        "item_id": self.train_.item_ids[idx[valid]],
+                        "score": best[valid],
+                        "rank": np.tile(np.arange(1, idx.shape[1] + 1), n_rows)[valid.ravel()],
+                    },
+                    schema=RECOMMENDATION_SCHEMA,
+                )
+            )
+        return pl.concat(frames) if frames else pl.DataFrame(schema=RECOMMENDATION_SCHEMA)
+
+    # -- optional capabilities -------------------------------------------------------------
+    def predict(self, user_ids: Any, item_ids: Any) -> np.ndarray:
+        """Predicted ratings for (user, item) pairs; unknown ids get the model's fallback."""
+        self._check_fitted()
+        if not self.supports(Capability.RATING):
+            raise UnsupportedError(f"{self.name} does not predict ratings")
+        users = self.train_.user_index(user_ids, missing="mark")
+        items = self.train_.item_index(item_ids, missing="mark")
+        return np.asarray(self._predict(users, items), dtype=np.float64)
+
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def similar_items(self, item_ids: Any, k: int = 10) -> pl.DataFrame:
+        """The ``k`` most similar items to each item: ``[item_id, similar_item_id, score, rank]``."""
+        self._check_fitted()
+        if not self.supports(Capability.SIMILAR_ITEMS):
+            raise UnsupportedError(f"{self.name} does not compute item similarities")
+        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
+        items = self.train_.item_index(item_ids)
+        scores = np.asarray(self._similar(items), dtype=np.float64)
+        scores[np.arange(len(items)), items] = -np.inf
+        scores[~np.isfinite(scores)] = -np.inf
+        idx, best = top_k(scores, k)
+        valid = np.isfinite(best)
+        return pl.DataFrame(
+            {
+                "item_id": np.repeat(item_ids, idx.shape[1])[valid.ravel()],
+                "similar_item_id": self.train_.item_ids[idx[valid]],
+                "score": best[valid],
+                "rank": np.tile(np.arange(1, idx.shape[1] + 1), len(items))[valid.ravel()],
+            },
+            schema=SIMILARITY_SCHEMA,
+        )
+
+    def _similar(self, items: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def explain(self, user_id: int, item_id: int, top: int = 3) -> Explanation:
+        """Why ``item_id`` scores as it does for ``user_id`` (neighbours, factors or tags)."""
+        self._check_fitted()
+        if not self.supports(Capability.EXPLAIN):
+            raise UnsupportedError(f"{self.name} cannot explain its recommendations")
+        user = int(self.train_.user_index([user_id])[0])
+        item = int(self.train_.item_index([item_id])[0])
+        return self._explain(user_id, user, self.train_.matrix[user], item, top)
+
+    def _explain(
+        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
+    ) -> Explanation:
+        raise NotImplementedError
+
+    # -- persistence (no pickle) -----------------------------------------------------------
+    def save(self, path: Path | str) -> Path:
+        """Write params, vocabularies and learned arrays to folder ``path`` atomically."""
+        self._check_fitted()
+        with atomic_dir(path) as tmp:
+            meta = {"model": self.name, "params": self.get_params(), **self._extra_meta()}
+            (tmp / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+            train = self.train_.matrix
+            arrays = {
+                "train_data": train.data,
+                "train_indices": train.indices,
+                "train_indptr": train.indptr,
+                "train_shape": np.array(train.shape),
+                "user_ids": self.train_.user_ids,
+                "item_ids": self.train_.item_ids,
+                **{f"state_{k}": v for k, v in self._get_state().items()},
+            }
+            np.savez(tmp / "arrays.npz", **arrays)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: Path | str) -> Recommender:
+        """Load a model saved with :meth:`save`; the class is looked up in the registry."""
+        from recsys.models.registry import get_model_class
+
+        path = Path(path)
+        if not (path / "model.json").exists():
+            raise RecsysError(f"No saved model at {path}: expected {path / 'model.json'}")
+        meta = json.loads((path / "model.json").read_text())
+        model_cls = get_model_class(meta["model"])
+        model = model_cls(**meta["params"])
+        with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
+            matrix = sp.csr_matrix(
+                (arrays["train_data"], arrays["train_indices"], arrays["train_indptr"]),
+                shape=tuple(arrays["train_shape"]),
+            )
+            model.train_ = Interactions(matrix, arrays["user_ids"], arrays["item_ids"])
+            state = {k[6:]: arrays[k] for k in arrays.files if k.startswith("state_")}
+        model.rng_ = np.random.default_rng(getattr(model.params, "seed", None))
+        model._set_state(state, meta)
+        model._fitted = True
+        return model
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to persist; override in every model with learned state."""
+        return {}
+
+    def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Restore what ``_get_state`` returned."""
+
+    def _extra_meta(self) -> dict[str, Any]:
+        """JSON-serialisable extras stored beside the params."""
+        return {}

@@ -1,0 +1,53 @@
+"""Typed settings read from ``RECSYS_*`` environment variables, with laptop defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+__all__ = ["Settings", "get_settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the product in one place; no secrets have defaults."""
+
+    data_dir: Path = Path("data")
+    data_mirror: Path | None = None
+    mlflow_tracking_uri: str = ""
+    pushgateway_url: str = ""
+    event_db_url: str = ""
+    slack_webhook_url: str = ""
+    embedding_model: str = ""
+    public_demo: bool = False
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI; a local SQLite file under the data dir by default."""
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def events_url(self) -> str:
+        """SQLAlchemy URL of the A/B event store; a SQLite file by default."""
+        return self.event_db_url or f"sqlite:///{(self.data_dir / 'events.db').resolve()}"
+
+
+_ENV_NAMES = {f.name: "RECSYS_" + f.name.upper() for f in fields(Settings)}
+
+
+def _convert(name: str, raw: str) -> object:
+    if name in ("data_dir",):
+        return Path(raw)
+    if name == "data_mirror":
+        return Path(raw) if raw else None
+    if name == "public_demo":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
+
+
+def get_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment (``RECSYS_DATA_DIR``, ``RECSYS_DATA_MIRROR``, ...)."""
+    env = os.environ if environ is None else environ
+    values = {name: _convert(name, env[var]) for name, var in _ENV_NAMES.items() if var in env}
+    return Settings(**values)
