@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 # Modules that add a command group; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
     "recsys.data.cli",
+    "recsys.training",
 ]
 
 

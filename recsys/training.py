@@ -1,0 +1,136 @@
+"""Train the default models on a whole dataset and store them as servable artifacts.
+
+``recsys train NAME`` (and ``make demo``) call :func:`train_default_models`; the app loads the
+result through :func:`load_trained_model`. Artifacts live under ``<data_dir>/models/<dataset>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from recsys.data.types import Interactions
+from recsys.errors import RecsysError
+from recsys.io import write_json
+from recsys.models import Recommender, create_model
+from recsys.settings import Settings, get_settings
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "TrainedModel",
+    "load_trained_model",
+    "models_dir",
+    "train_default_models",
+    "trained_models",
+]
+
+log = logging.getLogger(__name__)
+
+# Light models the demo serves: they train in seconds on ml-latest-small within ~1 GB.
+DEFAULT_MODELS: dict[str, dict[str, Any]] = {
+    "most_popular": {},
+    "ease": {"l2": 500.0},
+    "item_knn": {"similarity": "cosine", "k": 50},
+}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """Where a trained model lives and how it was made."""
+
+    name: str
+    dataset: str
+    path: Path
+    trained_at: str
+    fit_seconds: float
+    manifest_hash: str
+    params: dict[str, Any]
+
+
+def models_dir(dataset: str, settings: Settings | None = None) -> Path:
+    """Folder holding the trained default models of ``dataset``."""
+    settings = settings or get_settings()
+    return settings.data_dir / "models" / dataset
+
+
+def train_default_models(
+    dataset_name: str,
+    models: dict[str, dict[str, Any]] | None = None,
+    settings: Settings | None = None,
+    force: bool = False,
+) -> list[TrainedModel]:
+    """Fit each model on all ratings of ``dataset_name`` and save it; skip up-to-date ones."""
+    from recsys.data.load import load_dataset
+
+    settings = settings or get_settings()
+    dataset = load_dataset(dataset_name, settings)
+    train = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"])
+    trained = []
+    for name, params in tqdm(list((models or DEFAULT_MODELS).items()), desc="training", unit="model"):
+        target = models_dir(dataset_name, settings) / name
+        existing = _read_card(target)
+        if existing and not force and existing.manifest_hash == dataset.manifest_hash:
+            log.info("%s is up to date (trained %s)", name, existing.trained_at)
+            trained.append(existing)
+            continue
+        start = time.perf_counter()
+        model = create_model(name, **params).fit(train, catalog=dataset)
+        seconds = time.perf_counter() - start
+        model.save(target)
+        card = TrainedModel(
+            name, dataset_name, target, datetime.now(UTC).isoformat(timespec="seconds"),
+            round(seconds, 3), dataset.manifest_hash, model.get_params(),
+        )
+        write_json(target / "card.json", dataclasses.asdict(card))
+        log.info("trained %s on %s in %.2f s", name, dataset_name, seconds)
+        trained.append(card)
+    return trained
+
+
+def _read_card(folder: Path) -> TrainedModel | None:
+    card = folder / "card.json"
+    if not card.exists() or not (folder / "model.json").exists():
+        return None
+    payload = json.loads(card.read_text())
+    payload["path"] = Path(payload["path"])
+    return TrainedModel(**payload)
+
+
+def load_trained_model(dataset: str, name: str, settings: Settings | None = None) -> Recommender:
+    """Load a model trained by :func:`train_default_models`; a clear error if it is missing."""
+    folder = models_dir(dataset, settings) / name
+    if _read_card(folder) is None:
+        raise RecsysError(
+            f"Model {name!r} is not trained on {dataset!r} yet: run `recsys train {dataset}`"
+        )
+    return Recommender.load(folder)
+
+
+def trained_models(dataset: str, settings: Settings | None = None) -> list[TrainedModel]:
+    """Cards of every model trained on ``dataset``."""
+    root = models_dir(dataset, settings)
+    cards = (_read_card(p) for p in sorted(root.iterdir())) if root.exists() else iter(())
+    return [c for c in cards if c is not None]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``recsys train``."""
+    parser = subparsers.add_parser("train", help="train the default models on a dataset")
+    parser.add_argument("dataset", help="dataset name, e.g. ml-latest-small")
+    parser.add_argument("--force", action="store_true", help="retrain even if up to date")
+    parser.set_defaults(handler=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    for card in train_default_models(args.dataset, force=args.force):
+        print(f"{card.name:15s} trained {card.trained_at}  fit {card.fit_seconds:.2f} s  {card.path}")
+    return 0
