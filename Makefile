@@ -31,7 +31,7 @@ test-slow: install ## the slow-marked tests (simulations, services); none select
 	$(PY) -m pytest -m slow || test $$? -eq 5
 
 lint: install
-	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests
+	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops
 
 bench: install ## ingest benchmark on a synthetic ml-20m-shaped dataset
 	$(PY) benchmarks/ingest_benchmark.py

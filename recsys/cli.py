@@ -19,6 +19,8 @@ __all__ = ["main", "build_parser"]
 COMMAND_MODULES = [
     "recsys.data.cli",
     "recsys.training",
+    "recsys.bench.cli",
+    "recsys.ab.cli",
 ]
 
 

@@ -21,6 +21,7 @@ class Settings:
     slack_webhook_url: str = ""
     embedding_model: str = ""
     public_demo: bool = False
+    metrics_port: int = 8000
 
     @property
     def tracking_uri(self) -> str:
@@ -41,6 +42,8 @@ def _convert(name: str, raw: str) -> object:
         return Path(raw)
     if name == "data_mirror":
         return Path(raw) if raw else None
+    if name == "metrics_port":
+        return int(raw)
     if name == "public_demo":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw

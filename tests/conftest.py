@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import polars as pl
 import pytest
 
+from recsys.data.load import ingest
 from recsys.data.types import Dataset
+from recsys.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,19 +29,18 @@ def mirror_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def ml_small(mirror_dir: Path) -> Dataset:
-    """ml-latest-small as a canonical Dataset (ratings + movies), read from the mirror."""
-    folder = mirror_dir / "ml-latest-small"
-    ratings = pl.read_csv(folder / "ratings.csv").select(
-        pl.col("userId").cast(pl.Int32).alias("user_id"),
-        pl.col("movieId").cast(pl.Int32).alias("item_id"),
-        pl.col("rating").cast(pl.Float32),
-        pl.col("timestamp").cast(pl.Int64),
-    )
-    movies = pl.read_csv(folder / "movies.csv").select(
-        pl.col("movieId").cast(pl.Int32).alias("item_id"),
-        pl.col("title").str.replace(r"\s*\(\d{4}\)\s*$", "").alias("title"),
-        pl.col("title").str.extract(r"\((\d{4})\)\s*$").cast(pl.Int32).alias("year"),
-        pl.col("genres").str.split("|").list.filter(pl.element() != "(no genres listed)"),
-    )
-    return Dataset(name="ml-latest-small", ratings=ratings, movies=movies)
+def data_settings(mirror_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings with a session-wide temporary data dir fed from the mirror."""
+    return Settings(data_dir=tmp_path_factory.mktemp("recsys-data"), data_mirror=mirror_dir)
+
+
+@pytest.fixture(scope="session")
+def ml_small(data_settings: Settings) -> Dataset:
+    """ml-latest-small as a canonical Dataset, fetched from the mirror and loaded."""
+    return ingest("ml-latest-small", settings=data_settings)
+
+
+@pytest.fixture(scope="session")
+def ml_100k(data_settings: Settings) -> Dataset:
+    """ml-100k as a canonical Dataset (with u.user demographics), from the mirror."""
+    return ingest("ml-100k", settings=data_settings)

@@ -282,6 +282,7 @@ class Recommender:
                 **{f"state_{k}": v for k, v in self._get_state().items()},
             }
             np.savez(tmp / "arrays.npz", **arrays)
+            self._save_files(tmp)
         return Path(path)
 
     @classmethod
@@ -304,6 +305,7 @@ class Recommender:
             state = {k[6:]: arrays[k] for k in arrays.files if k.startswith("state_")}
         model.rng_ = np.random.default_rng(getattr(model.params, "seed", None))
         model._set_state(state, meta)
+        model._load_files(path)
         model._fitted = True
         return model
 
@@ -313,6 +315,12 @@ class Recommender:
 
     def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Restore what ``_get_state`` returned."""
+
+    def _save_files(self, folder: Path) -> None:
+        """Write extra files (a faiss index, sub-models) into the model folder being saved."""
+
+    def _load_files(self, folder: Path) -> None:
+        """Read what ``_save_files`` wrote (called after ``_set_state``)."""
 
     def _extra_meta(self) -> dict[str, Any]:
         """JSON-serialisable extras stored beside the params."""

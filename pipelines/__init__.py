@@ -1,0 +1,1 @@
+"""The retraining pipeline (``python -m pipelines.retrain``) and its Airflow DAG (``dags/``)."""

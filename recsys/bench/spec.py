@@ -1,0 +1,341 @@
+"""Typed benchmark specs read from YAML: unknown keys fail loudly, and specs round-trip exactly.
+
+A spec names a dataset, a split protocol, the seeds, the cut-offs and metrics, the models (with
+optional hyper-parameter search on a validation split carved from the training part only), the
+published reference numbers to compare against and the goals to report on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+
+from recsys.errors import ConfigError
+
+__all__ = [
+    "BenchmarkSpec",
+    "Goal",
+    "ModelSpec",
+    "ProtocolSpec",
+    "Published",
+    "PublishedRow",
+    "TuneSpec",
+    "LOWER_IS_BETTER",
+    "load_spec",
+    "lower_is_better",
+]
+
+ProtocolKind = Literal[
+    "kfold", "stratified", "random_holdout", "temporal", "leave_last_n",
+    "cold_start_items", "cold_start_users",
+]
+RANKING_METRICS = ("precision", "recall", "ndcg", "map", "map_recommenders", "mrr", "hit_rate")
+RATING_METRICS = ("rmse", "mae")
+BEYOND_METRICS = ("coverage", "novelty", "arp", "gini", "ild")  # recsys.evaluation names
+COST_METRICS = (
+    "fit_s", "predict_s", "time_s", "total_time_s", "recommend_ms", "latency_p50_ms",
+    "latency_p95_ms", "peak_mb", "size_mb",
+)
+LOWER_IS_BETTER = frozenset(RATING_METRICS + COST_METRICS + ("arp", "gini"))
+_METRIC = re.compile(r"^(?P<base>[a-z_]+)(@(?P<k>\d+))?$")
+
+
+def lower_is_better(metric: str) -> bool:
+    """True for error, cost and popularity metrics (smaller numbers win)."""
+    return metric.split("@")[0] in LOWER_IS_BETTER
+
+
+def check_metric(metric: str, where: str) -> None:
+    """Raise ``ConfigError`` unless ``metric`` is a known name (ranking ones carry ``@k``)."""
+    match = _METRIC.match(metric)
+    base, k = (match["base"], match["k"]) if match else ("", None)
+    known = (base in RANKING_METRICS + BEYOND_METRICS and k is not None) or (
+        k is None and base in RATING_METRICS + COST_METRICS
+    )
+    if not known:
+        raise ConfigError(
+            f"{where}: unknown metric {metric!r}; expected one of "
+            f"{list(RATING_METRICS + COST_METRICS)} or <name>@<k> with name in "
+            f"{list(RANKING_METRICS + BEYOND_METRICS)}"
+        )
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """A split protocol: ``kind`` names a splitter of ``recsys.data.split``, ``params`` its args."""
+
+    kind: ProtocolKind
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """Hyper-parameter search, scored on a validation split carved from each training part.
+
+    ``grid`` maps parameter -> candidate values; ``n_iter`` 0 tries the whole grid, otherwise a
+    seeded random sample of ``n_iter`` grid points (random search).
+    """
+
+    grid: dict[str, list[Any]]
+    metric: str
+    validation: ProtocolSpec
+    n_iter: int = 0
+
+    def candidates(self, seed: int) -> list[dict[str, Any]]:
+        """The parameter combinations to try, in a deterministic order."""
+        names = sorted(self.grid)
+        points = [dict(zip(names, values, strict=True))
+                  for values in itertools.product(*(self.grid[n] for n in names))]
+        if 0 < self.n_iter < len(points):
+            chosen = np.random.default_rng(seed).choice(len(points), self.n_iter, replace=False)
+            points = [points[i] for i in sorted(chosen)]
+        return points
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a benchmark: registry name, display label, fixed params, optional search."""
+
+    name: str
+    label: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    tune: TuneSpec | None = None
+    published: str | None = None  # label of the published row this model reproduces
+
+    @property
+    def display(self) -> str:
+        """The label shown in tables (the registry name when no label is given)."""
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """Reference numbers for one published model, as the source prints them."""
+
+    label: str
+    metrics: dict[str, float]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published table to put next to ours, always with its source and protocol."""
+
+    source: str
+    protocol: str
+    rows: list[PublishedRow] = field(default_factory=list)
+    hardware: str = ""
+
+    def row(self, label: str) -> PublishedRow | None:
+        """The row labelled ``label``, if any."""
+        return next((r for r in self.rows if r.label == label), None)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A target: ``model``'s ``metric`` (or its ratio/abs difference to ``reference``) ``op`` value.
+
+    ``model`` is a model label or ``best`` (the best model on ``metric``); ``reference`` is another
+    model label or ``published`` (the model's published row); ``compare`` says how the two combine.
+    """
+
+    metric: str
+    op: Literal["<=", ">="]
+    value: float
+    model: str = "best"
+    reference: str | None = None
+    compare: Literal["value", "ratio", "abs_diff"] = "value"
+    stretch: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """A whole benchmark: data, protocol, models, metrics, published numbers and goals."""
+
+    name: str
+    dataset: str
+    protocol: ProtocolSpec
+    models: list[ModelSpec]
+    description: str = ""
+    seeds: list[int] = field(default_factory=lambda: [42])
+    relevance_threshold: float | None = None  # None: every held-out rating is relevant
+    k: list[int] = field(default_factory=lambda: [10])
+    metrics: list[str] = field(default_factory=lambda: ["ndcg@10"])
+    recall_denominator: Literal["all", "min_k"] = "all"
+    full_catalog: bool = False  # train vocabulary = every movie (cold items as empty columns)
+    published: Published | None = None
+    goals: list[Goal] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "spec") -> BenchmarkSpec:
+        """Build from parsed YAML; unknown keys and wrong types raise ``ConfigError``."""
+        return _build(cls, data, where)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :meth:`from_dict` turns back into an equal spec."""
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        """The spec as YAML text (keys in declaration order)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def select(self, labels: list[str]) -> BenchmarkSpec:
+        """The same spec restricted to the models with these labels (or registry names)."""
+        chosen = [m for m in self.models if m.display in labels or m.name in labels]
+        missing = sorted(set(labels) - {m.display for m in chosen} - {m.name for m in chosen})
+        if missing:
+            raise ConfigError(
+                f"Spec {self.name!r} has no model(s) {missing}; "
+                f"its models are {[m.display for m in self.models]}"
+            )
+        return dataclasses.replace(self, models=chosen)
+
+    @property
+    def ranking_ks(self) -> list[int]:
+        """Cut-offs needed by the ranking metrics, the goals and ``k``."""
+        named = {int(m.split("@")[1]) for m in self._all_metric_names() if "@" in m}
+        return sorted(set(self.k) | named)
+
+    @property
+    def needs_ranking(self) -> bool:
+        """True when any requested metric is computed from top-N lists."""
+        return any(_METRIC.match(m)["base"] not in RATING_METRICS + COST_METRICS
+                   for m in self._all_metric_names())
+
+    @property
+    def needs_rating(self) -> bool:
+        """True when RMSE or MAE is requested."""
+        return any(m in RATING_METRICS for m in self._all_metric_names())
+
+    def _all_metric_names(self) -> list[str]:
+        tuned = [m.tune.metric for m in self.models if m.tune]
+        return list(self.metrics) + [g.metric for g in self.goals] + tuned
+
+
+def load_spec(path: Path | str) -> BenchmarkSpec:
+    """Read and validate a YAML spec file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Benchmark spec not found: {path} (expected a YAML file)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return BenchmarkSpec.from_dict(data, where=str(path))
+
+
+# -- validation ------------------------------------------------------------------------------
+def _validate(spec: BenchmarkSpec) -> None:
+    where = f"spec {spec.name!r}"
+    if not spec.models:
+        raise ConfigError(f"{where}: `models` is empty; list at least one model")
+    if not spec.seeds:
+        raise ConfigError(f"{where}: `seeds` is empty; give at least one seed")
+    if any(k < 1 for k in spec.k):
+        raise ConfigError(f"{where}: every k must be >= 1, got {spec.k}")
+    labels = [m.display for m in spec.models]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}: model labels must be unique, repeated: {duplicates}")
+    for metric in spec._all_metric_names():
+        check_metric(metric, where)
+    _validate_references(spec, labels, where)
+
+
+def _validate_references(spec: BenchmarkSpec, labels: list[str], where: str) -> None:
+    published = {r.label for r in spec.published.rows} if spec.published else set()
+    for row in spec.published.rows if spec.published else []:
+        for metric in row.metrics:
+            check_metric(metric, f"{where}: published row {row.label!r}")
+    for model in spec.models:
+        if model.published is not None and model.published not in published:
+            raise ConfigError(
+                f"{where}: model {model.display!r} refers to published row {model.published!r}, "
+                f"which is not in `published.rows` {sorted(published)}"
+            )
+    for goal in spec.goals:
+        if goal.model != "best" and goal.model not in labels:
+            raise ConfigError(f"{where}: goal model {goal.model!r} is not a model label {labels}")
+        if goal.reference not in (None, "published", *labels):
+            raise ConfigError(
+                f"{where}: goal reference {goal.reference!r} must be 'published' or a model label"
+            )
+        if (goal.compare == "value") != (goal.reference is None):
+            raise ConfigError(
+                f"{where}: goal on {goal.metric!r}: compare={goal.compare!r} needs "
+                f"{'no reference' if goal.compare == 'value' else 'a reference'}"
+            )
+
+
+# -- strict construction from plain data -----------------------------------------------------
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {_kind(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown} in {cls.__name__}; valid keys are {sorted(fields)}"
+        )
+    required = [
+        name for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {missing} in {cls.__name__}")
+    values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, where)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {_kind(value)}")
+        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {_kind(value)}")
+        return {_convert(args[0], k, where): _convert(args[1], v, f"{where}.{k}")
+                for k, v in value.items()}
+    return _scalar(hint, value, where)
+
+
+def _scalar(hint: Any, value: Any, where: str) -> Any:
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where}: expected {hint.__name__}, got {_kind(value)} {value!r}")
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__

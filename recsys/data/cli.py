@@ -1,0 +1,103 @@
+"""``recsys data list | fetch | validate | synth``: the data layer from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from recsys.data.fetch import raw_dir, reports_dir
+from recsys.data.load import ingest, load_dataset
+from recsys.data.releases import RELEASES, SYNTHETIC_PREFIX, get_release
+from recsys.data.synth import write_synthetic_release
+from recsys.data.validate import validate_dataset
+from recsys.errors import ConfigError
+from recsys.io import write_text
+from recsys.settings import get_settings
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``data`` command group."""
+    data = subparsers.add_parser("data", help="fetch, validate and generate MovieLens data")
+    commands = data.add_subparsers(dest="data_command", required=True)
+
+    listing = commands.add_parser("list", help="list the known releases")
+    listing.set_defaults(handler=_list)
+
+    fetch = commands.add_parser("fetch", help="fetch, verify and ingest a release")
+    fetch.add_argument("name", help="release name, e.g. ml-latest-small")
+    fetch.add_argument("--from", dest="source", type=Path, help="official zip or folder")
+    fetch.add_argument("--force", action="store_true", help="fetch again even if present")
+    fetch.add_argument(
+        "--allow-unverified", action="store_true", help="accept a checksum that differs"
+    )
+    fetch.set_defaults(handler=_fetch)
+
+    validate = commands.add_parser("validate", help="write and print a quality report")
+    validate.add_argument("name")
+    validate.add_argument("--format", choices=("md", "json"), default="md")
+    validate.set_defaults(handler=_validate)
+
+    synth = commands.add_parser("synth", help="generate a MovieLens-shaped synthetic release")
+    synth.add_argument("--name", required=True, help="must start with 'synthetic'")
+    synth.add_argument("--users", type=int, required=True)
+    synth.add_argument("--items", type=int, required=True)
+    synth.add_argument("--ratings", type=int, required=True)
+    synth.add_argument("--seed", type=int, default=42)
+    synth.set_defaults(handler=_synth)
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    print(f"{'name':<16} {'layout':<7} {'scale':<9} {'genome':<7} {'users':<6} fetched  url")
+    for release in RELEASES.values():
+        fetched = (raw_dir(release.name, settings) / "manifest.json").exists()
+        print(
+            f"{release.name:<16} {release.layout:<7} "
+            f"{release.rating_scale[0]}-{release.rating_scale[1]:<5} "
+            f"{'yes' if release.has_genome else 'no':<7} "
+            f"{'yes' if release.has_demographics else 'no':<6} "
+            f"{'yes' if fetched else 'no':<8} {release.url}"
+        )
+    print("synthetic-*: generated with `recsys data synth` (labelled synthetic)")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    dataset = ingest(
+        args.name, source=args.source, force=args.force, allow_unverified=args.allow_unverified
+    )
+    summary = dataset.summary()
+    print(
+        f"{dataset.name}: {summary['ratings']:,} ratings, {summary['users']:,} users, "
+        f"{summary['movies']:,} movies, {summary['tags']:,} tags "
+        f"(manifest {dataset.manifest_hash[:12]})"
+    )
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    report = validate_dataset(load_dataset(args.name, settings))
+    out = reports_dir(args.name, settings)
+    write_text(out / "quality.json", report.to_json())
+    write_text(out / "quality.md", report.to_markdown())
+    print(report.to_json() if args.format == "json" else report.to_markdown(), end="")
+    log.info("reports written to %s", out)
+    return 0 if report.ok else 1
+
+
+def _synth(args: argparse.Namespace) -> int:
+    if not get_release(args.name).synthetic:
+        raise ConfigError(f"--name must start with {SYNTHETIC_PREFIX!r}, got {args.name!r}")
+    settings = get_settings()
+    write_synthetic_release(
+        raw_dir(args.name, settings), args.users, args.items, args.ratings, args.seed
+    )
+    dataset = ingest(args.name, force=True, settings=settings)
+    print(f"{dataset.name} (SYNTHETIC): {dataset.ratings.height:,} ratings ingested")
+    return 0

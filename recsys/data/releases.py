@@ -1,0 +1,196 @@
+"""The registry of MovieLens releases: where each archive lives, what it holds, how it is laid out.
+
+Facts about the official archives (URL, size, checksum, folder inside the zip) come from
+GroupLens; ``data/README.md`` cites them. Names starting with ``synthetic`` denote generated
+releases in the ml-latest CSV layout (see :mod:`recsys.data.synth`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from recsys.errors import UnknownDatasetError
+
+__all__ = [
+    "Layout",
+    "TableFile",
+    "Release",
+    "RELEASES",
+    "SYNTHETIC_PREFIX",
+    "SYNTHETIC_MARKER",
+    "get_release",
+    "release_names",
+]
+
+BASE_URL = "https://files.grouplens.org/datasets/movielens"
+SYNTHETIC_PREFIX = "synthetic"
+SYNTHETIC_MARKER = "SYNTHETIC.json"
+
+
+class Layout(StrEnum):
+    """How a release writes its tables."""
+
+    CSV = "csv"  # comma-separated, quoted, UTF-8, with a header (ml-latest*, ml-20m, 25m, 32m)
+    DAT = "dat"  # ``::``-separated, no header (ml-1m, ml-10m)
+    ML100K = "ml100k"  # tab-separated u.data, ``|``-separated u.item / u.user / u.genre
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One canonical table and the raw file it is parsed from."""
+
+    table: str
+    filename: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Release:
+    """Everything the fetcher and the parsers need to know about one release."""
+
+    name: str
+    folder: str
+    layout: Layout
+    tables: tuple[TableFile, ...]
+    rating_scale: tuple[float, float] = (0.5, 5.0)
+    encodings: tuple[str, ...] = ("utf-8",)
+    size: int | None = None
+    sha256: str | None = None
+    md5_url: str | None = None
+    has_genome: bool = False
+    has_demographics: bool = False
+    synthetic: bool = False
+    url: str = ""
+
+    @property
+    def required_files(self) -> tuple[str, ...]:
+        """Raw files that must exist for the release to load."""
+        return tuple(t.filename for t in self.tables if t.required)
+
+    def table_file(self, table: str) -> TableFile | None:
+        """The raw file of ``table``, or None when the release does not have that table."""
+        return next((t for t in self.tables if t.table == table), None)
+
+
+_LATEST = (
+    TableFile("ratings", "ratings.csv"),
+    TableFile("movies", "movies.csv"),
+    TableFile("tags", "tags.csv"),
+    TableFile("links", "links.csv"),
+)
+_GENOME = (
+    TableFile("genome_scores", "genome-scores.csv"),
+    TableFile("genome_tags", "genome-tags.csv"),
+)
+_SYNTHETIC = (
+    TableFile("ratings", "ratings.csv"),
+    TableFile("movies", "movies.csv"),
+    TableFile("tags", "tags.csv", required=False),
+    TableFile("links", "links.csv", required=False),
+)
+
+
+def _official(name: str, **facts: object) -> Release:
+    return Release(name=name, url=f"{BASE_URL}/{name}.zip", **facts)  # type: ignore[arg-type]
+
+
+RELEASES: dict[str, Release] = {
+    r.name: r
+    for r in (
+        _official(
+            "ml-latest-small",
+            folder="ml-latest-small",
+            layout=Layout.CSV,
+            tables=_LATEST,
+            size=978_202,
+            sha256="696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+        ),
+        _official(
+            "ml-100k",
+            folder="ml-100k",
+            layout=Layout.ML100K,
+            tables=(
+                TableFile("ratings", "u.data"),
+                TableFile("movies", "u.item"),
+                TableFile("genres", "u.genre"),
+                TableFile("users", "u.user"),
+            ),
+            rating_scale=(1.0, 5.0),
+            encodings=("latin-1",),
+            size=4_924_029,
+            sha256="50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
+            has_demographics=True,
+        ),
+        _official(
+            "ml-1m",
+            folder="ml-1m",
+            layout=Layout.DAT,
+            tables=(
+                TableFile("ratings", "ratings.dat"),
+                TableFile("movies", "movies.dat"),
+                TableFile("users", "users.dat"),
+            ),
+            rating_scale=(1.0, 5.0),
+            encodings=("latin-1",),
+            size=5_917_549,
+            sha256="a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
+            has_demographics=True,
+        ),
+        _official(
+            "ml-10m",
+            folder="ml-10M100K",
+            layout=Layout.DAT,
+            tables=(
+                TableFile("ratings", "ratings.dat"),
+                TableFile("movies", "movies.dat"),
+                TableFile("tags", "tags.dat"),
+            ),
+            # GroupLens does not state the encoding; UTF-8 first, Latin-1 as the fallback.
+            encodings=("utf-8", "latin-1"),
+            md5_url=f"{BASE_URL}/ml-10m.zip.md5",
+        ),
+        _official(
+            "ml-20m",
+            folder="ml-20m",
+            layout=Layout.CSV,
+            tables=_LATEST + _GENOME,
+            size=198_702_078,
+            sha256="96f243c338a8665f6bcc89c53edf6ee39162a846940de6b7c8c48aeada765ff3",
+            has_genome=True,
+        ),
+        _official(
+            "ml-25m",
+            folder="ml-25m",
+            layout=Layout.CSV,
+            tables=_LATEST + _GENOME,
+            size=261_978_986,
+            sha256="8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa",
+            has_genome=True,
+        ),
+        _official(
+            "ml-32m",
+            folder="ml-32m",
+            layout=Layout.CSV,
+            tables=_LATEST,
+            md5_url=f"{BASE_URL}/ml-32m.zip.md5",
+        ),
+    )
+}
+
+
+def release_names() -> list[str]:
+    """Names of the official releases, in registry order."""
+    return list(RELEASES)
+
+
+def get_release(name: str) -> Release:
+    """The release called ``name``; ``synthetic*`` names give a generated ml-latest layout."""
+    if name in RELEASES:
+        return RELEASES[name]
+    if name.startswith(SYNTHETIC_PREFIX) and "/" not in name and name.strip() == name:
+        return Release(name=name, folder=name, layout=Layout.CSV, tables=_SYNTHETIC, synthetic=True)
+    raise UnknownDatasetError(
+        f"Unknown dataset {name!r}: expected one of {', '.join(RELEASES)} "
+        f"or a name starting with {SYNTHETIC_PREFIX!r} (see `recsys data list`)"
+    )

@@ -1,0 +1,466 @@
+"""Accuracy and beyond-accuracy metrics as pure, vectorised functions over polars frames.
+
+Inputs use the library's schemas: recommendations ``[user_id, item_id, rank]`` (rank from 1,
+as ``Recommender.recommend`` returns them) and held-out truth ``[user_id, item_id]`` (callers
+filter by a rating threshold first). Per-user results are kept so that significance tests and
+segment breakdowns are possible; the cut-off is part of every column name (``ndcg@10``).
+
+Conventions (the ones Microsoft Recommenders and Spark use unless said otherwise):
+
+* ``precision@k = hits / k`` even when a list is shorter than ``k``.
+* ``recall@k = hits / n_relevant`` (``recall_denominator="all"``) or
+  ``hits / min(k, n_relevant)`` (``"min_k"``, Liang et al. 2018, the Mult-VAE protocol).
+* ``ndcg@k``: binary relevance, ``1 / log2(rank + 1)`` discount, ideal DCG over
+  ``min(k, n_relevant)`` hits.
+* ``map@k = sum over hits of precision@rank / min(k, n_relevant)`` (Spark's / Recommenders'
+  ``map_at_k``).
+* ``map_recommenders@k = sum over hits in the top k of precision@rank / n_relevant``: Microsoft
+  Recommenders' ``map`` function, the "MAP" column of their MovieLens benchmark table.
+* ``mrr@k = 1 / rank of the first hit``; ``hit_rate@k = 1`` when there is at least one hit.
+
+A user evaluated but with no relevant item gets a row with null metrics: such rows are left out
+of every mean and counted by :func:`aggregate` as ``n_users_excluded``. A user with relevant
+items but no recommendation gets zeros.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys.data.types import Interactions
+from recsys.errors import ConfigError, DataError
+
+__all__ = [
+    "ItemFeatures",
+    "aggregate",
+    "average_popularity",
+    "beyond_accuracy",
+    "catalog_coverage",
+    "gini_index",
+    "intra_list_diversity",
+    "item_popularity",
+    "metric_columns",
+    "novelty",
+    "ranking_metrics",
+    "rating_metrics",
+    "rating_summary",
+]
+
+logger = logging.getLogger(__name__)
+
+RECALL_DENOMINATORS = ("all", "min_k")
+_ILD_BATCH_USERS = 2048
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{what} frame lacks column(s) {missing}: expected {list(columns)}, "
+            f"got {frame.columns}"
+        )
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise ConfigError(f"The cut-off k must be a positive integer, got {k!r}")
+
+
+def _ids(frame: pl.DataFrame, *extra: str) -> pl.DataFrame:
+    """``user_id`` and ``item_id`` as Int64 (ratings are Int32, recommendations Int64)."""
+    return frame.select(
+        pl.col("user_id").cast(pl.Int64), pl.col("item_id").cast(pl.Int64), *extra
+    )
+
+
+def _top(recs: pl.DataFrame, k: int | None = None) -> pl.DataFrame:
+    _require_columns(recs, ("user_id", "item_id", "rank"), "recommendations")
+    top = _ids(recs, "rank")
+    return top if k is None else top.filter(pl.col("rank") <= k)
+
+
+def _nullable(values: np.ndarray) -> pl.Series:
+    return pl.Series(values.astype(np.float64), nan_to_null=True)
+
+
+def metric_columns(frame: pl.DataFrame) -> list[str]:
+    """The metric columns of a per-user frame: every floating-point column.
+
+    Ids, counts (``n_relevant``, ``n``) and labels (``model``, ``segment``) are never floats.
+    """
+    return [name for name, dtype in frame.schema.items() if dtype.is_float()]
+
+
+# -- ranking accuracy -----------------------------------------------------------------------
+def ranking_metrics(
+    recs: pl.DataFrame,
+    truth: pl.DataFrame,
+    k: int,
+    users: Sequence[int] | np.ndarray | pl.Series | None = None,
+    recall_denominator: str = "all",
+) -> pl.DataFrame:
+    """Per-user top-``k`` accuracy: precision, recall, NDCG, MAP (two variants), MRR, hit rate.
+
+    One row per evaluated user: the users in ``truth``, or ``users`` when given. Only
+    recommendations with ``rank <= k`` count; each (user, item) must appear at most once in
+    ``recs``. See the module docstring for the exact definitions.
+    """
+    _check_k(k)
+    if recall_denominator not in RECALL_DENOMINATORS:
+        raise ConfigError(
+            f"recall_denominator must be one of {RECALL_DENOMINATORS}, got {recall_denominator!r}"
+        )
+    _require_columns(truth, ("user_id", "item_id"), "truth")
+    relevant = _ids(truth).unique()
+    evaluated = _evaluated_users(relevant, users)
+    per_user = (
+        evaluated.join(relevant.group_by("user_id").agg(pl.len().alias("n_relevant")),
+                       on="user_id", how="left")
+        .join(_hit_statistics(_top(recs, k), relevant), on="user_id", how="left")
+        .with_columns(pl.col("n_relevant", "hits", "ap_sum", "dcg").fill_null(0))
+    )
+    columns = _ranking_columns(per_user, k, recall_denominator)
+    n_excluded = int((per_user["n_relevant"] == 0).sum())
+    if n_excluded:
+        logger.info("%d evaluated user(s) have no relevant item: their metrics are null",
+                    n_excluded)
+    return pl.DataFrame(
+        {"user_id": per_user["user_id"], **columns,
+         "n_relevant": per_user["n_relevant"].cast(pl.Int64)}
+    )
+
+
+def _evaluated_users(relevant: pl.DataFrame, users: Any) -> pl.DataFrame:
+    if users is None:
+        return relevant.select("user_id").unique().sort("user_id")
+    ids = np.unique(np.asarray(users, dtype=np.int64))
+    return pl.DataFrame({"user_id": ids}, schema={"user_id": pl.Int64})
+
+
+def _hit_statistics(top: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
+    """Per user: number of hits, sum of precision@rank over hits, DCG, rank of the first hit."""
+    return (
+        top.join(relevant, on=["user_id", "item_id"], how="inner")
+        .sort("user_id", "rank")
+        .with_columns(pl.int_range(1, pl.len() + 1).over("user_id").alias("hit_no"))
+        .group_by("user_id")
+        .agg(
+            pl.len().alias("hits"),
+            (pl.col("hit_no") / pl.col("rank")).sum().alias("ap_sum"),
+            (1.0 / (pl.col("rank") + 1).log(2)).sum().alias("dcg"),
+            pl.col("rank").min().alias("first_hit"),
+        )
+    )
+
+
+def _ranking_columns(
+    per_user: pl.DataFrame, k: int, recall_denominator: str
+) -> dict[str, pl.Series]:
+    n_rel = per_user["n_relevant"].to_numpy().astype(np.float64)
+    hits = per_user["hits"].to_numpy().astype(np.float64)
+    ap_sum = per_user["ap_sum"].to_numpy().astype(np.float64)
+    dcg = per_user["dcg"].to_numpy().astype(np.float64)
+    first_hit = per_user["first_hit"].fill_null(0).to_numpy().astype(np.float64)
+    ideal = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))])
+    capped = np.minimum(n_rel, k)
+    has_relevant = n_rel > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall_base = n_rel if recall_denominator == "all" else capped
+        values = {
+            f"precision@{k}": hits / k,
+            f"recall@{k}": hits / recall_base,
+            f"ndcg@{k}": dcg / ideal[capped.astype(np.int64)],
+            f"map@{k}": ap_sum / capped,
+            f"map_recommenders@{k}": ap_sum / n_rel,
+            f"mrr@{k}": np.where(first_hit > 0, 1.0 / first_hit, 0.0),
+            f"hit_rate@{k}": (hits > 0).astype(np.float64),
+        }
+    return {name: _nullable(np.where(has_relevant, v, np.nan)) for name, v in values.items()}
+
+
+# -- rating accuracy ------------------------------------------------------------------------
+def _checked_predictions(predictions: pl.DataFrame) -> pl.DataFrame:
+    _require_columns(predictions, ("user_id", "item_id", "rating", "prediction"), "predictions")
+    finite = predictions.select(
+        pl.col("rating", "prediction").cast(pl.Float64).is_finite().all()
+    ).row(0)
+    if not all(finite):
+        raise DataError(
+            "predictions contain missing or non-finite values: every model must return a "
+            "finite fallback (e.g. the global mean) for unknown users and items"
+        )
+    return predictions.with_columns(
+        (pl.col("prediction").cast(pl.Float64) - pl.col("rating").cast(pl.Float64))
+        .alias("error")
+    )
+
+
+def rating_metrics(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Per-user RMSE and MAE from ``[user_id, item_id, rating, prediction]``."""
+    return (
+        _checked_predictions(predictions)
+        .group_by("user_id")
+        .agg(
+            (pl.col("error") ** 2).mean().sqrt().alias("rmse"),
+            pl.col("error").abs().mean().alias("mae"),
+            pl.len().cast(pl.Int64).alias("n"),
+        )
+        .with_columns(pl.col("user_id").cast(pl.Int64))
+        .sort("user_id")
+    )
+
+
+def rating_summary(predictions: pl.DataFrame) -> dict[str, float]:
+    """Global RMSE and MAE over all ratings (as Surprise reports them), R², explained variance.
+
+    ``r2 = 1 - SS_res / SS_tot``; ``explained_variance = 1 - Var(rating - prediction) /
+    Var(rating)`` (population variances, as scikit-learn and Microsoft Recommenders compute).
+    """
+    frame = _checked_predictions(predictions)
+    if frame.is_empty():
+        raise DataError("Cannot summarise an empty predictions frame")
+    error = frame["error"].to_numpy()
+    rating = frame["rating"].to_numpy().astype(np.float64)
+    total_var = float(rating.var())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = 1.0 - float(np.mean(error**2)) / total_var
+        explained = 1.0 - float(error.var()) / total_var
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "r2": r2,
+        "explained_variance": explained,
+        "n": int(len(error)),
+    }
+
+
+def aggregate(per_user: pl.DataFrame) -> dict[str, float]:
+    """Mean of every metric (float) column over users; null metrics are skipped.
+
+    Adds ``n_users`` (rows with at least one metric) and ``n_users_excluded`` (rows whose
+    metrics are all null, e.g. users without any relevant held-out item).
+    """
+    metrics = metric_columns(per_user)
+    if not metrics:
+        raise DataError(f"No metric column to aggregate among {per_user.columns}")
+    excluded = per_user.select(pl.all_horizontal(pl.col(metrics).is_null()).sum()).item()
+    means = per_user.select(pl.col(metrics).mean()).row(0, named=True)
+    result: dict[str, float] = {
+        name: float("nan") if value is None else float(value) for name, value in means.items()
+    }
+    result["n_users"] = per_user.height - int(excluded)
+    result["n_users_excluded"] = int(excluded)
+    return result
+
+
+# -- beyond accuracy ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemFeatures:
+    """Item vectors (genre one-hot, TF-IDF, embeddings): row ``i`` describes ``item_ids[i]``.
+
+    ``matrix`` may be a dense array or a SciPy sparse matrix; ``item_ids`` must be unique.
+    """
+
+    item_ids: np.ndarray
+    matrix: np.ndarray | sp.spmatrix | sp.sparray
+
+    def __post_init__(self) -> None:
+        if self.matrix.shape[0] != len(self.item_ids):
+            raise DataError(
+                f"ItemFeatures has {len(self.item_ids)} item ids but {self.matrix.shape[0]} rows"
+            )
+        object.__setattr__(self, "item_ids", np.asarray(self.item_ids, dtype=np.int64))
+        if sp.issparse(self.matrix):  # COO/DOK cannot be indexed by row
+            object.__setattr__(self, "matrix", sp.csr_matrix(self.matrix))
+
+    @classmethod
+    def from_genres(cls, movies: pl.DataFrame) -> ItemFeatures:
+        """Sparse genre one-hot vectors from a ``movies[item_id, genres: list[str]]`` frame."""
+        _require_columns(movies, ("item_id", "genres"), "movies")
+        item_ids = np.sort(movies["item_id"].cast(pl.Int64).to_numpy())
+        exploded = movies.select("item_id", "genres").explode("genres").drop_nulls("genres")
+        genres, cols = np.unique(exploded["genres"].to_numpy().astype(str), return_inverse=True)
+        rows = np.searchsorted(item_ids, exploded["item_id"].to_numpy())
+        matrix = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(item_ids), len(genres)),
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
+        return cls(item_ids=item_ids, matrix=matrix)
+
+    def unit_rows(self, item_ids: np.ndarray) -> tuple[Any, np.ndarray]:
+        """L2-normalised rows for ``item_ids`` (zero rows for unknown ids) and a usable mask.
+
+        An id is usable when it is known and its vector is not all zeros.
+        """
+        order = np.argsort(self.item_ids)
+        sorted_ids = self.item_ids[order]
+        if len(sorted_ids) == 0:
+            raise DataError("ItemFeatures is empty: no item vectors to compare")
+        pos = np.clip(np.searchsorted(sorted_ids, item_ids), 0, len(sorted_ids) - 1)
+        known = sorted_ids[pos] == item_ids
+        rows = self.matrix[order[pos]]
+        rows = rows.astype(np.float64)
+        norms = np.sqrt(_row_sq_norms(rows))
+        usable = known & (norms > 0)
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=usable)
+        return sp.diags(scale) @ rows, usable
+
+
+def _row_sq_norms(matrix: Any) -> np.ndarray:
+    """Squared L2 norm of each row of a dense or sparse matrix."""
+    if sp.issparse(matrix):
+        return np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", matrix, matrix)
+
+
+def item_popularity(train: Interactions) -> pl.DataFrame:
+    """``[item_id, count, share]``: training users who rated each item, and their share of users."""
+    counts = np.diff(train.matrix.tocsc().indptr).astype(np.int64)
+    return pl.DataFrame(
+        {
+            "item_id": train.item_ids,
+            "count": counts,
+            "share": counts / max(train.shape[0], 1),
+        }
+    )
+
+
+def catalog_coverage(recs: pl.DataFrame, n_items: int) -> float:
+    """Share of the ``n_items`` catalogue items that appear in at least one list."""
+    if n_items < 1:
+        raise ConfigError(f"n_items must be positive, got {n_items}")
+    return _top(recs)["item_id"].n_unique() / n_items
+
+
+def _per_user_mean(values: pl.DataFrame, column: str) -> float:
+    """Mean over users of the within-list mean of ``column`` (NaN without recommendations)."""
+    if values.is_empty():
+        return float("nan")
+    return float(values.group_by("user_id").agg(pl.col(column).mean())[column].mean())
+
+
+def _with_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> pl.DataFrame:
+    _require_columns(item_popularity, ("item_id", "count", "share"), "item_popularity")
+    popularity = item_popularity.select(
+        pl.col("item_id").cast(pl.Int64), pl.col("count").cast(pl.Float64),
+        pl.col("share").cast(pl.Float64),
+    )
+    return _top(recs).join(popularity, on="item_id", how="left").with_columns(
+        pl.col("count", "share").fill_null(0.0)
+    )
+
+
+def novelty(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
+    """Mean self-information ``-log2(share of training users who rated the item)``.
+
+    Averaged within each list, then over users. Items that no training user rated count as
+    the rarest rated item (their self-information would otherwise be infinite).
+    """
+    joined = _with_popularity(recs, item_popularity)
+    shares = item_popularity["share"].cast(pl.Float64)
+    floor = shares.filter(shares > 0).min()
+    floor = 1.0 if floor is None else float(floor)
+    info = joined.with_columns(
+        (-pl.when(pl.col("share") > 0).then(pl.col("share")).otherwise(floor).log(2))
+        .alias("self_information")
+    )
+    return _per_user_mean(info, "self_information")
+
+
+def average_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
+    """Average recommendation popularity (ARP): mean training count of listed items, per user."""
+    return _per_user_mean(_with_popularity(recs, item_popularity), "count")
+
+
+def gini_index(recs: pl.DataFrame, n_items: int | None = None) -> float:
+    """Gini index of how often each item is recommended (0 = uniform, → 1 = concentrated).
+
+    With ``n_items`` the catalogue items never recommended count as zeros; otherwise only the
+    recommended items are compared. ``G = Σ (2i - n - 1) x_i / (n Σ x)`` over ascending counts.
+    """
+    counts = np.sort(_top(recs).group_by("item_id").len()["len"].to_numpy().astype(np.float64))
+    if n_items is not None:
+        if n_items < len(counts):
+            raise ConfigError(f"n_items={n_items} is below the {len(counts)} recommended items")
+        counts = np.concatenate([np.zeros(n_items - len(counts)), counts])
+    n = len(counts)
+    if n == 0 or counts.sum() == 0:
+        return float("nan")
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * counts) / (n * counts.sum()))
+
+
+def intra_list_diversity(recs: pl.DataFrame, item_features: ItemFeatures) -> float:
+    """Mean over users of ``1 - mean pairwise cosine similarity`` within each list.
+
+    Items without a (non-zero) feature vector are dropped from their list; lists left with
+    fewer than two items are skipped. Uses ``Σ_{i≠j} cos = ||Σ v_i||² - Σ ||v_i||²`` over unit
+    vectors, so no pairwise matrix is built; users are processed in batches.
+    """
+    top = _top(recs).sort("user_id")
+    _, row_user = np.unique(top["user_id"].to_numpy(), return_inverse=True)
+    items = top["item_id"].to_numpy()
+    n_users = int(row_user.max()) + 1 if len(row_user) else 0
+    bounds = np.searchsorted(row_user, np.arange(0, n_users + _ILD_BATCH_USERS, _ILD_BATCH_USERS))
+    ild = np.concatenate(
+        [np.empty(0)]
+        + [
+            _ild_block(item_features, items[lo:hi], row_user[lo:hi])
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            if hi > lo
+        ]
+    )
+    ild = ild[np.isfinite(ild)]
+    return float(ild.mean()) if len(ild) else float("nan")
+
+
+def _ild_block(features: ItemFeatures, items: np.ndarray, row_user: np.ndarray) -> np.ndarray:
+    """ILD of the lists of one batch of users (``row_user`` holds consecutive user codes)."""
+    unit, usable = features.unit_rows(items)
+    owner = row_user - row_user[0]
+    n_block = int(owner[-1]) + 1
+    indicator = sp.csr_matrix(
+        (usable.astype(np.float64), (owner, np.arange(len(owner)))), shape=(n_block, len(owner))
+    )
+    sum_sq = _row_sq_norms(indicator @ unit)
+    n = np.bincount(owner[usable], minlength=n_block).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_cos = (sum_sq - n) / (n * (n - 1))
+    return np.where(n >= 2, 1.0 - mean_cos, np.nan)
+
+
+def beyond_accuracy(
+    recs: pl.DataFrame,
+    train: Interactions,
+    item_features: ItemFeatures | None = None,
+    k: int | None = None,
+) -> dict[str, float]:
+    """Coverage, novelty, ARP, Gini (and ILD given features) of the top-``k`` lists.
+
+    ``k`` defaults to the longest list; the catalogue is the training item vocabulary.
+    """
+    if k is None:
+        k = int(recs["rank"].max() or 1) if not recs.is_empty() else 1
+    _check_k(k)
+    top = _top(recs, k)
+    popularity = item_popularity(train)
+    n_items = train.shape[1]
+    result = {
+        f"coverage@{k}": catalog_coverage(top, n_items),
+        f"novelty@{k}": novelty(top, popularity),
+        f"arp@{k}": average_popularity(top, popularity),
+        f"gini@{k}": gini_index(top, n_items=max(n_items, top["item_id"].n_unique())),
+    }
+    if item_features is not None:
+        result[f"ild@{k}"] = intra_list_diversity(top, item_features)
+    return result

@@ -1,0 +1,112 @@
+"""``ItemFeatures``: one interface over every item representation (genome, TF-IDF, embeddings).
+
+Rows are L2-normalised (an item with no information keeps a zero row), so the inner product of
+two rows is their cosine. Raw item ids stay in ``item_ids``; :meth:`ItemFeatures.align` maps
+the rows onto a model's item vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.errors import DataError, UnknownIdError
+from recsys.evaluation.metrics import ItemFeatures as _MetricFeatures
+
+__all__ = ["ItemFeatures", "l2_normalise", "dense"]
+
+
+def l2_normalise(matrix: Any) -> Any:
+    """Rows scaled to unit L2 norm (float32); all-zero rows stay zero."""
+    if sp.issparse(matrix):
+        matrix = sp.csr_matrix(matrix, dtype=np.float32)
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ matrix)
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1)
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return matrix * scale[:, None]
+
+
+def dense(matrix: Any) -> np.ndarray:
+    """A C-contiguous float32 array (faiss and BLAS want one)."""
+    array = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ItemFeatures(_MetricFeatures):
+    """Item vectors with named dimensions: row ``i`` describes ``item_ids[i]``.
+
+    ``kind`` says where they come from (``genome``, ``tfidf``, ``embedding``);
+    ``feature_names`` name the columns (tags, genres, decades; ``dim<j>`` for embeddings).
+    Build with :meth:`build`, which sorts the ids and normalises the rows.
+    """
+
+    feature_names: np.ndarray
+    kind: str
+
+    @classmethod
+    def build(
+        cls, item_ids: np.ndarray, matrix: Any, feature_names: Any, kind: str
+    ) -> ItemFeatures:
+        """Sorted, unique ids and unit rows; ``DataError`` on repeated ids or a shape mismatch."""
+        item_ids = np.asarray(item_ids, dtype=np.int64)
+        names = np.asarray(feature_names, dtype=str)
+        if matrix.shape != (len(item_ids), len(names)):
+            raise DataError(
+                f"{kind} features: matrix {matrix.shape} does not match "
+                f"{len(item_ids)} items × {len(names)} feature names"
+            )
+        order = np.argsort(item_ids, kind="stable")
+        if np.any(np.diff(item_ids[order]) == 0):
+            raise DataError(f"{kind} features: item ids are repeated; expected one row per item")
+        return cls(item_ids[order], l2_normalise(matrix[order]), names, kind)
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when the matrix is a SciPy sparse matrix."""
+        return sp.issparse(self.matrix)
+
+    @property
+    def interpretable(self) -> bool:
+        """True when the dimensions are human-readable (tags, genres), not embedding axes."""
+        return self.kind != "embedding"
+
+    def positions(self, item_ids: Any) -> np.ndarray:
+        """Row index of each raw id, -1 where the id has no row."""
+        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
+        if not len(self.item_ids):
+            return np.full(len(item_ids), -1, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self.item_ids, item_ids), 0, len(self.item_ids) - 1)
+        return np.where(self.item_ids[pos] == item_ids, pos, -1)
+
+    def align(self, item_ids: Any) -> Any:
+        """Rows for ``item_ids`` in that order; ids without a row get a zero row."""
+        pos = self.positions(item_ids)
+        known = pos >= 0
+        picker = sp.csr_matrix(
+            (np.ones(known.sum(), dtype=np.float32), (np.flatnonzero(known), pos[known])),
+            shape=(len(pos), len(self.item_ids)),
+        )
+        aligned = picker @ self.matrix
+        return sp.csr_matrix(aligned) if self.is_sparse else np.asarray(aligned, dtype=np.float32)
+
+    def vector(self, item_id: int) -> np.ndarray:
+        """The dense unit vector of one item; ``UnknownIdError`` when it has none."""
+        pos = int(self.positions([item_id])[0])
+        if pos < 0:
+            raise UnknownIdError(
+                f"Item {item_id} has no {self.kind} features ({len(self.item_ids):,} items do)"
+            )
+        return dense(self.matrix[pos : pos + 1])[0]
+
+    def top_features(self, item_id: int, n: int = 10) -> list[tuple[str, float]]:
+        """The ``n`` strongest named features of one item, strongest first (zeros left out)."""
+        weights = self.vector(item_id)
+        order = np.lexsort((np.arange(len(weights)), -weights))[:n]
+        return [(str(self.feature_names[j]), float(weights[j])) for j in order if weights[j] > 0]

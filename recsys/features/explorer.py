@@ -1,0 +1,122 @@
+"""Similarity explorer data for the app: one movie's neighbours by several measures.
+
+``similar_movies`` ranks neighbours by rating co-occurrence (cosine, Pearson, adjusted cosine
+over the item × user rating matrix, computed for the one query row with sparse products),
+by tags (TF-IDF or the genome) and by text embeddings; ``list_overlap`` compares the lists
+(Jaccard@k) and ``catalog_map`` projects any representation to 2-D for a map of the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from sklearn.decomposition import PCA, TruncatedSVD
+
+from recsys.data.types import Dataset, Interactions
+from recsys.errors import ConfigError, UnknownIdError
+from recsys.features.base import ItemFeatures, dense
+from recsys.features.embeddings import movie_embeddings
+from recsys.features.genome import genome_features
+from recsys.features.tfidf import tfidf_features
+from recsys.models.similarity import centred_values, similarity_block
+
+__all__ = ["METHODS", "catalog_map", "list_overlap", "similar_movies"]
+
+RATING_METHODS = {"rating_cosine": "cosine", "rating_pearson": "pearson",
+                  "adjusted_cosine": "adjusted_cosine"}
+METHODS = (*RATING_METHODS, "tags", "genome", "embedding")
+EXPLORER_SCHEMA = {"method": pl.String(), "rank": pl.Int32(), "item_id": pl.Int64(),
+                   "title": pl.String(), "score": pl.Float64()}
+
+
+def _feature_scores(features: ItemFeatures, item_id: int, item_ids: np.ndarray) -> np.ndarray:
+    """Cosine of ``item_id``'s vector to every id in ``item_ids`` (0 where one has none)."""
+    aligned = features.align(item_ids)
+    return np.asarray(aligned @ features.vector(item_id), dtype=np.float64).ravel()
+
+
+def _rating_scores(train: Interactions, item_id: int, kind: str) -> np.ndarray:
+    """Similarity of one item's rating column to every item's (co-rated users only)."""
+    by_item = sp.csr_matrix(train.matrix.T)
+    row = int(train.item_index([item_id])[0])
+    return similarity_block(centred_values(by_item, kind), np.array([row]), kind)[0]
+
+
+def _scores(
+    dataset: Dataset, train: Interactions, item_id: int, method: str,
+    features: Mapping[str, ItemFeatures],
+) -> np.ndarray:
+    if method in RATING_METHODS:
+        return _rating_scores(train, item_id, RATING_METHODS[method])
+    if method not in features:
+        build = {"tags": tfidf_features, "genome": genome_features,
+                 "embedding": lambda d: movie_embeddings(d, progress=False)}[method]
+        return _feature_scores(build(dataset), item_id, train.item_ids)
+    return _feature_scores(features[method], item_id, train.item_ids)
+
+
+def similar_movies(
+    dataset: Dataset,
+    item_id: int,
+    k: int = 10,
+    methods: Sequence[str] = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tags",
+                              "embedding"),
+    features: Mapping[str, ItemFeatures] | None = None,
+) -> pl.DataFrame:
+    """The ``k`` nearest movies to ``item_id`` per method: ``[method, rank, item_id, title, score]``.
+
+    ``features`` maps ``tags`` / ``genome`` / ``embedding`` to precomputed representations
+    (the app caches them); missing ones are built from ``dataset``. Only positive
+    similarities are listed, so a method may return fewer than ``k`` movies.
+    """
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or k < 1:
+        raise ConfigError(f"similar_movies: methods must be in {METHODS} and k >= 1; "
+                          f"got unknown {unknown}, k={k}")
+    catalog = dataset.movies["item_id"].cast(pl.Int64).to_numpy()
+    if item_id not in set(catalog.tolist()):
+        raise UnknownIdError(f"Movie {item_id} is not in {dataset.name}'s catalogue")
+    train = Interactions.from_frame(dataset.ratings, items=catalog)
+    frames = [_top_frame(method, _scores(dataset, train, item_id, method, features or {}),
+                         train.item_ids, item_id, k) for method in methods]
+    titles = dataset.movies.select(pl.col("item_id").cast(pl.Int64), "title")
+    return pl.concat(frames).join(titles, on="item_id", how="left").select(
+        list(EXPLORER_SCHEMA)).cast(EXPLORER_SCHEMA)
+
+
+def _top_frame(method: str, scores: np.ndarray, item_ids: np.ndarray, item_id: int,
+               k: int) -> pl.DataFrame:
+    scores = np.where(item_ids == item_id, -np.inf, scores)
+    order = np.lexsort((item_ids, -scores))[:k]
+    order = order[scores[order] > 0]
+    return pl.DataFrame({"method": method, "rank": np.arange(1, len(order) + 1),
+                         "item_id": item_ids[order], "score": scores[order]})
+
+
+def list_overlap(frame: pl.DataFrame) -> pl.DataFrame:
+    """Jaccard@k between every two methods' lists: ``[method, <one column per method>]``."""
+    methods = frame["method"].unique(maintain_order=True).to_list()
+    sets = {m: set(frame.filter(pl.col("method") == m)["item_id"].to_list()) for m in methods}
+    return pl.DataFrame(
+        {"method": methods}
+        | {b: [len(sets[a] & sets[b]) / max(len(sets[a] | sets[b]), 1) for a in methods]
+           for b in methods}
+    )
+
+
+def catalog_map(features: ItemFeatures, seed: int = 0) -> pl.DataFrame:
+    """A 2-D projection of every item with a vector: ``[item_id, x, y]`` (TruncatedSVD or PCA)."""
+    norms = np.asarray(abs(features.matrix).sum(axis=1)).ravel()
+    keep = norms > 0
+    if keep.sum() < 3:
+        raise ConfigError(f"catalog_map needs at least 3 items with vectors, got {keep.sum()}")
+    rows = features.matrix[keep]
+    if sp.issparse(rows):
+        points = TruncatedSVD(n_components=2, random_state=seed).fit_transform(rows)
+    else:
+        points = PCA(n_components=2, random_state=seed).fit_transform(dense(rows))
+    return pl.DataFrame({"item_id": features.item_ids[keep], "x": points[:, 0],
+                         "y": points[:, 1]})

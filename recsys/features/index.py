@@ -1,0 +1,86 @@
+"""A faiss nearest-neighbour index over unit item vectors (inner product = cosine).
+
+Exact ``IndexFlatIP`` by default; ``IndexHNSWFlat`` (inner product) from 100k vectors, where
+exact search stops being cheap. Persisted with ``faiss.write_index`` (never pickle).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from recsys.errors import ConfigError, DataError
+from recsys.features.base import dense
+from recsys.io import atomic_path
+
+__all__ = ["HNSW_THRESHOLD", "ItemIndex"]
+
+log = logging.getLogger(__name__)
+
+HNSW_THRESHOLD = 100_000
+_HNSW_NEIGHBOURS = 32
+
+
+class ItemIndex:
+    """Row ``i`` of the indexed matrix is item index ``i``; searches return those indices."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    @classmethod
+    def build(cls, vectors: Any, kind: str = "auto") -> ItemIndex:
+        """Index ``vectors`` (dense or sparse, one row per item); ``kind``: auto, flat or hnsw."""
+        if kind not in ("auto", "flat", "hnsw"):
+            raise ConfigError(f"index kind={kind!r}; expected 'auto', 'flat' or 'hnsw'")
+        data = dense(vectors)
+        if data.ndim != 2 or data.shape[0] == 0:
+            raise DataError(f"cannot index {data.shape}: expected a non-empty 2-D matrix")
+        if kind == "hnsw" or (kind == "auto" and data.shape[0] >= HNSW_THRESHOLD):
+            index = faiss.IndexHNSWFlat(data.shape[1], _HNSW_NEIGHBOURS,
+                                        faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexFlatIP(data.shape[1])
+        index.add(data)
+        log.info("faiss %s: %d vectors × %d dims", type(index).__name__, *data.shape)
+        return cls(index)
+
+    @property
+    def size(self) -> int:
+        """Number of indexed vectors."""
+        return int(self.index.ntotal)
+
+    def search(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, scores) of the ``k`` best rows per query; -1 pads when fewer exist."""
+        if k < 1:
+            raise ConfigError(f"k must be a positive integer, got {k}")
+        scores, indices = self.index.search(dense(queries), min(k, self.size))
+        return indices.astype(np.int64), scores.astype(np.float64)
+
+    def neighbours(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest other rows of indexed rows ``rows`` (the row itself left out)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        queries = self.index.reconstruct_batch(rows) if len(rows) else np.empty(
+            (0, self.index.d), dtype=np.float32)
+        idx, scores = self.search(queries, k + 1)
+        keep = (idx != rows[:, None]) & (idx >= 0)
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :k]  # kept first, rank preserved
+        idx, scores = np.take_along_axis(idx, order, 1), np.take_along_axis(scores, order, 1)
+        valid = np.take_along_axis(keep, order, 1)
+        return np.where(valid, idx, -1), np.where(valid, scores, -np.inf)
+
+    def save(self, path: Path | str) -> Path:
+        """Write the index with ``faiss.write_index`` (atomically)."""
+        with atomic_path(path) as tmp:
+            faiss.write_index(self.index, str(tmp))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: Path | str) -> ItemIndex:
+        """Read an index written by :meth:`save`."""
+        if not Path(path).is_file():
+            raise DataError(f"No faiss index at {path}")
+        return cls(faiss.read_index(str(path)))

@@ -1,0 +1,173 @@
+"""Content-based recommender: a taste profile in an item-feature space, scored by cosine.
+
+A user's profile is the rating-weighted, mean-centred sum of the vectors of the movies they
+rated: ``p_u = Σ_j (r_uj - m_u) f_j`` with ``m_u`` the user's mean shrunk towards the global
+mean by ``damping`` pseudo-ratings (so one 5-star rating still gives a positive profile). Items
+are scored by ``cos(p_u, f_i)``. Any item with a feature vector can be scored, including
+movies nobody rated yet (fit on Interactions built over the whole catalogue), and a persona
+from a handful of ratings is folded in without refitting. Similar items come from a faiss
+index over the same vectors.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys.data.types import Dataset, Interactions
+from recsys.errors import ConfigError
+from recsys.features import REPRESENTATIONS, ItemIndex, item_features
+from recsys.features.base import dense
+from recsys.models.base import SIMILARITY_SCHEMA, Capability, Explanation, Recommender
+from recsys.models.registry import register
+from recsys.models.similarity import csr_from_state, csr_to_state, rated_items_explanation
+
+__all__ = ["ContentRecommender", "centred_ratings", "require_catalog"]
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "index.faiss"
+
+
+def require_catalog(catalog: Any, model: str) -> Dataset:
+    """The catalogue a content-aware model needs, or a ``ConfigError`` saying how to pass it."""
+    if not isinstance(catalog, Dataset):
+        raise ConfigError(
+            f"{model} needs the item catalogue: call fit(train, catalog=<Dataset>) "
+            f"(got {type(catalog).__name__})"
+        )
+    return catalog
+
+
+def centred_ratings(rows: sp.csr_matrix, global_mean: float, damping: float) -> sp.csr_matrix:
+    """Each rating minus its user's mean, shrunk towards ``global_mean`` by ``damping``."""
+    rows = sp.csr_matrix(rows, dtype=np.float64)
+    counts = np.diff(rows.indptr)
+    sums = np.asarray(rows.sum(axis=1)).ravel()
+    means = (sums + damping * global_mean) / np.maximum(counts + damping, 1e-12)
+    centred = rows.copy()
+    centred.data -= np.repeat(means, counts)
+    return centred
+
+
+@register
+class ContentRecommender(Recommender):
+    """Profiles over TF-IDF (tags, genres, decade), the Tag Genome or text embeddings."""
+
+    name = "content"
+    capabilities = (
+        Capability.TOP_N | Capability.FOLD_IN | Capability.COLD_START_ITEMS
+        | Capability.SIMILAR_ITEMS | Capability.EXPLAIN
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        representation: str = "tfidf"
+        min_df: int = 2  # tfidf: a tag must be applied to at least this many movies
+        damping: float = 1.0  # pseudo-ratings at the global mean in each user's mean
+        seed: int = 42
+
+        def __post_init__(self) -> None:
+            if self.representation not in REPRESENTATIONS:
+                raise ConfigError(
+                    f"content: representation={self.representation!r}; "
+                    f"expected one of {REPRESENTATIONS}"
+                )
+            if self.damping < 0 or self.min_df < 1:
+                raise ConfigError(f"content needs damping >= 0 and min_df >= 1, got {self}")
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+        dataset = require_catalog(catalog, self.name)
+        features = item_features(dataset, self.params.representation, self.params.min_df)
+        self._use_features(features.align(train.item_ids), features.feature_names)
+        self.global_mean_ = float(train.matrix.data.mean()) if train.nnz else 0.0
+        self.index_ = ItemIndex.build(self.features_)
+        log.info("content/%s: %d of %d items have a vector", self.params.representation,
+                 int(self.has_vector_.sum()), len(self.has_vector_))
+
+    def _use_features(self, matrix: Any, names: np.ndarray) -> None:
+        self.features_ = matrix
+        self.feature_names_ = np.asarray(names, dtype=str)
+        squared = matrix.multiply(matrix).sum(axis=1) if sp.issparse(matrix) else (
+            np.einsum("ij,ij->i", matrix, matrix))
+        self.has_vector_ = np.asarray(squared).ravel() > 0
+
+    # -- scoring ---------------------------------------------------------------------------
+    def profiles(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Dense unit taste profiles (one per row of ratings; zero when nothing stands out)."""
+        weights = centred_ratings(rows, self.global_mean_, self.params.damping)
+        profiles = np.asarray(dense(weights @ self.features_), dtype=np.float64)
+        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+        return np.divide(profiles, norms, out=np.zeros_like(profiles), where=norms > 0)
+
+    def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        scores = np.asarray(self.features_ @ self.profiles(rows).T, dtype=np.float64).T
+        scores[:, ~self.has_vector_] = -np.inf  # nothing is known about these items
+        return scores
+
+    def similar_items(self, item_ids: Any, k: int = 10) -> pl.DataFrame:
+        """Nearest items by cosine of their vectors (faiss); items without a vector get none."""
+        self._check_fitted()
+        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
+        items = self.train_.item_index(item_ids)
+        idx, scores = self.index_.neighbours(items, k)
+        valid = (idx >= 0) & (scores > 0) & self.has_vector_[items][:, None]
+        return pl.DataFrame(
+            {
+                "item_id": np.repeat(item_ids, idx.shape[1])[valid.ravel()],
+                "similar_item_id": self.train_.item_ids[idx[valid]],
+                "score": scores[valid],
+                "rank": np.tile(np.arange(1, idx.shape[1] + 1), len(items))[valid.ravel()],
+            },
+            schema=SIMILARITY_SCHEMA,
+        )
+
+    # -- explanations ----------------------------------------------------------------------
+    def _explain(
+        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
+    ) -> Explanation:
+        item_id = int(self.train_.item_ids[item])
+        vector = dense(self.features_[item : item + 1])[0].astype(np.float64)
+        if self.params.representation == "embedding":
+            weights = centred_ratings(row, self.global_mean_, self.params.damping)
+            rated = weights.indices
+            contributions = weights.data * (dense(self.features_[rated]) @ vector)
+            return rated_items_explanation(user_id, item_id, self.train_.item_ids[rated],
+                                           row.data.astype(np.float64), contributions, top)
+        profile = self.profiles(row)[0]
+        overlap = profile * vector
+        order = np.lexsort((np.arange(len(overlap)), -overlap))[:top]
+        order = order[overlap[order] > 0]
+        names = [str(self.feature_names_[j]) for j in order]
+        contributions = [{"feature": n, "contribution": float(overlap[j])}
+                         for n, j in zip(names, order, strict=True)]
+        text = ("Matches your taste for: " + ", ".join(names) if names
+                else "Shares little with the movies you rated highly")
+        return Explanation(user_id, item_id, float(overlap.sum()), text, contributions)
+
+    # -- persistence -----------------------------------------------------------------------
+    def _get_state(self) -> dict[str, np.ndarray]:
+        state: dict[str, np.ndarray] = {
+            "feature_names": self.feature_names_, "global_mean": np.array(self.global_mean_)
+        }
+        if sp.issparse(self.features_):
+            return state | csr_to_state("features", self.features_)
+        return state | {"features": self.features_}
+
+    def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        matrix = state["features"] if "features" in state else csr_from_state("features", state)
+        self._use_features(matrix, state["feature_names"])
+        self.global_mean_ = float(state["global_mean"])
+
+    def _save_files(self, folder: Path) -> None:
+        self.index_.save(folder / INDEX_FILE)
+
+    def _load_files(self, folder: Path) -> None:
+        self.index_ = ItemIndex.load(folder / INDEX_FILE)

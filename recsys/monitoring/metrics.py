@@ -1,0 +1,125 @@
+"""Prometheus metrics of the serving app: latency, traffic, errors, feedback and model versions.
+
+Every metric lives in one dedicated :data:`REGISTRY`, created once at import. Streamlit re-runs
+page scripts but imports this module once per process, so nothing is registered twice; tests
+and other processes never collide with ``prometheus_client``'s global default registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client import start_http_server as _start_http_server
+
+from recsys.errors import ConfigError
+
+__all__ = [
+    "REGISTRY",
+    "RECOMMEND_LATENCY",
+    "REQUESTS",
+    "ERRORS",
+    "FEEDBACK_EVENTS",
+    "MODEL_INFO",
+    "LATENCY_BUCKETS",
+    "start_metrics_server",
+    "timed",
+    "record_feedback",
+    "set_model_info",
+]
+
+log = logging.getLogger(__name__)
+
+# Seconds; dense below 0.5 s where interactive recommendations should land.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+
+RECOMMEND_LATENCY = Histogram(
+    "recsys_recommend_latency_seconds",
+    "Wall time of one recommendation request, per model.",
+    ["model"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+REQUESTS = Counter(
+    "recsys_requests", "Requests served, per model and endpoint.", ["model", "endpoint"],
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "recsys_errors", "Failed requests, per model and exception kind.", ["model", "kind"],
+    registry=REGISTRY,
+)
+FEEDBACK_EVENTS = Counter(
+    "recsys_feedback_events",
+    "Feedback events of online A/B tests (impression, click, like, ...).",
+    ["experiment", "arm", "event"],
+    registry=REGISTRY,
+)
+MODEL_INFO = Gauge(
+    "recsys_model_info",
+    "Always 1; the labels say which model version and dataset the app serves.",
+    ["model", "version", "dataset"],
+    registry=REGISTRY,
+)
+
+_lock = threading.Lock()
+_server_port: int | None = None
+_served_versions: dict[str, tuple[str, str]] = {}
+
+
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
+    """Serve :data:`REGISTRY` on ``addr:port`` once per process and return the bound port.
+
+    Calling it again (every Streamlit rerun does) is a no-op; ``port=0`` picks a free port.
+    Asking for a different port once a server runs is a configuration error.
+    """
+    global _server_port
+    with _lock:
+        if _server_port is None:
+            server, _thread = _start_http_server(port, addr=addr, registry=REGISTRY)
+            _server_port = int(server.server_port)
+            log.info("metrics server listening on %s:%d", addr, _server_port)
+        elif port not in (0, _server_port):
+            raise ConfigError(
+                f"metrics server already runs on port {_server_port}; cannot also start it on "
+                f"{port} in the same process (expected the same port or 0)"
+            )
+        return _server_port
+
+
+@contextlib.contextmanager
+def timed(model: str, endpoint: str = "recommend") -> Iterator[None]:
+    """Count a request of ``model`` at ``endpoint`` and observe its latency, failures included.
+
+    An exception is counted in ``recsys_errors_total{kind=<exception class>}`` and re-raised.
+    """
+    REQUESTS.labels(model=model, endpoint=endpoint).inc()
+    start = time.perf_counter()
+    try:
+        yield
+    except Exception as error:
+        ERRORS.labels(model=model, kind=type(error).__name__).inc()
+        raise
+    finally:
+        RECOMMEND_LATENCY.labels(model=model).observe(time.perf_counter() - start)
+
+
+def record_feedback(experiment: str, arm: str, event: str) -> None:
+    """Count one feedback event of an A/B experiment arm (e.g. ``like`` on arm ``B``)."""
+    FEEDBACK_EVENTS.labels(experiment=experiment, arm=arm, event=event).inc()
+
+
+def set_model_info(model: str, version: str, dataset: str) -> None:
+    """Publish which version of ``model`` is served, replacing the previously served one."""
+    with _lock:
+        previous = _served_versions.get(model)
+        if previous is not None and previous != (version, dataset):
+            MODEL_INFO.remove(model, *previous)
+        _served_versions[model] = (version, dataset)
+    MODEL_INFO.labels(model=model, version=version, dataset=dataset).set(1)

@@ -1,0 +1,157 @@
+"""MLflow helpers: one tracker that logs runs in batches, plus the provenance every run carries.
+
+The tracking URI comes from settings (``RECSYS_MLFLOW_TRACKING_URI``), by default a local SQLite
+file ``<data_dir>/mlflow.db`` whose artifacts go to ``<data_dir>/mlartifacts``. The tracker uses
+``MlflowClient`` directly (no global active run), and logs params, metrics and tags with one
+``log_batch`` call per run to keep the overhead low.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from recsys.errors import ConfigError
+from recsys.settings import Settings, get_settings
+
+__all__ = ["Tracker", "NullTracker", "git_commit", "artifact_root", "open_tracker"]
+
+log = logging.getLogger(__name__)
+_MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+
+
+def git_commit(cwd: Path | str | None = None) -> str:
+    """The checked-out commit (``git rev-parse HEAD``), or ``"unknown"`` outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
+
+
+def artifact_root(tracking_uri: str) -> str | None:
+    """Where a new experiment stores artifacts: beside a SQLite store, else the server's default."""
+    if tracking_uri.startswith("sqlite:///"):
+        database = Path(tracking_uri.removeprefix("sqlite:///"))
+        return (database.parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+class Tracker:
+    """Logs runs (and nested child runs) of one MLflow experiment."""
+
+    def __init__(self, tracking_uri: str, experiment: str) -> None:
+        from mlflow.tracking import MlflowClient
+
+        if tracking_uri.startswith("sqlite:///"):
+            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        found = self.client.get_experiment_by_name(experiment)
+        self.experiment_id = (
+            found.experiment_id
+            if found is not None
+            else self.client.create_experiment(experiment, artifact_root(tracking_uri))
+        )
+
+    def start_run(
+        self, name: str, tags: Mapping[str, Any] | None = None, parent_id: str | None = None
+    ) -> str:
+        """Open a run (a child of ``parent_id`` when given) and return its id."""
+        all_tags = {k: str(v) for k, v in (tags or {}).items()}
+        if parent_id is not None:
+            all_tags["mlflow.parentRunId"] = parent_id
+        run = self.client.create_run(self.experiment_id, tags=all_tags, run_name=name)
+        return run.info.run_id
+
+    def log(
+        self,
+        run_id: str,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log params, finite metrics and tags in one batch."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        stamp = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[
+                Metric(_metric_key(k), float(v), stamp, 0)
+                for k, v in (metrics or {}).items()
+                if v is not None and math.isfinite(float(v))
+            ],
+            params=[Param(k, _param_value(v)) for k, v in (params or {}).items()],
+            tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+        )
+
+    def log_files(self, run_id: str, paths: list[Path]) -> None:
+        """Attach files as artifacts (under their own names)."""
+        for path in paths:
+            self.client.log_artifact(run_id, str(path))
+
+    def log_text(self, run_id: str, text: str, name: str) -> None:
+        """Attach a text artifact (e.g. the spec file)."""
+        self.client.log_text(run_id, text, name)
+
+    def end_run(self, run_id: str, failed: bool = False) -> None:
+        """Close a run as FINISHED or FAILED."""
+        self.client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+
+
+class NullTracker:
+    """The tracker used with ``--no-mlflow``: same interface, records nothing."""
+
+    tracking_uri = ""
+
+    def start_run(
+        self, name: str, tags: Mapping[str, Any] | None = None, parent_id: str | None = None
+    ) -> str:
+        """Return an empty run id."""
+        return ""
+
+    def log(self, run_id: str, params: Any = None, metrics: Any = None, tags: Any = None) -> None:
+        """Do nothing."""
+
+    def log_files(self, run_id: str, paths: list[Path]) -> None:
+        """Do nothing."""
+
+    def log_text(self, run_id: str, text: str, name: str) -> None:
+        """Do nothing."""
+
+    def end_run(self, run_id: str, failed: bool = False) -> None:
+        """Do nothing."""
+
+
+def open_tracker(
+    experiment: str, settings: Settings | None = None, enabled: bool = True
+) -> Tracker | NullTracker:
+    """A tracker on the configured URI (``NullTracker`` when disabled)."""
+    if not enabled:
+        return NullTracker()
+    settings = settings or get_settings()
+    uri = settings.tracking_uri
+    if not uri:
+        raise ConfigError("MLflow tracking URI is empty: set RECSYS_MLFLOW_TRACKING_URI")
+    log.info("MLflow tracking at %s (experiment %r)", uri, experiment)
+    return Tracker(uri, experiment)
+
+
+def _metric_key(name: str) -> str:
+    # MLflow allows alphanumerics, _ - . space : / ; ``ndcg@10`` becomes ``ndcg_at_10``.
+    return name.replace("@", "_at_")
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text[:_MAX_PARAM_LENGTH]

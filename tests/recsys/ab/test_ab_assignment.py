@@ -1,0 +1,66 @@
+"""Assignment: deterministic, stable under adding users, proportions as designed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from recsys.ab.assignment import N_BUCKETS, arm_boundaries, assign, assign_frame, bucket_of
+from recsys.errors import ConfigError
+
+
+def test_bucket_is_sha256_of_the_key_mod_10000() -> None:
+    digest = hashlib.sha256(b"exp-1:salt:42").digest()
+    assert bucket_of("exp-1", "salt", 42) == int.from_bytes(digest[:8], "big") % 10_000
+
+
+def test_same_user_same_arm_and_adding_users_changes_nobody() -> None:
+    first = assign("exp", "s", range(1000), [0.5, 0.5])
+    again = assign("exp", "s", range(1000), [0.5, 0.5])
+    grown = assign("exp", "s", range(3000), [0.5, 0.5])
+    reordered = assign("exp", "s", list(reversed(range(1000))), [0.5, 0.5])
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, grown[:1000])
+    np.testing.assert_array_equal(first, reordered[::-1])
+
+
+def test_salt_and_experiment_reshuffle() -> None:
+    base = assign("exp", "s", range(2000), [0.5, 0.5])
+    assert 0.4 < (base != assign("exp", "other", range(2000), [0.5, 0.5])).mean() < 0.6
+    assert 0.4 < (base != assign("exp2", "s", range(2000), [0.5, 0.5])).mean() < 0.6
+
+
+@pytest.mark.parametrize("traffic", [[0.5, 0.5], [0.9, 0.1], [0.2, 0.3, 0.5]])
+def test_split_proportions_pass_a_chi_square_test(traffic: list[float]) -> None:
+    arms = assign("proportions", "x", range(20_000), traffic)
+    counts = np.bincount(arms, minlength=len(traffic))
+    expected = np.asarray(traffic) * len(arms)
+    assert stats.chisquare(counts, expected).pvalue > 0.001
+
+
+def test_chi_square_check_detects_a_two_point_skew() -> None:
+    counts = np.bincount(assign("proportions", "x", range(20_000), [0.5, 0.5]))
+    assert stats.chisquare(counts, [0.52 * 20_000, 0.48 * 20_000]).pvalue < 0.001
+
+
+def test_boundaries_cover_all_buckets() -> None:
+    np.testing.assert_array_equal(arm_boundaries([0.2, 0.3, 0.5]), [2000, 5000, N_BUCKETS])
+
+
+@pytest.mark.parametrize("traffic", [[1.0], [0.6, 0.6], [0.5, 0.0, 0.5], [-0.5, 1.5]])
+def test_bad_traffic_fails_loudly(traffic: list[float]) -> None:
+    with pytest.raises(ConfigError):
+        arm_boundaries(traffic)
+
+
+def test_assign_frame_names_arms_and_accepts_string_ids() -> None:
+    personas = ["persona-a", "persona-b", "persona-c"]
+    frame = assign_frame("exp", "s", personas, ["A", "B"], [0.5, 0.5])
+    assert frame.columns == ["user_id", "bucket", "arm"]
+    assert set(frame["arm"]) <= {"A", "B"}
+    assert frame["bucket"].to_list() == [bucket_of("exp", "s", u) for u in frame["user_id"]]
+    with pytest.raises(ConfigError, match="2 arms but 3"):
+        assign_frame("exp", "s", [1], ["A", "B"], [0.2, 0.3, 0.5])

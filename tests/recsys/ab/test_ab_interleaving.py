@@ -1,0 +1,80 @@
+"""Team-draft interleaving: hand-checked merges, credit, the sign test, an oracle ranker wins."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.ab.interleaving import (
+    interleaving_credit,
+    interleaving_test,
+    sign_test,
+    sign_test_pvalues,
+    team_draft,
+)
+
+
+def _recs(lists: dict[int, list[int]]) -> pl.DataFrame:
+    rows = [(u, item, r) for u, items in lists.items() for r, item in enumerate(items, start=1)]
+    return pl.DataFrame(rows, schema=["user_id", "item_id", "rank"], orient="row")
+
+
+def test_disjoint_lists_alternate_teams() -> None:
+    merged = team_draft(_recs({1: [10, 11, 12]}), _recs({1: [20, 21, 22]}), k=4, seed=0)
+    teams = merged["team"].to_list()
+    assert merged["rank"].to_list() == [1, 2, 3, 4]
+    # each round both teams pick once, in coin-flip order: pairs are {A, B}
+    assert sorted(teams[:2]) == ["A", "B"] and sorted(teams[2:]) == ["A", "B"]
+    by_team = {t: merged.filter(pl.col("team") == t)["item_id"].to_list() for t in "AB"}
+    assert by_team == {"A": [10, 11], "B": [20, 21]}  # each team in its own rank order
+
+
+def test_shared_items_are_skipped_not_shown_twice() -> None:
+    # A = [1, 2, 3, 4], B = [2, 1, 5, 6]: whoever picks first takes its top; the other team
+    # skips it. Over seeds both orders occur and the list never repeats an item.
+    orders = set()
+    for seed in range(20):
+        merged = team_draft(_recs({7: [1, 2, 3, 4]}), _recs({7: [2, 1, 5, 6]}), k=4, seed=seed)
+        items = merged["item_id"].to_list()
+        assert len(set(items)) == 4
+        orders.add(tuple(items))
+    assert (1, 2, 3, 5) in orders and (2, 1, 3, 5) in orders
+
+
+def test_short_lists_are_filled_by_the_other_team() -> None:
+    merged = team_draft(_recs({1: [10]}), _recs({1: [20, 21, 22]}), k=4, seed=1)
+    assert sorted(merged["item_id"].to_list()) == [10, 20, 21, 22]
+
+
+def test_credit_and_preference() -> None:
+    merged = pl.DataFrame({"user_id": [1, 1, 2, 2, 3, 3], "item_id": [10, 20, 10, 20, 10, 20],
+                           "rank": [1, 2] * 3, "team": ["A", "B"] * 3})
+    truth = pl.DataFrame({"user_id": [1, 2, 2], "item_id": [20, 10, 20]})
+    credit = interleaving_credit(merged, truth, users=[1, 2, 3, 4])
+    assert credit.rows() == [(1, 0, 1, 1), (2, 1, 1, 0), (3, 0, 0, 0), (4, 0, 0, 0)]
+    result = interleaving_test(credit)
+    assert (result.wins_treatment, result.wins_control, result.ties) == (1, 0, 3)
+    assert result.delta == pytest.approx(0.25)
+
+
+def test_sign_test_known_answer() -> None:
+    # 9 wins of 10: P(X <= 1) = 11/1024; two-sided p = 22/1024 = 0.021484
+    assert sign_test([1] * 9 + [-1] + [0] * 5) == pytest.approx(22 / 1024)
+    np.testing.assert_allclose(sign_test_pvalues([5, 0], [10, 0]), [1.0, 1.0])
+
+
+def test_oracle_ranker_wins_and_identical_rankers_tie() -> None:
+    rng = np.random.default_rng(0)
+    users = range(200)
+    truth_items = {u: rng.choice(1000, 3, replace=False).tolist() for u in users}
+    noise = {u: rng.choice(1000, 10, replace=False).tolist() for u in users}
+    oracle = {u: truth_items[u] + noise[u][:7] for u in users}
+    truth = pl.DataFrame([(u, i) for u in users for i in truth_items[u]],
+                         schema=["user_id", "item_id"], orient="row")
+    strong = interleaving_test(interleaving_credit(
+        team_draft(_recs(noise), _recs(oracle), k=10, seed=0), truth))
+    assert strong.wins_treatment > 150 and strong.significant
+    same = interleaving_test(interleaving_credit(
+        team_draft(_recs(oracle), _recs(oracle), k=10, seed=0), truth))
+    assert not same.significant

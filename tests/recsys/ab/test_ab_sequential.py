@@ -1,0 +1,55 @@
+"""mSPRT: known answers, running minimum, and duality of p-values and confidence sequences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from recsys.ab.sequential import (
+    always_valid_pvalues,
+    confidence_sequence,
+    msprt_means,
+    msprt_proportions,
+)
+from recsys.errors import ConfigError
+
+
+def test_mixture_likelihood_ratio_known_answer() -> None:
+    # v = .01, tau² = .01: Lambda = sqrt(.5) * exp(tau² d² / (2 v (v + tau²))) = .707107 e^(d²/.04)
+    # d = .1: .707107 * e^.25 = 0.907939 -> p = 1;  d = .3: .707107 * e^2.25 = 6.708842 -> .149057
+    p = always_valid_pvalues([0.1, 0.3, 0.1], [0.01, 0.01, 0.01], tau=0.1)
+    np.testing.assert_allclose(p, [1.0, 0.149057, 0.149057], atol=1e-6)  # running minimum
+
+
+def test_confidence_sequence_known_answer_and_duality() -> None:
+    # half-width = sqrt(2 v (v + tau²) / tau² * (ln(1/alpha) + ½ ln((v + tau²) / v)))
+    #            = sqrt(.04 * (2.995732 + 0.346574)) = 0.365640
+    low, high = confidence_sequence([0.3], [0.01], tau=0.1, alpha=0.05)
+    assert (low[0], high[0]) == pytest.approx((0.3 - 0.365640, 0.3 + 0.365640), abs=1e-6)
+    rng = np.random.default_rng(0)
+    delta, var = rng.normal(0, 0.5, 200), rng.uniform(0.01, 0.2, 200)
+    p = always_valid_pvalues(delta[:, None], var[:, None], 0.3)
+    low, high = confidence_sequence(delta[:, None], var[:, None], 0.3, 0.05)
+    excludes_zero = (low[:, 0] > 0) | (high[:, 0] < 0)
+    np.testing.assert_array_equal(p[:, 0] < 0.05, excludes_zero)
+
+
+def test_proportions_and_means_wrappers() -> None:
+    n = np.array([1000, 2000, 4000])
+    strong = msprt_proportions(n * 0.10, n, n * 0.13, n, tau=0.02)
+    assert strong.rejected and strong.first_rejection is not None
+    assert strong.verdict().startswith("Stop: B is better than A")
+    weak = msprt_proportions(n * 0.10, n, n * 0.101, n, tau=0.02)
+    assert not weak.rejected and weak.verdict().startswith("Keep collecting")
+    assert math.isclose(weak.estimate[-1], 0.001, abs_tol=1e-12)
+    means = msprt_means(n, [1.0] * 3, [1.0] * 3, n, [0.8] * 3, [1.0] * 3, tau=0.1)
+    assert means.rejected and "worse" in means.verdict()
+
+
+def test_empty_looks_are_neutral_and_tau_must_be_positive() -> None:
+    result = msprt_proportions([0, 5], [0, 50], [0, 9], [0, 50], tau=0.05)
+    assert result.p_value[0] == 1.0
+    with pytest.raises(ConfigError):
+        always_valid_pvalues([0.1], [0.01], tau=0.0)

@@ -1,0 +1,56 @@
+"""``recsys bench list`` and ``recsys bench run`` through the real CLI entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from recsys.cli import main
+
+SPEC = {
+    "name": "cli-smoke",
+    "dataset": "ml-latest-small",
+    "protocol": {"kind": "leave_last_n", "params": {"n": 2}},
+    "metrics": ["hit_rate@10", "coverage@10"],
+    "models": [{"name": "most_popular", "label": "Popular"}, {"name": "random"}],
+}
+
+
+@pytest.fixture()
+def spec_dir(tmp_path: Path, mirror_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RECSYS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RECSYS_DATA_MIRROR", str(mirror_dir))
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "cli-smoke.yaml").write_text(yaml.safe_dump(SPEC))
+    (folder / "other.yaml").write_text("dataset: ml-100k\nsplit: {n: 5}\n")
+    return folder
+
+
+def test_list_shows_specs_and_flags_foreign_files(
+    spec_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "list", "--specs", str(spec_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "cli-smoke.yaml  ml-latest-small" in out and "2 models" in out
+    assert "other.yaml  not a benchmark spec" in out
+
+
+def test_run_selected_model_without_mlflow(spec_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "results" / "cli-smoke"
+    code = main(["bench", "run", str(spec_dir / "cli-smoke.yaml"), "--output", str(output),
+                 "--no-mlflow", "--models", "Popular", "--no-progress", "--threads", "1"])
+    assert code == 0
+    results = pl.read_csv(output / "results.csv")
+    assert results["model"].to_list() == ["Popular"]
+    assert 0 < results["hit_rate@10"][0] < 1
+    assert not (tmp_path / "data" / "mlflow.db").exists()
+
+
+def test_run_unknown_model_label_is_a_clean_error(spec_dir: Path) -> None:
+    code = main(["bench", "run", str(spec_dir / "cli-smoke.yaml"), "--models", "EASE",
+                 "--no-mlflow"])
+    assert code == 2

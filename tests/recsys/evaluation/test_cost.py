@@ -1,0 +1,67 @@
+"""Wall time, peak memory, size on disk and single-user latency measurements."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.data.types import Interactions
+from recsys.errors import ConfigError, DataError
+from recsys.evaluation.cost import measure, model_size_on_disk, recommend_latency
+from recsys.models import create_model
+
+
+def _allocate(n_bytes: int, pause: float) -> np.ndarray:
+    block = np.ones(n_bytes // 8)  # touched, so resident
+    time.sleep(pause)
+    return block
+
+
+def test_measure_returns_result_time_and_both_peaks() -> None:
+    result, cost = measure(_allocate, 40 * 2**20, pause=0.05)
+    assert result.nbytes == 40 * 2**20
+    assert cost.seconds >= 0.05
+    assert cost.peak_traced_bytes >= 40 * 2**20  # NumPy buffers are traced
+    assert cost.peak_rss_delta_bytes >= 30 * 2**20
+    assert cost.peak_mb >= 40
+    assert set(cost.as_dict()) == {
+        "seconds", "peak_traced_bytes", "peak_rss_delta_bytes", "peak_mb"
+    }
+
+
+def test_measure_without_tracing() -> None:
+    _, cost = measure(_allocate, 2**20, pause=0.0, trace=False)
+    assert cost.peak_traced_bytes is None
+
+
+def test_model_size_on_disk(tmp_path: Path) -> None:
+    (tmp_path / "m" / "sub").mkdir(parents=True)
+    (tmp_path / "m" / "a.bin").write_bytes(b"x" * 10)
+    (tmp_path / "m" / "sub" / "b.bin").write_bytes(b"x" * 20)
+    assert model_size_on_disk(tmp_path / "m") == 30
+    assert model_size_on_disk(tmp_path / "m" / "a.bin") == 10
+    with pytest.raises(DataError, match="No saved model"):
+        model_size_on_disk(tmp_path / "missing")
+
+
+def test_recommend_latency_on_a_fitted_model() -> None:
+    rng = np.random.default_rng(0)
+    ratings = pl.DataFrame(
+        {
+            "user_id": rng.integers(0, 50, 500),
+            "item_id": rng.integers(0, 80, 500),
+            "rating": np.ones(500),
+        }
+    ).unique(["user_id", "item_id"])
+    train = Interactions.from_frame(ratings)
+    model = create_model("most_popular").fit(train)
+    latency = recommend_latency(model, train.user_ids, k=5, n=20, seed=1)
+    assert latency["n"] == 20
+    assert 0 < latency["p50_ms"] <= latency["p95_ms"]
+    assert latency["mean_ms"] > 0
+    with pytest.raises(ConfigError):
+        recommend_latency(model, [], k=5)

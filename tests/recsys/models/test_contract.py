@@ -1,0 +1,205 @@
+"""The behavioural contract every registered model honours (parametrized over the registry).
+
+A model added to the registry is covered automatically. Give it small, fast hyper-parameters
+in ``FAST_PARAMS`` and list it in ``CHECKERBOARD`` if it learns item co-occurrence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.data.types import Dataset, Interactions
+from recsys.errors import NotFittedError, UnknownIdError, UnsupportedError
+from recsys.models import Capability, Recommender, available_models, create_model
+from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
+
+FAST_PARAMS: dict[str, dict[str, Any]] = {
+    "item_knn": {"k": 20},
+    "user_knn": {"k": 20},
+    "ease": {"reg": 10.0},
+    "rp3beta": {"k": 20},
+    "als": {"factors": 8, "iterations": 3},
+    "bpr": {"factors": 8, "iterations": 10},
+    "mult_vae": {"hidden": 32, "latent": 8, "epochs": 2, "batch_size": 16},
+    "surprise_svd": {"n_factors": 8, "n_epochs": 3},
+    "surprise_svdpp": {"n_factors": 4, "n_epochs": 2},
+    "surprise_nmf": {"n_factors": 4, "n_epochs": 5},
+    "surprise_co_clustering": {"n_epochs": 3},
+    "hybrid_blend": {"components": [{"name": "ease", "params": {"reg": 10.0}},
+                                    {"name": "content", "params": {}}]},
+    "hybrid_switch": {"collaborative": {"name": "ease", "params": {"reg": 10.0}}},
+    "hybrid_collective_ease": {"reg": 10.0},
+}
+# Models that learn co-occurrence and must rank the withheld checkerboard item first.
+CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta"}
+# Models whose fold-in of a known user's history reproduces that user's scores exactly
+# (an ALS fold-in re-solves the user factors, so it only approximates the trained ones).
+FOLD_IN_EXACT = {"item_knn", "ease", "rp3beta", "most_popular", "content", "hybrid_blend",
+                 "hybrid_switch", "hybrid_collective_ease"}
+MODELS = available_models()
+K = 5
+
+
+def make(name: str) -> Recommender:
+    """A fresh model with its fast test parameters."""
+    return create_model(name, **FAST_PARAMS.get(name, {}))
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def fitted(
+    request: pytest.FixtureRequest, small_train: Interactions, ml_small: Dataset
+) -> Recommender:
+    """Each registered model, fitted once on the small real slice (catalogue: ml_small)."""
+    return make(request.param).fit(small_train, ml_small)
+
+
+@pytest.fixture(scope="module")
+def users(small_train: Interactions) -> np.ndarray:
+    """A few known user ids."""
+    return small_train.user_ids[[0, 3, 7, 12]]
+
+
+def seen_pairs(train: Interactions) -> set[tuple[int, int]]:
+    frame = train.to_frame()
+    return set(zip(frame["user_id"].to_list(), frame["item_id"].to_list(), strict=True))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fit_returns_self(name: str, checkerboard: Any, ml_small: Dataset) -> None:
+    model = make(name)
+    assert model.fit(checkerboard.train, ml_small) is model
+    users = checkerboard.train.user_ids[:2]
+    n_items = checkerboard.train.shape[1]
+    recs = model.recommend(users, k=n_items, exclude_seen=False)
+    assert set(recs["item_id"].to_list()) <= set(checkerboard.train.item_ids.tolist())
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_not_fitted_raises(name: str) -> None:
+    model = make(name)
+    with pytest.raises(NotFittedError):
+        model.recommend([1], k=K)
+    with pytest.raises(NotFittedError):
+        model.save("/nonexistent/never-written")
+
+
+def test_schema_k_and_ranks(fitted: Recommender, users: np.ndarray) -> None:
+    recs = fitted.recommend(users, k=K)
+    assert recs.schema == pl.Schema(RECOMMENDATION_SCHEMA)
+    per_user = recs.group_by("user_id").agg(pl.col("rank"), pl.col("score"))
+    assert set(per_user["user_id"]) == set(users.tolist())
+    for ranks, scores in zip(per_user["rank"], per_user["score"], strict=True):
+        assert list(ranks) == list(range(1, len(ranks) + 1)) and len(ranks) <= K
+        assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
+
+
+def test_seen_items_excluded_unless_asked(fitted: Recommender, users: np.ndarray) -> None:
+    seen = seen_pairs(fitted.train_)
+    n_items = fitted.train_.shape[1]
+    excluded = fitted.recommend(users, k=n_items)
+    pairs = set(zip(excluded["user_id"].to_list(), excluded["item_id"].to_list(), strict=True))
+    assert not pairs & seen
+    included = fitted.recommend(users, k=n_items, exclude_seen=False)
+    pairs = set(zip(included["user_id"].to_list(), included["item_id"].to_list(), strict=True))
+    assert pairs & seen
+
+
+def test_unknown_user_raises(fitted: Recommender) -> None:
+    with pytest.raises(UnknownIdError):
+        fitted.recommend([-12345], k=K)
+
+
+def test_batch_equals_single_user(fitted: Recommender, users: np.ndarray) -> None:
+    batch = fitted.recommend(users, k=K)
+    singles = pl.concat([fitted.recommend([u], k=K) for u in users])
+    assert batch.drop("score").equals(singles.drop("score"))  # BLAS may differ by an ulp
+    np.testing.assert_allclose(batch["score"], singles["score"], rtol=1e-5)
+
+
+def test_deterministic_under_seed(
+    fitted: Recommender, users: np.ndarray, ml_small: Dataset
+) -> None:
+    again = fitted.clone().fit(fitted.train_, ml_small)
+    assert again.recommend(users, k=K).equals(fitted.recommend(users, k=K))
+
+
+def test_save_load_round_trip(fitted: Recommender, users: np.ndarray, tmp_path: Path) -> None:
+    loaded = Recommender.load(fitted.save(tmp_path / fitted.name))
+    assert type(loaded) is type(fitted) and loaded.get_params() == fitted.get_params()
+    assert loaded.recommend(users, k=K).equals(fitted.recommend(users, k=K))
+    if fitted.supports(Capability.RATING):
+        items = fitted.train_.item_ids[:5]
+        us = np.resize(users, len(items))
+        np.testing.assert_array_equal(loaded.predict(us, items), fitted.predict(us, items))
+
+
+def test_rating_capability(fitted: Recommender, users: np.ndarray) -> None:
+    items = fitted.train_.item_ids[:3]
+    us = np.resize(users, 3)
+    if not fitted.supports(Capability.RATING):
+        with pytest.raises(UnsupportedError):
+            fitted.predict(us, items)
+        return
+    low, high = fitted.train_.matrix.data.min(), fitted.train_.matrix.data.max()
+    predictions = fitted.predict(np.append(us, -999), np.append(items, -999))
+    assert predictions.shape == (4,) and np.isfinite(predictions).all()
+    assert ((predictions >= low) & (predictions <= high)).all()
+
+
+def test_similar_items_capability(fitted: Recommender) -> None:
+    items = fitted.train_.item_ids[:2]
+    if not fitted.supports(Capability.SIMILAR_ITEMS):
+        with pytest.raises(UnsupportedError):
+            fitted.similar_items(items, k=K)
+        return
+    similar = fitted.similar_items(items, k=K)
+    assert similar.schema == pl.Schema(SIMILARITY_SCHEMA)
+    assert not (similar["item_id"] == similar["similar_item_id"]).any()
+    assert similar.group_by("item_id").len()["len"].max() <= K
+
+
+def test_explain_capability(fitted: Recommender, users: np.ndarray) -> None:
+    item = int(fitted.recommend(users[:1], k=1)["item_id"][0])
+    if not fitted.supports(Capability.EXPLAIN):
+        with pytest.raises(UnsupportedError):
+            fitted.explain(int(users[0]), item)
+        return
+    explanation = fitted.explain(int(users[0]), item)
+    assert isinstance(explanation, Explanation)
+    assert explanation.item_id == item and explanation.text
+
+
+def test_fold_in_capability(fitted: Recommender, users: np.ndarray) -> None:
+    """Folding in a known user's own history excludes it (and, where exact, matches)."""
+    user = int(users[0])
+    history = fitted.train_.to_frame().filter(pl.col("user_id") == user)
+    if not fitted.supports(Capability.FOLD_IN):
+        with pytest.raises(UnsupportedError):
+            fitted.recommend_for_history(history, k=K)
+        return
+    folded = fitted.recommend_for_history(history, k=K, user_id=user)
+    assert folded.schema == pl.Schema(RECOMMENDATION_SCHEMA)
+    assert folded["rank"].to_list() == list(range(1, K + 1))
+    assert not set(folded["item_id"].to_list()) & set(history["item_id"].to_list())
+    if fitted.name not in FOLD_IN_EXACT:
+        return
+    expected = fitted.recommend([user], k=K)
+    assert folded["item_id"].to_list() == expected["item_id"].to_list()
+    np.testing.assert_allclose(folded["score"], expected["score"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_checkerboard_withheld_item_ranks_first(name: str, checkerboard: Any) -> None:
+    if name not in CHECKERBOARD:
+        pytest.skip(f"{name} is not expected to learn co-occurrence (see CHECKERBOARD)")
+    model = make(name).fit(checkerboard.train)
+    users = np.array(sorted(checkerboard.held_out))
+    top = model.recommend(users, k=1)
+    assert dict(zip(top["user_id"].to_list(), top["item_id"].to_list(), strict=True)) == (
+        checkerboard.held_out
+    )
