@@ -1,5 +1,6 @@
 # The two commands a new user runs: `make demo` and `make test`.
 VENV ?= .venv
+AIRFLOW_VENV ?= .venv-airflow
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 RECSYS := $(VENV)/bin/recsys
@@ -7,7 +8,7 @@ DATASET ?= ml-latest-small
 PORT ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install demo test test-slow lint bench clean-venv
+.PHONY: install airflow-venv demo test test-slow lint bench clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,16 +19,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(VENV)/.installed ## create .venv and install everything pinned
 
+# Airflow in its own venv: in the app's venv it would downgrade fastapi and take over logging.
+$(AIRFLOW_VENV)/.installed: pipelines/requirements-airflow.txt
+	test -x $(AIRFLOW_VENV)/bin/python || python3 -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install --quiet -r pipelines/requirements-airflow.txt
+	touch $@
+
+airflow-venv: $(AIRFLOW_VENV)/.installed ## create .venv-airflow (the DAG tests use it)
+
 demo: install ## fetch ml-latest-small, train the default models, start the app on :8501
 	$(RECSYS) data fetch $(DATASET)
 	$(RECSYS) data validate $(DATASET)
 	$(RECSYS) train $(DATASET)
 	$(VENV)/bin/streamlit run app/main.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-test: install ## run the whole default test suite
+test: install airflow-venv ## run the whole default test suite
 	$(PY) -m pytest
 
-test-slow: install ## the slow-marked tests (simulations, services); none selected is not a failure
+test-slow: install airflow-venv ## the slow-marked tests (simulations, services); none selected is not a failure
 	$(PY) -m pytest -m slow || test $$? -eq 5
 
 lint: install

@@ -48,6 +48,7 @@ from recsys.tracking import git_commit
 __all__ = [
     "DEFAULT_CONFIG",
     "STEPS",
+    "StepSpec",
     "PipelineConfig",
     "RunContext",
     "run_step",
@@ -375,17 +376,30 @@ def report_failure(ctx: RunContext, step: str, error: BaseException) -> None:
 
 # -- the runner -------------------------------------------------------------------------------
 StepFunction = Callable[[RunContext, Path], dict[str, Any]]
-# name -> (steps whose outputs it reads, function); in execution order.
-STEPS: dict[str, tuple[tuple[str, ...], StepFunction]] = {
-    "ingest": ((), ingest_step),
-    "validate": (("ingest",), validate_step),
-    "split": (("ingest", "validate"), split_step),
-    "train": (("ingest", "split"), train_step),
-    "evaluate": (("split", "train"), evaluate_step),
-    "gate": (("split", "evaluate"), gate_step),
-    "drift": (("split", "evaluate", "gate"), drift_step),
-    "register": (("ingest", "train", "evaluate", "gate", "drift"), register_step),
-    "publish": (("ingest", "evaluate", "gate", "drift", "register"), publish_step),
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step: the steps whose outputs it reads, the config sections it reads, its function."""
+
+    needs: tuple[str, ...]
+    reads: tuple[str, ...]
+    run: StepFunction
+
+
+# In execution order. Every step also reads the dataset name.
+STEPS: dict[str, StepSpec] = {
+    "ingest": StepSpec((), ("ingest",), ingest_step),
+    "validate": StepSpec(("ingest",), ("validate",), validate_step),
+    "split": StepSpec(("ingest", "validate"), ("split",), split_step),
+    "train": StepSpec(("ingest", "split"), ("models",), train_step),
+    "evaluate": StepSpec(("split", "train"), ("evaluate", "gate"), evaluate_step),
+    "gate": StepSpec(("split", "evaluate"), ("evaluate", "gate", "registry"), gate_step),
+    "drift": StepSpec(("split", "evaluate", "gate"), ("drift", "gate"), drift_step),
+    "register": StepSpec(("ingest", "train", "evaluate", "gate", "drift"), ("registry",),
+                         register_step),
+    "publish": StepSpec(("ingest", "evaluate", "gate", "drift", "register"), ("publish",),
+                        publish_step),
 }
 
 
@@ -394,15 +408,20 @@ def _hash(payload: Any) -> str:
 
 
 def input_hash(ctx: RunContext, step: str) -> str:
-    """Hash of what ``step`` reads: the config and its upstream steps' output hashes."""
-    needs, _ = STEPS[step]
+    """Hash of what ``step`` reads: its config sections and its upstream steps' outputs."""
+    spec = STEPS[step]
     upstream = {}
-    for need in needs:
+    for need in spec.needs:
         marker = ctx.marker(need)
         if marker is None:
             ctx.output(need)  # raises: run that step first
+        if marker["input_hash"] != input_hash(ctx, need):  # type: ignore[index]
+            raise RecsysError(f"step {need!r} in {ctx.run_dir} is out of date (its inputs "
+                              f"changed): run it again before {step!r}")
         upstream[need] = marker["output_hash"]  # type: ignore[index]
-    return _hash({"step": step, "config": ctx.config.to_dict(), "upstream": upstream})
+    config = ctx.config.to_dict()
+    reads = {key: config[key] for key in ("dataset", *spec.reads)}
+    return _hash({"step": step, "config": reads, "upstream": upstream})
 
 
 def _output_hash(folder: Path) -> str:
@@ -425,10 +444,12 @@ def run_step(ctx: RunContext, step: str) -> dict[str, Any]:
         log.info("step %s: done already (inputs unchanged), skipped", step)
         return marker["summary"]
     log.info("step %s: running in %s", step, ctx.run_dir)
+    for stale in ctx.run_dir.glob(f".{step}.*.tmp"):  # left by a killed earlier attempt
+        shutil.rmtree(stale, ignore_errors=True)
     start = time.perf_counter()
     with atomic_dir(ctx.run_dir / step) as tmp:
         try:
-            summary = STEPS[step][1](ctx, tmp)
+            summary = STEPS[step].run(ctx, tmp)
         except BaseException:
             _keep_failed(tmp, ctx.run_dir / f"{step}.failed")
             raise

@@ -14,15 +14,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
 from recsys.data.types import Interactions
 from recsys.errors import RecsysError
 from recsys.io import write_json
-from recsys.models import Recommender, create_model
 from recsys.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from recsys.models import Recommender
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -70,12 +72,14 @@ def train_default_models(
 ) -> list[TrainedModel]:
     """Fit each model on all ratings of ``dataset_name`` and save it; skip up-to-date ones."""
     from recsys.data.load import load_dataset
+    from recsys.models import create_model
 
     settings = settings or get_settings()
     dataset = load_dataset(dataset_name, settings)
     train = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"])
     trained = []
-    for name, params in tqdm(list((models or DEFAULT_MODELS).items()), desc="training", unit="model"):
+    todo = list((models or DEFAULT_MODELS).items())
+    for name, params in tqdm(todo, desc="training", unit="model"):
         target = models_dir(dataset_name, settings) / name
         existing = _read_card(target)
         if existing and not force and existing.manifest_hash == dataset.manifest_hash:
@@ -105,8 +109,12 @@ def _read_card(folder: Path) -> TrainedModel | None:
     return TrainedModel(**payload)
 
 
-def load_trained_model(dataset: str, name: str, settings: Settings | None = None) -> Recommender:
+def load_trained_model(
+    dataset: str, name: str, settings: Settings | None = None
+) -> Recommender:
     """Load a model trained by :func:`train_default_models`; a clear error if it is missing."""
+    from recsys.models import Recommender
+
     folder = models_dir(dataset, settings) / name
     if _read_card(folder) is None:
         raise RecsysError(
@@ -132,5 +140,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     for card in train_default_models(args.dataset, force=args.force):
-        print(f"{card.name:15s} trained {card.trained_at}  fit {card.fit_seconds:.2f} s  {card.path}")
+        print(f"{card.name:15s} trained {card.trained_at}  "
+              f"fit {card.fit_seconds:.2f} s  {card.path}")
     return 0

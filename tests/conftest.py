@@ -12,6 +12,7 @@ from recsys.data.types import Dataset
 from recsys.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["service_fixtures"]  # real services: tests/service_fixtures.py
 
 
 def _mirror() -> Path:

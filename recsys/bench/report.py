@@ -237,20 +237,22 @@ def _results_rows(result: BenchmarkResult) -> list[dict[str, str]]:
         for metric in spec.metrics:
             row[metric] = _mean_std(values.get(metric), values.get(f"{metric}_std"))
             if metric in published:
-                row |= _published_cells(metric, values.get(metric), ref)
+                row |= _published_cells(metric, metric, values.get(metric), ref)
         for column, title in _COST_COLUMNS.items():
             row[title] = _fmt(values.get(column))
             if column in published:
-                row |= _published_cells(column, values.get(column), ref)
+                row |= _published_cells(column, title, values.get(column), ref)
         rows.append(row)
     return rows
 
 
-def _published_cells(metric: str, ours: float | None, ref: Any) -> dict[str, str]:
+def _published_cells(
+    metric: str, title: str, ours: float | None, ref: Any
+) -> dict[str, str]:
     reference = ref.metrics.get(metric) if ref else None
     delta = None if reference is None or ours is None else ours - reference
-    return {f"{metric} published": _fmt(reference),
-            f"{metric} Δ": "" if delta is None else f"{delta:+.4g}"}
+    return {f"{title} published": _fmt(reference),
+            f"{title} Δ": "" if delta is None else f"{delta:+.4g}"}
 
 
 def _published_section(spec: BenchmarkSpec) -> str:

@@ -66,7 +66,8 @@ def similar_movies(
                               "embedding"),
     features: Mapping[str, ItemFeatures] | None = None,
 ) -> pl.DataFrame:
-    """The ``k`` nearest movies to ``item_id`` per method: ``[method, rank, item_id, title, score]``.
+    """The ``k`` nearest movies to ``item_id`` per method: ``[method, rank, item_id, title,
+    score]``.
 
     ``features`` maps ``tags`` / ``genome`` / ``embedding`` to precomputed representations
     (the app caches them); missing ones are built from ``dataset``. Only positive

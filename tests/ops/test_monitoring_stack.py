@@ -10,19 +10,13 @@ by ``start_metrics_server`` and scraped, so that every Grafana panel's PromQL re
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
+from service_fixtures import MONITORING, Stack, fake_slack, launch_monitoring
 
 from recsys.data.types import Dataset
 from recsys.errors import UnknownIdError
@@ -30,91 +24,7 @@ from recsys.monitoring import metrics
 from recsys.monitoring.drift import DriftReport, drift_report
 from recsys.monitoring.push import push_pipeline_metrics
 
-OPS = Path(__file__).resolve().parents[2] / "ops"
 JOB = "recsys-retrain"
-
-
-@dataclass
-class FakeSlack:
-    """Records every JSON body POSTed to it, with the arrival time."""
-
-    server: ThreadingHTTPServer
-    received: list[tuple[float, dict]] = field(default_factory=list)
-    arrived: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/XXXX"
-
-
-def fake_slack() -> FakeSlack:
-    slack: FakeSlack
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            slack.received.append((time.time(), json.loads(body)))
-            slack.arrived.set()
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    slack = FakeSlack(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
-    threading.Thread(target=slack.server.serve_forever, daemon=True).start()
-    return slack
-
-
-@dataclass
-class Stack:
-    prometheus: str
-    pushgateway: str
-    slack: FakeSlack
-
-    def query(self, promql: str) -> list[dict]:
-        url = f"{self.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        with urllib.request.urlopen(url, timeout=5) as response:
-            payload = json.load(response)
-        assert payload["status"] == "success", payload
-        return payload["data"]["result"]
-
-    def wait_for(self, promql: str, timeout: float = 30.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = self.query(promql)
-            if result:
-                return result
-            time.sleep(0.2)
-        pytest.fail(f"no data for {promql!r} within {timeout} s")
-
-
-def alertmanager_config(tmp: Path, slack: FakeSlack) -> Path:
-    config = yaml.safe_load((OPS / "alertmanager" / "alertmanager.yml").read_text())
-    webhook_file = tmp / "slack_webhook_url"
-    webhook_file.write_text(slack.url)
-    config["global"]["slack_api_url_file"] = str(webhook_file)
-    config["templates"] = [str(OPS / "alertmanager" / "templates" / "*.tmpl")]
-    config["route"].update(group_wait="1s", group_interval="1s")
-    path = tmp / "alertmanager.yml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def prometheus_config(tmp: Path, ports: dict[str, int]) -> Path:
-    config = yaml.safe_load((OPS / "prometheus" / "prometheus.yml").read_text())
-    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-    config["rule_files"] = [str(OPS / "prometheus" / "rules" / "*.yml")]
-    config["alerting"]["alertmanagers"][0]["static_configs"] = [
-        {"targets": [f"127.0.0.1:{ports['alertmanager']}"]}
-    ]
-    for job in config["scrape_configs"]:
-        job["scrape_interval"] = "1s"
-        job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
-    path = tmp / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def serve_app_traffic(stop: threading.Event) -> None:
@@ -138,7 +48,8 @@ def stack(
     start_service: Callable,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    binaries = {name: tool(name) for name in ("prometheus", "pushgateway", "alertmanager")}
+    for name in MONITORING:
+        tool(name)  # skip early when the stack is not installed
     tmp = tmp_path_factory.mktemp("monitoring-stack")
     slack = fake_slack()
     ports = {name: free_port() for name in ("prometheus", "pushgateway", "alertmanager")}
@@ -147,28 +58,7 @@ def stack(
     traffic = threading.Thread(target=serve_app_traffic, args=(stop,), daemon=True)
     traffic.start()
     try:
-        launches = {
-            "pushgateway": [  # Debian's default persists to /var/lib/prometheus: keep it private
-                f"--web.listen-address=127.0.0.1:{ports['pushgateway']}",
-                f"--persistence.file={tmp / 'pushgateway.data'}",
-            ],
-            "alertmanager": [
-                f"--config.file={alertmanager_config(tmp, slack)}",
-                f"--storage.path={tmp / 'alertmanager-data'}",
-                f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
-                "--cluster.listen-address=",
-            ],
-            "prometheus": [
-                f"--config.file={prometheus_config(tmp, ports)}",
-                f"--storage.tsdb.path={tmp / 'prometheus-data'}",
-                f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
-            ],
-        }
-        for name, args in launches.items():
-            service = start_service(name, [binaries[name], *args])
-            service.wait_ready(f"http://127.0.0.1:{ports[name]}/-/ready")
-        running = Stack(f"http://127.0.0.1:{ports['prometheus']}",
-                        f"127.0.0.1:{ports['pushgateway']}", slack)
+        running = launch_monitoring(start_service, tmp, slack, ports)
         # Prometheus applies new scrape targets on a 5 s tick: wait until it scrapes everything,
         # so that the alert latency below is the steady-state one.
         running.wait_for('count(up == 1) == 4')

@@ -1,0 +1,92 @@
+"""The promotion gate on hand-made per-user values: significance first, then the guardrails."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.errors import ConfigError
+from recsys.registry_gate import COVERAGE, LATENCY, GatePolicy, ModelEvaluation, decide
+
+USERS = np.arange(1, 41)
+
+
+def evaluation(ndcg: np.ndarray, coverage: float = 0.3, latency: float = 5.0) -> ModelEvaluation:
+    per_user = pl.DataFrame({"user_id": USERS, "ndcg@10": ndcg})
+    summary = {"ndcg@10": float(ndcg.mean()), COVERAGE: coverage, LATENCY: latency}
+    return ModelEvaluation(summary, per_user, pl.DataFrame())
+
+
+BASE = np.tile([0.1, 0.2, 0.3, 0.4], 10)
+GAIN = np.tile([0.05, 0.15], 20)  # a clear, significant gain (mean +0.1)
+POLICY = GatePolicy()
+
+
+def test_first_model_becomes_champion() -> None:
+    decision = decide(evaluation(BASE), None, POLICY)
+    assert decision.promote and decision.champion_mean is None
+    assert decision.reason.startswith("no champion yet")
+
+
+def test_significantly_better_challenger_is_promoted() -> None:
+    better = BASE + np.tile([0.05, 0.1], 20)  # every user gains 0.05 or 0.1: mean +0.075
+    decision = decide(evaluation(better), evaluation(BASE), POLICY)
+    assert decision.promote
+    assert decision.mean_diff == pytest.approx(0.075)
+    assert decision.challenger_mean == pytest.approx(0.325)
+    assert decision.champion_mean == pytest.approx(0.25)
+    assert decision.p_value < 1e-10 and decision.n_users == 40
+    assert 0.05 <= decision.ci_low < decision.ci_high <= 0.1
+    assert all(g.ok for g in decision.guardrails)
+    assert decision.tags()["gate.promote"] == "True"
+
+
+def test_worse_or_equal_challenger_is_not_promoted() -> None:
+    worse = decide(evaluation(BASE - np.tile([0.03, 0.07], 20)), evaluation(BASE), POLICY)
+    assert not worse.promote and worse.mean_diff == pytest.approx(-0.05)
+    same = decide(evaluation(BASE), evaluation(BASE), POLICY)
+    assert not same.promote and same.p_value == 1.0
+    assert "not significantly better" in same.reason
+
+
+def test_tiny_noisy_gain_is_not_significant() -> None:
+    noise = np.tile([0.2, -0.2], 20)
+    noise[0] += 0.04  # mean +0.001 with sd 0.2: p ~ 0.97
+    decision = decide(evaluation(BASE + noise), evaluation(BASE), POLICY)
+    assert decision.mean_diff == pytest.approx(0.001)
+    assert not decision.promote and decision.p_value > 0.5
+
+
+@pytest.mark.parametrize(
+    ("coverage", "latency", "regressed"),
+    [(0.27, 5.0, [COVERAGE]),  # 0.27 < 0.30 - 0.02
+     (0.29, 250.0, [LATENCY]),  # 250 > max(1.5 * 100, 100)
+     (0.29, 140.0, [])],  # 140 <= 150
+)
+def test_guardrails_block_a_better_challenger(
+    coverage: float, latency: float, regressed: list[str]
+) -> None:
+    champion = evaluation(BASE, coverage=0.30, latency=100.0)
+    decision = decide(evaluation(BASE + GAIN, coverage, latency), champion, POLICY)
+    assert [g.name for g in decision.guardrails if not g.ok] == regressed
+    assert decision.promote is (not regressed)
+    if regressed:
+        assert "regresses guardrail" in decision.reason
+        assert decision.tags()[f"gate.guardrail.{regressed[0]}"].startswith("regressed")
+
+
+def test_fast_champion_does_not_make_a_small_latency_a_regression() -> None:
+    champion = evaluation(BASE, latency=1.0)
+    decision = decide(evaluation(BASE + GAIN, latency=60.0), champion, POLICY)  # within 100 ms
+    assert decision.promote
+
+
+def test_policy_rejects_unknown_keys_and_bad_metrics() -> None:
+    with pytest.raises(ConfigError, match="unknown gate option"):
+        GatePolicy.from_mapping({"primary_metrc": "ndcg@10"})
+    with pytest.raises(ConfigError, match="alpha"):
+        GatePolicy.from_mapping({"alpha": 1.5})
+    assert GatePolicy.from_mapping({"primary_metric": "recall@20"}).k == 20
+    with pytest.raises(ConfigError, match="ndcg@10"):
+        _ = GatePolicy(primary_metric="ndcg").k

@@ -1,0 +1,114 @@
+"""The pipeline in-process on ml-100k with a SQLite MLflow registry: gate, resume, failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipelines.retrain import run_dir_for
+from pipelines.steps import STEPS, PipelineConfig, RunContext, run_pipeline, run_step
+from recsys.errors import ConfigError, DataError, RecsysError
+from recsys.registry_gate import CHAMPION
+from recsys.settings import Settings
+
+
+def finished(ctx: RunContext) -> dict[str, float]:
+    return {step: ctx.marker(step)["finished_at"] for step in STEPS if ctx.marker(step)}
+
+
+def test_champion_challenger_sequence(make_context: Callable[..., RunContext]) -> None:
+    """random becomes champion; ease beats it and is promoted; most_popular does not beat ease."""
+    first = make_context("r1", {"random": {}})
+    run_pipeline(first)
+    assert first.summary("register") == {
+        "registered_model": "recsys-ml-100k", "version": "1", "promoted": True,
+        "run_id": first.summary("register")["run_id"],
+    }
+
+    better = make_context("r2", {"ease": {"reg": 500.0}})
+    run_pipeline(better)
+    gate = better.summary("gate")
+    assert (gate["challenger"], gate["champion_model"], gate["promote"]) == ("ease", "random", True)
+    decision = json.loads((better.run_dir / "gate" / "decision.json").read_text())
+    assert decision["p_value"] < 0.05 and decision["mean_diff"] > 0.05
+    assert better.summary("register")["version"] == "2"
+
+    worse = make_context("r3", {"most_popular": {}})
+    results = run_pipeline(worse)
+    assert results["gate"]["champion_model"] == "ease"
+    assert not results["gate"]["promote"]
+    assert "not significantly better" in results["gate"]["reason"]
+    assert results["register"] == {**results["register"], "version": "3", "promoted": False}
+
+    registry = worse.registry()
+    champion = registry.champion()
+    assert str(champion.version) == "2" and champion.tags["model"] == "ease"
+    kept = registry.client.get_model_version("recsys-ml-100k", "3")
+    assert kept.tags["gate.promote"] == "False" and kept.aliases == []
+    assert registry.load_champion().name == "ease"
+    run = registry.client.get_run(kept.run_id)
+    assert run.data.tags["gate.reason"].startswith("not significantly better")
+    assert {a.path for a in registry.client.list_artifacts(kept.run_id)} >= {
+        "model", "decision.json", "drift.json"}
+
+    published = json.loads((worse.run_dir / "publish" / "metrics.json").read_text())
+    assert published["status"] and published["data_rows"] == 100_000
+    assert set(published["eval_metrics"]) == {"most_popular", CHAMPION}
+    assert published["champion_metrics"] == published["eval_metrics"][CHAMPION]
+    assert {"topn_churn", "rating_psi"} <= set(published["drift_scores"])
+
+
+def test_rerun_skips_completed_steps_and_redoes_changed_ones(
+    make_context: Callable[..., RunContext],
+) -> None:
+    ctx = make_context("resume", {"most_popular": {}})
+    run_pipeline(ctx, ["ingest", "validate", "split"])
+    before = finished(ctx)
+    (ctx.run_dir / ".train.abc.tmp").mkdir()  # what a killed attempt leaves behind
+    run_pipeline(ctx, ["ingest", "validate", "split", "train"])
+    after = finished(ctx)
+    after_train_hash = ctx.marker("train")["input_hash"]
+    assert {s: after[s] for s in before} == before  # skipped, not redone
+    assert not (ctx.run_dir / ".train.abc.tmp").exists()
+
+    changed = RunContext(ctx.run_dir, PipelineConfig.from_mapping(
+        ctx.config.to_dict() | {"split": {"test_fraction": 0.3}}), ctx.settings)
+    run_step(changed, "split")
+    assert finished(changed)["split"] > after["split"]
+    with pytest.raises(RecsysError, match="'train' .* is out of date"):
+        run_step(changed, "evaluate")
+    run_step(changed, "train")
+    assert changed.marker("train")["input_hash"] != after_train_hash
+
+
+def test_validation_errors_fail_the_run_and_keep_the_report(
+    make_context: Callable[..., RunContext],
+) -> None:
+    ctx = make_context("invalid", {"most_popular": {}},
+                       validate={"thresholds": {"max_duplicate_pairs": -1}})
+    with pytest.raises(DataError, match="fails validation: duplicate_pairs"):
+        run_pipeline(ctx)
+    assert ctx.marker("validate") is None and ctx.marker("ingest") is not None
+    assert "duplicate" in (ctx.run_dir / "validate.failed" / "report.md").read_text()
+    with pytest.raises(RecsysError, match="step 'validate' has not completed"):
+        run_step(ctx, "split")
+
+
+def test_config_fails_loudly_on_unknown_keys() -> None:
+    with pytest.raises(ConfigError, match="unknown section"):
+        PipelineConfig.from_mapping({"dataset": "ml-100k", "models": {"ease": {}}, "gates": {}})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['test_frac'\] in 'split'"):
+        PipelineConfig.from_mapping({"dataset": "x", "models": {"ease": {}},
+                                     "split": {"test_frac": 0.1}})
+    with pytest.raises(ConfigError, match="at least one model"):
+        PipelineConfig.from_mapping({"dataset": "ml-100k"})
+
+
+def test_run_dir_is_per_day_and_path_safe() -> None:
+    settings = Settings(data_dir=Path("/d"))
+    path = run_dir_for(settings, "ml-100k", "manual__2025-01-02T03:04:05+00:00")
+    assert path == Path("/d/runs/ml-100k/manual__2025-01-02T03_04_05_00_00")
+    assert run_dir_for(settings, "ml-100k", None).parent == Path("/d/runs/ml-100k")

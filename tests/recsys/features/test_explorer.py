@@ -1,0 +1,59 @@
+"""Similarity explorer: neighbours per method, hand-checked cosine, Jaccard overlap, the map."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.data.types import Dataset
+from recsys.errors import ConfigError, UnknownIdError
+from recsys.features import tfidf_features
+from recsys.features.explorer import catalog_map, list_overlap, similar_movies
+
+METHODS = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tags")
+
+
+@pytest.fixture(scope="module")
+def toy_story(ml_small: Dataset) -> pl.DataFrame:
+    return similar_movies(ml_small, 1, k=10, methods=METHODS)
+
+
+def test_lists_per_method(toy_story: pl.DataFrame) -> None:
+    assert toy_story.columns == ["method", "rank", "item_id", "title", "score"]
+    for method in METHODS:
+        part = toy_story.filter(pl.col("method") == method)
+        assert part["rank"].to_list() == list(range(1, 11))
+        assert 1 not in part["item_id"].to_list() and part["title"].null_count() == 0
+        assert (part["score"].diff().drop_nulls() <= 0).all()
+    assert "Toy Story 2" in toy_story.filter(pl.col("method") == "tags")["title"].to_list()
+
+
+def test_rating_cosine_by_hand(toy_story: pl.DataFrame, ml_small: Dataset) -> None:
+    best = toy_story.filter(pl.col("method") == "rating_cosine").row(0, named=True)
+    r = ml_small.ratings
+    pair = r.filter(pl.col("item_id") == 1).join(
+        r.filter(pl.col("item_id") == best["item_id"]), on="user_id")
+    a, b = pair["rating"].to_numpy(), pair["rating_right"].to_numpy()
+    expected = (a @ b) / np.sqrt((a @ a) * (b @ b))  # over co-rating users (Surprise's cosine)
+    assert best["score"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_list_overlap_by_hand() -> None:
+    frame = pl.DataFrame({"method": ["a"] * 3 + ["b"] * 3, "item_id": [1, 2, 3, 2, 3, 4]})
+    overlap = list_overlap(frame)
+    assert overlap.rows() == [("a", 1.0, 0.5), ("b", 0.5, 1.0)]
+
+
+def test_bad_requests(ml_small: Dataset) -> None:
+    with pytest.raises(ConfigError):
+        similar_movies(ml_small, 1, methods=("telepathy",))
+    with pytest.raises(UnknownIdError):
+        similar_movies(ml_small, -5, methods=("tags",))
+
+
+def test_catalog_map(ml_small: Dataset) -> None:
+    points = catalog_map(tfidf_features(ml_small))
+    # 7 movies have neither genres nor a year (nor frequent tags): no vector, not on the map
+    assert points.columns == ["item_id", "x", "y"] and points.height == 9742 - 7
+    assert points["x"].std() > 0 and points["y"].std() > 0

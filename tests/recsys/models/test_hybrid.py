@@ -1,0 +1,118 @@
+"""Hybrids: score normalisation, the weight grid, blending, switching and collective EASE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.data.types import Dataset, Interactions
+from recsys.errors import ConfigError
+from recsys.models import Recommender, create_model
+from recsys.models.hybrid import normalise_scores, simplex_grid
+
+EASE = {"name": "ease", "params": {"reg": 10.0}}
+CONTENT = {"name": "content", "params": {}}
+
+
+@pytest.fixture(scope="module")
+def train(small_ratings: pl.DataFrame, ml_small: Dataset) -> Interactions:
+    """The small real slice widened to the first 100 catalogue movies (unrated ones are cold)."""
+    extra = ml_small.movies["item_id"].to_numpy()[:100]
+    return Interactions.from_frame(small_ratings, items=extra)
+
+
+def test_normalise_scores_known_values() -> None:
+    scores = np.array([[1.0, 2.0, 3.0, -np.inf], [4.0, 4.0, 4.0, 4.0]])
+    z = normalise_scores(scores, "zscore")
+    sd = np.sqrt(2.0 / 3.0)
+    np.testing.assert_allclose(z[0], [-1 / sd, 0.0, 1 / sd, -1 / sd])  # -inf -> row minimum
+    np.testing.assert_allclose(z[1], 0.0)
+    np.testing.assert_allclose(normalise_scores(scores, "minmax")[0], [0.0, 0.5, 1.0, 0.0])
+    with pytest.raises(ConfigError):
+        normalise_scores(scores, "rank")
+
+
+def test_simplex_grid() -> None:
+    grid = simplex_grid(3, 0.5)
+    assert grid.shape == (6, 3)
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0)
+    assert len(simplex_grid(3, 0.1)) == 66
+    with pytest.raises(ConfigError):
+        simplex_grid(2, 0.3)
+
+
+def test_blend_with_fixed_weights_is_the_weighted_sum(
+    train: Interactions, ml_small: Dataset
+) -> None:
+    blend = create_model("hybrid_blend", components=[EASE, CONTENT], weights=[3, 1])
+    blend.fit(train, ml_small)
+    ease = create_model("ease", reg=10.0).fit(train, ml_small)
+    content = create_model("content").fit(train, ml_small)
+    rows = train.matrix[:3]
+    users = np.arange(3)
+    expected = (0.75 * normalise_scores(ease._score(users, rows))
+                + 0.25 * normalise_scores(content._score(users, rows)))
+    np.testing.assert_allclose(blend._score(users, rows), expected, rtol=1e-6)
+
+
+def test_blend_learns_grid_weights_and_saves_components(
+    train: Interactions, ml_small: Dataset, tmp_path: Path
+) -> None:
+    blend = create_model("hybrid_blend", components=[EASE, CONTENT], grid_step=0.25)
+    blend.fit(train, ml_small)
+    assert np.isclose(blend.weights_.sum(), 1.0)
+    assert any(np.allclose(blend.weights_, w) for w in simplex_grid(2, 0.25))
+    path = blend.save(tmp_path / "blend")
+    assert sorted(p.name for p in (path / "components").iterdir()) == ["0-ease", "1-content"]
+    assert (path / "components" / "1-content" / "index.faiss").is_file()
+    user = int(train.user_ids[0])
+    item = int(blend.recommend([user], 1)["item_id"][0])
+    explanation = Recommender.load(path).explain(user, item)
+    assert explanation.text.startswith("Blend of ease")
+
+
+def test_blend_rejects_bad_components() -> None:
+    with pytest.raises(ConfigError, match="unknown|Unknown"):
+        create_model("hybrid_blend", components=[{"name": "nope"}])
+    with pytest.raises(ConfigError):
+        create_model("hybrid_blend", components=[EASE, CONTENT], weights=[1.0])
+    with pytest.raises(ConfigError):
+        create_model("hybrid_blend", components=[{"name": "ease", "typo": 1}])
+
+
+def test_switch_uses_content_for_new_users_and_cold_items(
+    train: Interactions, ml_small: Dataset
+) -> None:
+    switch = create_model("hybrid_switch", collaborative=EASE, min_ratings=5).fit(train, ml_small)
+    content = create_model("content").fit(train, ml_small)
+    persona = pl.DataFrame({"item_id": train.item_ids[:2], "rating": [5.0, 4.0]})
+    assert switch.recommend_for_history(persona, k=10).drop("score").equals(
+        content.recommend_for_history(persona, k=10).drop("score"))
+    cold = np.diff(train.matrix.tocsc().indptr) == 0
+    assert cold.any()
+    rows = train.matrix[:2]
+    scores = switch._score(np.arange(2), rows)
+    np.testing.assert_allclose(scores[:, cold],
+                               normalise_scores(content._score(np.arange(2), rows))[:, cold])
+    assert "nobody has rated" in switch.explain(int(train.user_ids[0]),
+                                                int(train.item_ids[cold][0])).text
+
+
+def test_collective_ease_without_side_weight_is_ease(
+    train: Interactions, ml_small: Dataset
+) -> None:
+    plain = create_model("ease", reg=10.0).fit(train)
+    collective = create_model("hybrid_collective_ease", reg=10.0, side_weight=0.0)
+    collective.fit(train, ml_small)
+    np.testing.assert_allclose(collective.weights_, plain.weights_, rtol=1e-3, atol=1e-6)
+
+
+def test_collective_ease_reaches_cold_items(train: Interactions, ml_small: Dataset) -> None:
+    cold = np.diff(train.matrix.tocsc().indptr) == 0
+    plain = create_model("hybrid_collective_ease", reg=10.0, side_weight=0.0)
+    side = create_model("hybrid_collective_ease", reg=10.0, side_weight=20.0)
+    assert np.abs(plain.fit(train, ml_small).weights_[:, cold]).max() == 0.0
+    assert np.abs(side.fit(train, ml_small).weights_[~cold][:, cold]).max() > 1e-3
