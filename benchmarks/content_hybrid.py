@@ -38,7 +38,7 @@ WARM = "content-hybrid-ml-latest-small"
 COLD_ITEMS = "content-hybrid-cold-items-ml-latest-small"
 KNOWN = (1, 3, 5)
 COLD_USERS = {n: f"content-hybrid-cold-users-{n}-ml-latest-small" for n in KNOWN}
-COLLABORATIVE = ("ease", "item-knn", "als")
+COLLABORATIVE = ("ease", "item-knn", "als")  # item-knn only in (a)
 HYBRIDS = ("hybrid-blend", "hybrid-switch", "hybrid-collective-ease")
 
 

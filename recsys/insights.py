@@ -28,7 +28,9 @@ __all__ = [
     "BenchmarkRun",
     "benchmark_folders",
     "drift_history",
+    "arm_rates",
     "genre_trends",
+    "headline_metrics",
     "histogram_quantile",
     "latency_summary",
     "load_benchmark",
@@ -318,3 +320,41 @@ def latency_summary(registry: CollectorRegistry,
     schema = {"model": pl.String(), "requests": pl.Int64(), "mean_ms": pl.Float64(),
               "p50_ms": pl.Float64(), "p95_ms": pl.Float64()}
     return pl.DataFrame(rows, schema=schema)
+
+
+# -- summaries for the app's cards -----------------------------------------------------------------
+def headline_metrics(dataset: str, folders: list[Path], models: list[str]) -> pl.DataFrame:
+    """Benchmark numbers of ``models`` on ``dataset``: ``[model, benchmark, <metrics>]``.
+
+    Rows come from every results folder whose context names ``dataset``; the registry name
+    (``name`` column) identifies the model, the benchmark's label is kept for context.
+    """
+    wanted = ["ndcg@10", "recall@10", "precision@10", "coverage@10", "rmse", "fit_s"]
+    frames = []
+    for folder in folders:
+        run = load_benchmark(folder)
+        if run.dataset != dataset or "name" not in run.summary.columns:
+            continue
+        present = [c for c in wanted if c in run.summary.columns]
+        frames.append(run.summary.filter(pl.col("name").is_in(models)).select(
+            pl.col("name").alias("model"), pl.col("model").alias("label"),
+            pl.lit(run.name).alias("benchmark"), *[pl.col(c).cast(pl.Float64) for c in present]))
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def arm_rates(daily: pl.DataFrame, z: float = 1.959964) -> pl.DataFrame:
+    """Cumulative CTR per arm at the last day with a Wilson score interval.
+
+    ``daily`` is :func:`recsys.ab.events.daily_series`; returns
+    ``[arm, subjects, exposures, clicks, ctr, ci_low, ci_high]``.
+    """
+    last = daily.sort("day").group_by("arm", maintain_order=True).last().sort("arm")
+    n, x = last["cum_exposures"].cast(pl.Float64), last["cum_clicks"].cast(pl.Float64)
+    p = x / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt()) / (1 + z**2 / n)
+    return last.select(
+        "arm", pl.col("cum_subjects").alias("subjects"), pl.col("cum_exposures").alias("exposures"),
+        pl.col("cum_clicks").alias("clicks"),
+    ).with_columns(p.alias("ctr"), (centre - half).alias("ci_low"),
+                   (centre + half).alias("ci_high"))

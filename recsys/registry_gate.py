@@ -56,7 +56,7 @@ class GatePolicy:
     max_coverage_drop: float = 0.02  # absolute drop of catalogue coverage tolerated
     max_latency_ratio: float = 1.5  # challenger p95 latency <= ratio * champion's, ...
     latency_budget_ms: float = 100.0  # ... or <= this budget (timings on shared CPUs are noisy)
-    latency_users: int = 200  # single-user calls timed per model
+    latency_users: int = 50  # single-user calls timed per model
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GatePolicy:
@@ -95,7 +95,7 @@ def evaluate_for_gate(
     truth: pl.DataFrame,
     n_items: int,
     k: int = 10,
-    latency_users: int = 200,
+    latency_users: int = 50,
 ) -> ModelEvaluation:
     """Ranking metrics, coverage and p95 latency of ``model`` on the users of ``truth`` it knows.
 

@@ -209,7 +209,7 @@ class RecommenderService:
         )
         self._features: dict[str, Any] = {}
         self._genres: tuple[sp.csr_matrix, np.ndarray] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, dataset_name: str, settings: Settings | None = None) -> RecommenderService:

@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 # Light models the demo serves: they train in seconds on ml-latest-small within ~1 GB.
 DEFAULT_MODELS: dict[str, dict[str, Any]] = {
     "most_popular": {},
-    "ease": {"l2": 500.0},
-    "item_knn": {"similarity": "cosine", "k": 50},
+    "ease": {"reg": 500.0},
+    "item_knn": {"similarity": "cosine", "shrinkage": 10.0, "k": 200, "centering": "none"},
 }
 
 

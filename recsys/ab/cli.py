@@ -8,8 +8,6 @@ import logging
 import time
 from pathlib import Path
 
-from recsys.ab.design import plan_proportions, sample_size_means
-from recsys.ab.replay import load_replay_spec, render_report, run_replay
 from recsys.errors import ConfigError
 from recsys.io import write_json, write_text
 
@@ -42,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from recsys.ab.replay import load_replay_spec, render_report, run_replay
     from recsys.data.load import ingest
     from recsys.tracking import git_commit
 
@@ -66,6 +65,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from recsys.ab.design import plan_proportions, sample_size_means
+
     if (args.baseline is None) == (args.sd is None):
         raise ConfigError("recsys ab plan: give exactly one of --baseline (proportions) "
                           "or --sd (means)")

@@ -1,15 +1,6 @@
-"""The benchmark lab: YAML specs, a runner with MLflow tracking, and reports with figures."""
+"""The benchmark lab: YAML specs (``spec``), a runner with MLflow tracking (``runner``), and
+reports with figures (``report``, ``plots``).
 
-from recsys.bench.report import evaluate_goals, render_markdown, write_results
-from recsys.bench.runner import BenchmarkResult, run_benchmark
-from recsys.bench.spec import BenchmarkSpec, load_spec
-
-__all__ = [
-    "BenchmarkResult",
-    "BenchmarkSpec",
-    "evaluate_goals",
-    "load_spec",
-    "render_markdown",
-    "run_benchmark",
-    "write_results",
-]
+Import the submodules directly; this package stays empty so that ``recsys --help`` and the
+CLI start without loading every model.
+"""

@@ -160,6 +160,7 @@ def render_markdown(result: BenchmarkResult, figures: dict[str, str] | None = No
         f"# Benchmark `{spec.name}`\n\n{spec.description.strip()}",
         _setup_section(spec, context),
         "## Results\n\n" + _results_note(spec) + "\n\n" + _table(_results_rows(result)),
+        _highlights_section(result),
         _published_section(spec),
         _tuning_section(result),
         _significance_section(result),
@@ -216,6 +217,26 @@ def _results_note(spec: BenchmarkSpec) -> str:
         note += (" `published` is the reference number (source below) and `Δ` our value minus "
                  "it.")
     return note
+
+
+def _highlights_section(result: BenchmarkResult) -> str:
+    """Per metric: the best and the worst model and how many pairwise differences are real."""
+    lines = ["## Highlights\n"]
+    for metric in result.spec.metrics:
+        frame = result.summary.filter(pl.col(metric).is_not_null()) \
+            if metric in result.summary.columns else pl.DataFrame()
+        if frame.height < 2:
+            continue
+        ordered = frame.sort(metric, descending=not lower_is_better(metric))
+        best, worst = ordered.row(0, named=True), ordered.row(-1, named=True)
+        line = (f"- **{metric}**: best {best['model']} {_fmt(best[metric])}, worst "
+                f"{worst['model']} {_fmt(worst[metric])} over {frame.height} models")
+        if metric in result.significance:
+            tests = result.significance[metric]
+            line += (f"; {int(tests['significant'].sum())} of {tests.height} pairwise "
+                     "differences significant after Holm")
+        lines.append(line)
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def _published_metrics(spec: BenchmarkSpec) -> set[str]:

@@ -67,6 +67,10 @@ class EASE(ItemWeightsRecommender):
         gram = (x.T @ x).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += np.float32(self.params.reg)
         precision = _spd_inverse(gram)
+        if not precision.flags.c_contiguous:
+            # LAPACK hands back Fortran order; P is symmetric, so its transpose is the same
+            # matrix in C order, which keeps sparse @ dense scoring free of a full copy.
+            precision = precision.T
         diag = np.diag(precision).copy()
         precision /= -diag[None, :]
         np.fill_diagonal(precision, 0.0)

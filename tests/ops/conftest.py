@@ -1,4 +1,4 @@
-"""Helpers of the ops tests: venv tools, commands, dashboard queries (services: service_fixtures)."""
+"""Helpers of the ops tests: venv tools, commands, dashboard queries (services: plugin)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """End to end on ml-100k: the CLI against a real MLflow server, Prometheus stack and fake Slack.
 
 Slow (several pipeline processes): ``make test-slow``. The shifted dataset lowers every rating
-of the newest 20 % by two stars; its DriftAboveThreshold alert must arrive at the fake Slack,
+of the newest 20 % by one star; its DriftAboveThreshold alert must arrive at the fake Slack,
 and the latency from the pipeline's push to Slack is printed.
 """
 
@@ -142,14 +142,14 @@ def test_pipeline_gates_registers_and_publishes(
 
 
 def shifted_mirror(mirror_dir: Path, folder: Path) -> Path:
-    """A copy of ml-100k whose newest 20 % of ratings are two stars lower (at least 1)."""
+    """A copy of ml-100k whose newest 20 % of ratings are one star lower (at least 1)."""
     target = folder / "ml-100k"
     shutil.copytree(mirror_dir / "ml-100k", target)
     data = pl.read_csv(target / "u.data", separator="\t", has_header=False,
                        new_columns=["user", "item", "rating", "timestamp"])
     cut = np.quantile(data["timestamp"].to_numpy(), 0.8)
     shifted = data.with_columns(
-        pl.when(pl.col("timestamp") >= cut).then((pl.col("rating") - 2).clip(1, 5))
+        pl.when(pl.col("timestamp") >= cut).then((pl.col("rating") - 1).clip(1, 5))
         .otherwise(pl.col("rating")).alias("rating"))
     shifted.write_csv(target / "u.data", separator="\t", include_header=False)
     return folder

@@ -1,0 +1,72 @@
+"""Data insights: the quality report, distributions, long tails, time, genres, tags."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from app import service
+from recsys import insights
+from recsys.service import MAX_QUERY_CHARS
+
+dataset = st.session_state["dataset"]
+svc = service.get_service(dataset)
+report = service.quality_report(dataset, svc.dataset.manifest_hash)
+frames = service.data_insights(dataset, svc.dataset.manifest_hash)
+
+st.title(":material/bar_chart: Data insights")
+verdict = "PASS" if report["ok"] else "FAIL"
+st.subheader(f"Quality report: {verdict}")
+stats = report["stats"]
+cols = st.columns(4)
+cols[0].metric("Sparsity", f"{stats['sparsity']:.2%}")
+cols[1].metric("Mean rating", f"{stats['rating']['mean']:.2f}")
+cols[2].metric("Ratings on top 20% movies", f"{stats['top20_share']:.0%}")
+cols[3].metric("Duplicate pairs", f"{stats['duplicate_pairs']:,}")
+if report["findings"]:
+    st.dataframe(pl.DataFrame(report["findings"]), hide_index=True, width="stretch")
+else:
+    st.caption("Every check passed.")
+
+left, right = st.columns(2)
+left.plotly_chart(px.bar(frames["ratings"], x="rating", y="count", title="Rating distribution",
+                         labels={"rating": "rating", "count": "ratings"}), width="stretch")
+time = frames["time"]
+right.plotly_chart(px.line(time, x="period", y="ratings", title="Ratings per month",
+                           labels={"period": "month", "ratings": "ratings"}), width="stretch")
+
+left, right = st.columns(2)
+left.plotly_chart(px.line(frames["popularity"], x="rank", y="count", log_y=True,
+                          title="Popularity long tail: ratings per movie",
+                          labels={"rank": "movie rank", "count": "ratings (log)"}),
+                  width="stretch")
+right.plotly_chart(px.line(frames["activity"], x="rank", y="count", log_y=True,
+                           title="Activity long tail: ratings per user",
+                           labels={"rank": "user rank", "count": "ratings (log)"}),
+                   width="stretch")
+
+st.plotly_chart(px.line(frames["genres"], x="year", y="share", color="genre", markers=True,
+                        title="Genre trends: share of each year's ratings",
+                        labels={"share": "share of the year's ratings", "year": "year"})
+                .update_xaxes(dtick=1, tickformat="d"), width="stretch")
+
+st.subheader("Tag explorer")
+query = st.text_input("Movie", value="pulp fiction", max_chars=MAX_QUERY_CHARS,
+                      key="tags_search")
+found = svc.search(query)
+if found.is_empty():
+    st.info(f"No movie title contains “{query}”.")
+    st.stop()
+labels = svc.label(found["item_id"].to_list())
+pick = st.selectbox("Pick one", range(found.height), format_func=lambda i: labels[i],
+                    key="tags_pick")
+tags = insights.movie_tags(svc.dataset, int(found["item_id"][pick]))
+if tags.is_empty():
+    st.info(f"Nobody tagged {labels[pick]} in {dataset}"
+            + (" (this release has no tags)." if svc.dataset.tags is None else "."))
+else:
+    st.plotly_chart(px.bar(tags, x="weight", y="tag", orientation="h",
+                           title=f"Tags of {labels[pick]} ({tags['source'][0]})",
+                           labels={"weight": tags["source"][0], "tag": "tag"})
+                    .update_layout(yaxis={"autorange": "reversed"}), width="stretch")

@@ -1,0 +1,82 @@
+"""Benchmark lab: browse benchmark results and launch a small benchmark in the background."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from app import service
+from recsys import insights
+from recsys.bench.plots import pareto_figure, segment_figure, significance_figure
+from recsys.models import available_models
+
+dataset = st.session_state["dataset"]
+settings = service.settings()
+
+st.title(":material/science: Benchmark lab")
+browse, launch = st.tabs(["Browse results", "Launch a benchmark"])
+
+with launch:
+    runner = service.lab_runner()
+    if settings.public_demo:
+        st.info("Launching benchmarks is disabled in the public demo; browse the results instead.")
+    models = st.multiselect("Models", available_models(), default=["most_popular", "content"],
+                            max_selections=runner.max_models, key="lab_models",
+                            disabled=settings.public_demo)
+    st.caption(f"80/20 random holdout per user of {dataset}, top-10 metrics, one seed; runs in "
+               "a background thread, so the app stays responsive for everyone.")
+    start = st.button("Run benchmark", type="primary", key="lab_run",
+                      disabled=settings.public_demo or runner.busy() or not models)
+    if start:
+        st.session_state["lab_job"] = runner.submit(dataset, models).id
+
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        """Poll the background job once a second (only this fragment reruns)."""
+        job = runner.job(st.session_state.get("lab_job", ""))
+        if job is None:
+            return
+        if job.state in ("queued", "running"):
+            st.progress(job.progress, text=job.message)
+        elif job.state == "done":
+            st.success(f"Benchmark of {', '.join(job.models)} finished: pick "
+                       f"“{job.folder.name}” under Browse results.")
+        else:
+            st.error(f"The benchmark failed: {job.error}")
+
+    progress()
+
+with browse:
+    folders = service.benchmark_folders()
+    if not folders:
+        st.info("No benchmark results yet: launch one or run `recsys bench run <spec>`.")
+        st.stop()
+    folder = st.selectbox("Benchmark", folders, format_func=lambda p: p.name, key="lab_folder")
+    run = insights.load_benchmark(folder)
+    st.caption(f"Dataset {run.dataset} · folder `{folder}`")
+    metrics = [c for c in run.summary.columns
+               if "@" in c and not c.endswith("_std") and run.summary[c].null_count() == 0]
+    if not metrics:
+        st.info("This benchmark has no ranking metric to show.")
+        st.stop()
+    metric = st.selectbox("Metric", metrics, index=metrics.index("ndcg@10")
+                          if "ndcg@10" in metrics else 0, key="lab_metric")
+    columns = ["model", *metrics, *[c for c in ("fit_s", "latency_p50_ms", "rmse")
+                                    if c in run.summary.columns]]
+    st.dataframe(run.summary.select(columns).sort(metric, descending=True), hide_index=True,
+                 width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in columns[1:]})
+    st.plotly_chart(pareto_figure(run.summary, metric), width="stretch")
+    if run.segments is not None and metric in run.segments.columns:
+        st.plotly_chart(segment_figure(run.segments, metric), width="stretch")
+    if run.significance is not None and metric in run.significance["metric"].to_list():
+        comparisons = run.significance.filter(pl.col("metric") == metric)
+        st.plotly_chart(significance_figure(comparisons, metric), width="stretch")
+    per_user = run.per_user()
+    if per_user is not None and metric in per_user.columns:
+        figure = px.box(per_user.select("model", metric).drop_nulls(), x="model", y=metric,
+                        title=f"Per-user {metric}", points=False,
+                        labels={"model": "model", metric: metric})
+        st.plotly_chart(figure, width="stretch")

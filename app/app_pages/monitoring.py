@@ -1,0 +1,68 @@
+"""Monitoring: model versions, retraining runs, drift over time, live latency."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from app import service
+from recsys import insights
+from recsys.monitoring.metrics import REGISTRY
+
+dataset = st.session_state["dataset"]
+settings = service.settings()
+svc = service.get_service(dataset)
+
+st.title(":material/monitoring: Monitoring")
+
+st.subheader("Live recommendation latency")
+latency = insights.latency_summary(REGISTRY)
+port = service.metrics_port(settings.metrics_port)
+st.caption("From the Prometheus histogram `recsys_recommend_latency_seconds` of this process"
+           + (f", scraped at :{port}/metrics." if port else " (metrics endpoint not started)."))
+if latency.is_empty():
+    st.info("No recommendation served yet in this process: open the Persona view.")
+else:
+    st.dataframe(latency, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.1f")
+                                for c in ("mean_ms", "p50_ms", "p95_ms")})
+    long = latency.unpivot(index="model", on=["p50_ms", "p95_ms"], variable_name="quantile",
+                           value_name="ms")
+    st.plotly_chart(px.bar(long, x="model", y="ms", color="quantile", barmode="group",
+                           title="Latency per model (interpolated from histogram buckets)",
+                           labels={"ms": "milliseconds"}), width="stretch")
+
+st.subheader("Model versions")
+st.caption("Served by this app (trained artifacts):")
+st.dataframe([{"model": c.name, "trained": c.trained_at, "data": c.manifest_hash[:12]}
+              for c in svc.cards.values()], hide_index=True, width="stretch")
+registered = f"recsys-{dataset}"
+versions = insights.registered_versions(settings, registered)
+if versions.is_empty():
+    st.info(f"No version of `{registered}` in the MLflow registry yet: run the retraining "
+            f"pipeline (`python -m pipelines.retrain --dataset {dataset}`).")
+else:
+    st.dataframe(versions, hide_index=True, width="stretch")
+
+st.subheader("Retraining runs")
+runs = insights.pipeline_runs(dataset, settings)
+if runs.is_empty():
+    st.info(f"No retraining run of {dataset} under {settings.data_dir / 'runs'} yet.")
+else:
+    st.dataframe(runs, hide_index=True, width="stretch")
+tracked = insights.mlflow_runs(settings)
+if not tracked.is_empty():
+    st.caption("Latest runs of the MLflow experiment `retrain`:")
+    st.dataframe(tracked, hide_index=True, width="stretch")
+
+st.subheader("Drift over time")
+drift = insights.drift_history(dataset, settings)
+if drift.is_empty():
+    st.info("No drift report yet: each retraining run writes one (step `drift`).")
+else:
+    figure = px.line(drift, x="run", y="score", color="check", markers=True,
+                     title="Drift score per check and retraining run",
+                     labels={"run": "retraining run", "score": "score (higher = more drift)"})
+    st.plotly_chart(figure, width="stretch")
+    latest = drift.filter(drift["run"] == drift["run"].max())
+    st.dataframe(latest, hide_index=True, width="stretch")

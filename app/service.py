@@ -1,0 +1,175 @@
+"""The app's thin wrapper over ``recsys``: cached resources and frames, nothing computed here.
+
+``st.cache_resource`` holds what is shared by every session and never mutated (the loaded
+service with its models, the event store, the lab runner, the metrics server);
+``st.cache_data`` holds frames. Cache keys include the data dir so that tests and the demo never
+share entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from recsys import insights
+from recsys.ab.events import EventStore
+from recsys.ab.experiment import Experiment, load_experiment
+from recsys.data.fetch import raw_dir
+from recsys.data.manifest import read_manifest
+from recsys.monitoring.metrics import start_metrics_server
+from recsys.service import (
+    DATASETS,
+    LabRunner,
+    Persona,
+    RecommenderService,
+    load_personas,
+    prepare_dataset,
+)
+from recsys.settings import Settings, get_settings
+from recsys.training import trained_models
+
+__all__ = [
+    "APP_DIR",
+    "DATASETS",
+    "benchmark_folders",
+    "data_insights",
+    "event_store",
+    "get_service",
+    "is_ready",
+    "lab_runner",
+    "live_experiment",
+    "manifest",
+    "metrics_port",
+    "personas",
+    "prepare",
+    "quality_report",
+    "settings",
+]
+
+log = logging.getLogger(__name__)
+APP_DIR = Path(__file__).resolve().parent
+
+
+def settings() -> Settings:
+    """The product settings (read from ``RECSYS_*`` on every call; cheap)."""
+    return get_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def metrics_port(port: int) -> int | None:
+    """Start the Prometheus endpoint once per process; None when the port is taken."""
+    try:
+        return start_metrics_server(port)
+    except OSError as error:
+        log.warning("metrics endpoint not started on port %d: %s", port, error)
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _training_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def is_ready(dataset: str) -> bool:
+    """True when ``dataset`` is fetched and at least one model is trained on it."""
+    current = settings()
+    return (raw_dir(dataset, current) / "manifest.json").exists() and bool(
+        trained_models(dataset, current))
+
+
+def prepare(dataset: str) -> None:
+    """First start: fetch ``dataset`` and train the default models, showing progress."""
+    bar = st.progress(0.0, text=f"Preparing {dataset}…")
+    with _training_lock():
+        if not is_ready(dataset):
+            prepare_dataset(dataset, settings(),
+                            progress=lambda fraction, message: bar.progress(fraction, text=message))
+    bar.empty()
+
+
+def _models_signature(dataset: str) -> str:
+    return "|".join(f"{c.name}@{c.trained_at}" for c in trained_models(dataset, settings()))
+
+
+@st.cache_resource(show_spinner="Loading the dataset and models…", max_entries=4)
+def _service(dataset: str, data_dir: str, signature: str) -> RecommenderService:
+    return RecommenderService.open(dataset, settings())
+
+
+def get_service(dataset: str) -> RecommenderService:
+    """The loaded service of ``dataset`` (reloaded when models are retrained)."""
+    return _service(dataset, str(settings().data_dir), _models_signature(dataset))
+
+
+@st.cache_resource(show_spinner=False)
+def _personas(dataset: str, data_dir: str) -> list[Persona]:
+    return load_personas(APP_DIR / "personas.yaml", get_service(dataset).dataset.movies)
+
+
+def personas(dataset: str) -> list[Persona]:
+    """Ready-made personas resolved on ``dataset``'s catalogue."""
+    return _personas(dataset, str(settings().data_dir))
+
+
+@st.cache_resource(show_spinner=False)
+def _event_store(url: str) -> EventStore:
+    return EventStore(url)
+
+
+def event_store() -> EventStore:
+    """The A/B event store of the configured URL."""
+    return _event_store(settings().events_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _lab_runner(data_dir: str) -> LabRunner:
+    return LabRunner(settings())
+
+
+def lab_runner() -> LabRunner:
+    """The process-wide background benchmark runner."""
+    return _lab_runner(str(settings().data_dir))
+
+
+def live_experiment(dataset: str) -> Experiment:
+    """The app's live experiment (``app/experiment.yaml``) for ``dataset``."""
+    experiment = load_experiment(APP_DIR / "experiment.yaml")
+    return dataclasses.replace(experiment, id=f"{experiment.id}-{dataset}")
+
+
+@st.cache_data(show_spinner=False)
+def manifest(dataset: str, data_dir: str) -> dict[str, Any]:
+    """The raw release's manifest (source, official checksum verified, created)."""
+    return read_manifest(raw_dir(dataset, settings())).to_dict()
+
+
+@st.cache_data(show_spinner="Checking data quality…")
+def quality_report(dataset: str, manifest_hash: str) -> dict[str, Any]:
+    """The quality report of ``dataset`` as a dict (cached per data version)."""
+    from recsys.data.validate import validate_dataset
+
+    return validate_dataset(get_service(dataset).dataset).to_dict()
+
+
+@st.cache_data(show_spinner="Computing statistics…")
+def data_insights(dataset: str, manifest_hash: str) -> dict[str, pl.DataFrame]:
+    """Every frame of the Data insights page, computed once per data version."""
+    data = get_service(dataset).dataset
+    return {
+        "ratings": insights.rating_distribution(data.ratings),
+        "popularity": insights.long_tail(data.ratings, "item_id"),
+        "activity": insights.long_tail(data.ratings, "user_id"),
+        "time": insights.ratings_over_time(data.ratings),
+        "genres": insights.genre_trends(data.ratings, data.movies),
+    }
+
+
+def benchmark_folders() -> list[Path]:
+    """Benchmark result folders: the repo's ``benchmarks/results`` and the lab's runs."""
+    return insights.benchmark_folders(insights.REPO_RESULTS, settings().data_dir / "lab")

@@ -1,0 +1,140 @@
+"""A real browser journey through every page: Playwright driving Debian's Chromium.
+
+The app runs under ``streamlit run`` on 127.0.0.1 with the session's prepared data dir.
+Screenshots land in ``test-output/screenshots/``; each page switch is timed (click until the
+page's content is rendered and Streamlit has stopped running) and printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGE_SWITCH_LIMIT_S = 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(app_env: dict) -> Iterator[str]:
+    """``streamlit run app/main.py`` on a free port; stopped after the module."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+         "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env={**os.environ, **app_env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("streamlit did not become healthy within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: apt-get install -y chromium chromium-driver")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 2400})
+        yield tab
+        browser.close()
+
+
+def settle(tab: object, text: str, timeout_s: float = 60) -> float:
+    """Seconds until ``text`` is visible and Streamlit's running indicator has gone."""
+    start = time.perf_counter()
+    tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=timeout_s * 1000)
+    tab.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout_s * 1000)
+    seconds = time.perf_counter() - start
+    tab.wait_for_function(  # plotly draws after the script finished: wait before screenshots
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
+        "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".every(c => c.querySelector('.main-svg'))", timeout=timeout_s * 1000)
+    return seconds
+
+
+def switch(tab: object, title: str, expected: str, timings: dict[str, float]) -> None:
+    """Click the navigation link ``title``, time the render, save a screenshot."""
+    tab.get_by_role("link", name=title).first.click()
+    timings[title] = settle(tab, expected)
+    name = re.sub(r"[^a-z0-9]+", "-", title.lower())
+    tab.screenshot(path=str(SHOTS / f"{len(timings):02d}-{name}.png"), full_page=True)
+
+
+def choose(tab: object, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    tab.get_by_label(label, exact=True).first.click()
+    tab.get_by_role("option", name=option, exact=True).first.click()
+
+
+def test_journey_through_every_page(app_url: str, page: object) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab = page
+    timings: dict[str, float] = {}
+    tab.goto(app_url)
+    settle(tab, "Dataset: ml-latest-small", timeout_s=90)
+    choose(tab, "Dataset", "ml-100k")
+    timings["Home"] = settle(tab, "Dataset: ml-100k")
+    assert tab.get_by_text("943").first.is_visible()
+    tab.screenshot(path=str(SHOTS / "01-home.png"), full_page=True)
+
+    switch(tab, "Persona view", "Top 10 from", timings)
+    assert tab.get_by_text("Because you liked").first.is_visible()
+    tab.locator("[class*='st-key-up_'] button").first.click()
+    tab.get_by_text("Your feedback is recorded").first.wait_for(timeout=15_000)
+
+    switch(tab, "Similarity explorer", "Neighbours of Toy Story", timings)
+    assert tab.get_by_text("Catalogue map").first.is_visible()
+
+    switch(tab, "A/B comparison", "Overlap of the two top-10 lists", timings)
+    tab.get_by_role("tab", name="Live experiment").click()
+    tab.get_by_text("app-live-ml-100k").first.wait_for(timeout=15_000)
+    tab.get_by_role("tab", name="Sample-size planner").click()
+    tab.get_by_text("Users per arm", exact=True).filter(visible=True).first.wait_for(timeout=15_000)
+    tab.screenshot(path=str(SHOTS / "04b-ab-planner.png"), full_page=True)
+
+    switch(tab, "Benchmark lab", "vs fit time", timings)
+    switch(tab, "Data insights", "Genre trends", timings)
+    switch(tab, "Monitoring", "Live recommendation latency", timings)
+    assert tab.get_by_text("Latency per model").first.is_visible()
+
+    for title, seconds in timings.items():
+        print(f"page render {title:20s} {seconds:.2f} s")
+    slow = {t: s for t, s in timings.items() if s > PAGE_SWITCH_LIMIT_S * 3}
+    assert not slow, f"pages far above the {PAGE_SWITCH_LIMIT_S} s target: {slow}"
