@@ -167,7 +167,7 @@ class Recommender:
         return self._rank(np.array([user_id]), np.array([FOLD_IN_USER]), row, k, exclude_seen)
 
     def history_row(self, history: pl.DataFrame) -> sp.csr_matrix:
-        """A one-row CSR matrix over the model's items from ``[item_id, rating]`` (unknown items dropped)."""
+        """A one-row CSR over the model's items from ``[item_id, rating]`` (unknown dropped)."""
         if history.is_empty():
             raise RecsysError("The history is empty: rate at least one movie first")
         cols = self.train_.item_index(history["item_id"].to_numpy(), missing="mark")
@@ -226,7 +226,8 @@ class Recommender:
         raise NotImplementedError
 
     def similar_items(self, item_ids: Any, k: int = 10) -> pl.DataFrame:
-        """The ``k`` most similar items to each item: ``[item_id, similar_item_id, score, rank]``."""
+        """The ``k`` most similar items to each item: ``[item_id, similar_item_id, score, rank]``.
+        """
         self._check_fitted()
         if not self.supports(Capability.SIMILAR_ITEMS):
             raise UnsupportedError(f"{self.name} does not compute item similarities")

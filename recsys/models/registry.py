@@ -18,7 +18,8 @@ def register(cls: T) -> T:
     if not name:
         raise ConfigError(f"{cls.__name__} has no `name` to register under")
     if name in _REGISTRY and _REGISTRY[name] is not cls:
-        raise ConfigError(f"Model name {name!r} is already registered by {_REGISTRY[name].__name__}")
+        owner = _REGISTRY[name].__name__
+        raise ConfigError(f"Model name {name!r} is already registered by {owner}")
     _REGISTRY[name] = cls
     return cls
 
