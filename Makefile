@@ -13,8 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-dev.txt
-	$(PIP) install --quiet --no-deps -e .
+	$(PIP) install --quiet -r requirements-dev.txt  # includes the project itself (-e .)
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install everything pinned

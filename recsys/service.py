@@ -401,7 +401,7 @@ class RecommenderService:
             order = order[overlap[i][order] > 0]
             shared = names[(rec_rows[i].toarray()[0] > 0) & (liked_rows.sum(axis=0).A1 > 0)]
             if len(order) == 0:
-                reasons.append("Popular with people who rate like you")
+                reasons.append("Outside the genres of the movies you liked")
                 continue
             reasons.append("Because you liked " + ", ".join(liked_names[j] for j in order)
                            + (" · shares " + ", ".join(shared[:3]) if len(shared) else ""))

@@ -108,7 +108,8 @@ class ContentRecommender(Recommender):
         return np.divide(profiles, norms, out=np.zeros_like(profiles), where=norms > 0)
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        scores = np.asarray(self.features_ @ self.profiles(rows).T, dtype=np.float64).T
+        profiles = self.profiles(rows).astype(np.float32)  # no float64 copy of the features
+        scores = np.asarray(self.features_ @ profiles.T, dtype=np.float64).T
         scores[:, ~self.has_vector_] = -np.inf  # nothing is known about these items
         return scores
 

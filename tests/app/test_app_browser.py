@@ -124,7 +124,8 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
 
     switch(tab, "A/B comparison", "Overlap of the two top-10 lists", timings)
     tab.get_by_role("tab", name="Live experiment").click()
-    tab.get_by_text("app-live-ml-100k").first.wait_for(timeout=15_000)
+    tab.get_by_text("app-live-ml-100k").filter(visible=True).first.wait_for(timeout=15_000)
+    tab.screenshot(path=str(SHOTS / "04a-ab-live.png"), full_page=True)
     tab.get_by_role("tab", name="Sample-size planner").click()
     tab.get_by_text("Users per arm", exact=True).filter(visible=True).first.wait_for(timeout=15_000)
     tab.screenshot(path=str(SHOTS / "04b-ab-planner.png"), full_page=True)

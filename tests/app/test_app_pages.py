@@ -135,3 +135,18 @@ def test_monitoring_shows_latency_after_recommendations(app: AppTest) -> None:
     assert not app.exception
     latency = app.dataframe[0].value
     assert "p95_ms" in latency.columns and latency["requests"].sum() >= 1
+
+
+def test_public_demo_disables_heavy_actions(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECSYS_PUBLIC_DEMO", "1")
+    open_page(app, "ml-100k", "lab")
+    assert app.button(key="lab_run").disabled
+    assert "disabled in the public demo" in texts(app)
+
+
+def test_lab_launches_a_benchmark(app: AppTest) -> None:
+    open_page(app, "ml-100k", "lab")
+    app.multiselect(key="lab_models").set_value(["most_popular"]).run()
+    app.button(key="lab_run").click().run()
+    assert not app.exception
+    assert app.session_state["lab_job"]
