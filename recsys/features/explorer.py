@@ -28,6 +28,10 @@ __all__ = ["METHODS", "catalog_map", "list_overlap", "similar_movies"]
 RATING_METHODS = {"rating_cosine": "cosine", "rating_pearson": "pearson",
                   "adjusted_cosine": "adjusted_cosine"}
 METHODS = (*RATING_METHODS, "tags", "genome", "embedding")
+# Co-rated similarities are 1.0 for two movies sharing a single rater; significance weighting
+# (n / (n + shrinkage), at least ``_MIN_CO_RATERS``) keeps such flukes out of the neighbours.
+_RATING_SHRINKAGE = 25.0
+_MIN_CO_RATERS = 3
 EXPLORER_SCHEMA = {"method": pl.String(), "rank": pl.Int32(), "item_id": pl.Int64(),
                    "title": pl.String(), "score": pl.Float64()}
 
@@ -39,10 +43,11 @@ def _feature_scores(features: ItemFeatures, item_id: int, item_ids: np.ndarray) 
 
 
 def _rating_scores(train: Interactions, item_id: int, kind: str) -> np.ndarray:
-    """Similarity of one item's rating column to every item's (co-rated users only)."""
+    """Significance-weighted similarity of one item's ratings to every item's (co-raters)."""
     by_item = sp.csr_matrix(train.matrix.T)
     row = int(train.item_index([item_id])[0])
-    return similarity_block(centred_values(by_item, kind), np.array([row]), kind)[0]
+    values = centred_values(by_item, kind)
+    return similarity_block(values, np.array([row]), kind, _MIN_CO_RATERS, _RATING_SHRINKAGE)[0]
 
 
 def _scores(

@@ -35,8 +35,20 @@ def test_rating_cosine_by_hand(toy_story: pl.DataFrame, ml_small: Dataset) -> No
     pair = r.filter(pl.col("item_id") == 1).join(
         r.filter(pl.col("item_id") == best["item_id"]), on="user_id")
     a, b = pair["rating"].to_numpy(), pair["rating_right"].to_numpy()
-    expected = (a @ b) / np.sqrt((a @ a) * (b @ b))  # over co-rating users (Surprise's cosine)
+    cosine = (a @ b) / np.sqrt((a @ a) * (b @ b))  # over co-rating users (Surprise's cosine)
+    expected = cosine * len(a) / (len(a) + 25.0)  # significance weighting, shrinkage 25
     assert best["score"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_rating_neighbours_need_several_co_raters(
+    toy_story: pl.DataFrame, ml_small: Dataset
+) -> None:
+    r = ml_small.ratings
+    raters = r.filter(pl.col("item_id") == 1).select("user_id")
+    for method in ("rating_cosine", "rating_pearson", "adjusted_cosine"):
+        for neighbour in toy_story.filter(pl.col("method") == method)["item_id"]:
+            co_raters = r.filter(pl.col("item_id") == neighbour).join(raters, on="user_id")
+            assert co_raters.height >= 3, (method, neighbour)
 
 
 def test_list_overlap_by_hand() -> None:

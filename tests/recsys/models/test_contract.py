@@ -34,6 +34,8 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
                                     {"name": "content", "params": {}}]},
     "hybrid_switch": {"collaborative": {"name": "ease", "params": {"reg": 10.0}}},
     "hybrid_collective_ease": {"reg": 10.0},
+    "rating_blend": {"components": [{"name": "bias", "params": {}},
+                                    {"name": "item_knn", "params": {"k": 20}}]},
 }
 # Models that learn co-occurrence and must rank the withheld checkerboard item first.
 CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta"}
