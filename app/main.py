@@ -41,7 +41,7 @@ def sidebar() -> None:
                 "This happens once and takes a minute or two.")
         service.prepare(dataset)
     models = service.get_service(dataset).model_names
-    preferred = next((m for m in ("item_knn", "ease") if m in models), models[0])
+    preferred = next((m for m in ("champion", "item_knn", "ease") if m in models), models[0])
     if st.session_state.get("model") not in models:
         st.session_state["model"] = preferred
     with st.sidebar:

@@ -315,7 +315,8 @@ def register_step(ctx: RunContext, out: Path) -> dict[str, Any]:
         }
         version = registry.register(
             ctx.output("train") / name, f"{ctx.config.dataset}-{ctx.run_dir.name}-{name}",
-            metrics=ctx.summary("evaluate")["metrics"][name],
+            metrics={**ctx.summary("evaluate")["metrics"][name],
+                     "fit_seconds": ctx.summary("train")[name]["fit_seconds"]},
             params={"model": name, **ctx.summary("train")[name]["params"]}, tags=tags,
             files=[ctx.output("gate") / "decision.json", ctx.output("drift") / "drift.json"],
         )

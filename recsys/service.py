@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,39 @@ def prepare_dataset(
 
 
 # -- the service ---------------------------------------------------------------------------------
+CHAMPION_NAME = "champion"
+
+
+def registry_champion(
+    dataset_name: str, settings: Settings
+) -> tuple[Recommender, TrainedModel] | None:
+    """The model the retraining pipeline promoted (MLflow alias ``champion``), if any.
+
+    A local SQLite registry that does not exist yet means "no pipeline has run": nothing is
+    created just by looking.
+    """
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None
+    from recsys.registry_gate import ModelRegistry
+
+    registry = ModelRegistry(uri, f"recsys-{dataset_name}")
+    version = registry.champion()
+    if version is None:
+        return None
+    model = registry.load_champion()
+    metrics = registry.client.get_run(version.run_id).data.metrics
+    created = datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
+    card = TrainedModel(
+        name=f"{CHAMPION_NAME} (v{version.version}: {model.name})", dataset=dataset_name,
+        path=Path(f"models:/{registry.name}@{CHAMPION_NAME}"),
+        trained_at=created.isoformat(timespec="seconds"),
+        fit_seconds=float(metrics.get("fit_seconds", float("nan"))),
+        manifest_hash=version.tags.get("manifest_hash", ""), params=model.get_params(),
+    )
+    return model, card
+
+
 class RecommenderService:
     """A dataset plus its trained models, answering the app's questions."""
 
@@ -223,6 +257,9 @@ class RecommenderService:
             raise RecsysError(f"No model is trained on {dataset_name} yet: run "
                               f"`recsys train {dataset_name}` (or start the app to train them)")
         models = {name: load_trained_model(dataset_name, name, settings) for name in cards}
+        champion = registry_champion(dataset_name, settings)
+        if champion is not None:
+            models[CHAMPION_NAME], cards[CHAMPION_NAME] = champion
         return cls(dataset, models, cards)
 
     # -- catalogue --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recsys.data.load import ingest
 from recsys.data.types import Dataset, Interactions
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.models import create_model
@@ -21,6 +22,7 @@ from recsys.service import (
     jaccard,
     load_personas,
     normalise_titles,
+    registry_champion,
     resolve_titles,
     taste_profile,
 )
@@ -162,3 +164,33 @@ def _requests(model: str) -> float:
     value = REGISTRY.get_sample_value("recsys_requests_total",
                                       {"model": model, "endpoint": "recommend"})
     return value or 0.0
+
+
+def test_service_serves_the_registry_champion(
+    ml_100k: Dataset, mirror_dir: Path, tmp_path: Path
+) -> None:
+    from recsys.registry_gate import ModelRegistry
+    from recsys.training import train_default_models
+
+    settings = Settings(data_dir=tmp_path, data_mirror=None,
+                        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    ingest("ml-100k", settings=Settings(data_dir=tmp_path, data_mirror=mirror_dir))
+    train_default_models("ml-100k", {"most_popular": {}}, settings=settings)
+    assert registry_champion("ml-100k", settings) is None  # registry file absent: nothing made
+    assert not (tmp_path / "mlflow.db").exists()
+
+    train = Interactions.from_frame(ml_100k.ratings)
+    ease = create_model("ease", reg=300.0).fit(train)
+    ease.save(tmp_path / "ease")
+    registry = ModelRegistry(settings.tracking_uri, "recsys-ml-100k")
+    version = registry.register(tmp_path / "ease", "test", metrics={"fit_seconds": 1.5},
+                                params={"model": "ease"}, tags={"manifest_hash": "abc"})
+    registry.promote(version)
+
+    service = RecommenderService.open("ml-100k", settings)
+    assert service.model_names == ["champion", "most_popular"]
+    card = service.cards["champion"]
+    assert card.name == f"champion (v{version.version}: ease)"
+    assert card.fit_seconds == 1.5 and card.manifest_hash == "abc"
+    served = service.model("champion").recommend([1], k=5)["item_id"].to_list()
+    assert served == ease.recommend([1], k=5)["item_id"].to_list()
