@@ -156,9 +156,18 @@ class BenchmarkRun:
 
 
 def benchmark_folders(*roots: Path) -> list[Path]:
-    """Folders holding a ``results.csv`` directly under each root, newest first."""
+    """Folders holding a ``results.csv`` directly under each root, the newest run first.
+
+    "Newest" is the run's recorded start (``context.json``), not the file time, which a fresh
+    checkout sets arbitrarily; folders without a record come last, by name.
+    """
     found = [p.parent for root in roots if root.is_dir() for p in root.glob("*/results.csv")]
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+    return sorted(sorted(found, key=lambda p: p.name), key=_run_started, reverse=True)
+
+
+def _run_started(folder: Path) -> str:
+    context = folder / "context.json"
+    return str(json.loads(context.read_text()).get("started", "")) if context.exists() else ""
 
 
 def load_benchmark(folder: Path) -> BenchmarkRun:

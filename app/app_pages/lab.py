@@ -9,6 +9,7 @@ import streamlit as st
 from app import service
 from recsys import insights
 from recsys.bench.plots import pareto_figure, segment_figure, significance_figure
+from recsys.bench.spec import lower_is_better
 from recsys.models import available_models
 
 dataset = st.session_state["dataset"]
@@ -56,15 +57,16 @@ with browse:
     run = insights.load_benchmark(folder)
     st.caption(f"Dataset {run.dataset} · folder `{folder}`")
     metrics = [c for c in run.summary.columns
-               if "@" in c and not c.endswith("_std") and run.summary[c].null_count() == 0]
+               if ("@" in c or c in ("rmse", "mae")) and not c.endswith("_std")
+               and run.summary[c].null_count() < run.summary.height]
     if not metrics:
-        st.info("This benchmark has no ranking metric to show.")
+        st.info("This benchmark has no accuracy metric to show.")
         st.stop()
     metric = st.selectbox("Metric", metrics, index=metrics.index("ndcg@10")
                           if "ndcg@10" in metrics else 0, key="lab_metric")
-    columns = ["model", *metrics, *[c for c in ("fit_s", "latency_p50_ms", "rmse")
+    columns = ["model", *metrics, *[c for c in ("fit_s", "latency_p50_ms")
                                     if c in run.summary.columns]]
-    st.dataframe(run.summary.select(columns).sort(metric, descending=True), hide_index=True,
+    st.dataframe(run.summary.select(columns).sort(metric, descending=not lower_is_better(metric), nulls_last=True), hide_index=True,
                  width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in columns[1:]})

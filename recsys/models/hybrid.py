@@ -2,18 +2,22 @@
 
 - ``hybrid_blend``: a weighted sum of registered models' scores, each normalised per user
   (z-score or min-max); a model with no opinion on an item (a collaborative model on an item
-  nobody rated, content on an item without a vector) contributes its average, so blended lists
-  can hold cold items. The weights are learned on a validation split carved from the training
-  ratings (a grid over the simplex scored by NDCG@k), then every component is refit on all of
-  the training data. Sub-models are saved in sub-folders.
+  nobody rated, content on an item without a vector) contributes its average. The weights are
+  learned on a validation split carved from the training ratings (a grid over the simplex
+  scored by NDCG@k), then every component is refit on all of the training data. Sub-models
+  are saved in sub-folders.
 - ``hybrid_switch``: a cold-user model (most-popular by default) for users with fewer than
   ``min_ratings`` ratings, the collaborative model otherwise; items nobody rated are always
-  scored by content, merged into the ranking as per-user z-scores plus an offset learned on
-  the validation split.
+  scored by content.
 - ``hybrid_collective_ease``: feature combination in one model, "collective" EASE: the item
   features are stacked under the user × item matrix as weighted pseudo-users, so the Gram
   matrix is XᵀX + w·FFᵀ + λI, with w tuned on the validation split. Items nobody rated get
   weights through their features.
+
+Cold items in both ensembles: items nobody rated are scored by the components that can score
+them (their mean z-score), plus an offset learned on the validation split, and each user's best
+unseen cold item is lifted to at least rank ``cold_item_rank`` (default 10, 0: off), so new
+movies get exposure even where the validation split prices them low.
 
 Validation splits hold out a random share of each user's ratings and, when the training data
 has cold items, every rating of as many random rated items, so that learned weights and
@@ -160,6 +164,25 @@ def _ndcg(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
     return float(np.mean((hits * discounts).sum(axis=1) / ideal))
 
 
+def _reserve_rank(scores: np.ndarray, rows: sp.csr_matrix, cold: np.ndarray,
+                  rank: int) -> np.ndarray:
+    """Lift each row's best unseen cold item just above its ``rank``-th unseen warm item, so
+    that it ranks at ``rank`` or better (in place; rows without such items are left alone)."""
+    seen = rows.tocoo()
+    blocked = np.zeros(scores.shape, dtype=bool)
+    blocked[seen.row, seen.col] = True
+    warm = np.where(cold[None, :] | blocked, -np.inf, scores)
+    rank = min(rank, warm.shape[1])
+    threshold = np.partition(warm, warm.shape[1] - rank, axis=1)[:, warm.shape[1] - rank]
+    candidates = np.where(cold[None, :] & ~blocked, scores, -np.inf)
+    best = np.argmax(candidates, axis=1)
+    users = np.arange(len(scores))
+    ok = np.isfinite(candidates[users, best]) & np.isfinite(threshold)
+    lifted = np.nextafter(threshold[ok], np.inf)
+    scores[users[ok], best[ok]] = np.maximum(scores[users[ok], best[ok]], lifted)
+    return scores
+
+
 def _best(candidates: Any, score: Callable[[Any], float], what: str) -> Any:
     """The candidate with the highest validation score (the first one on ties), logged."""
     candidates = list(candidates)
@@ -207,6 +230,20 @@ class _Ensemble(Recommender):
         return valid, self._component_scores(valid.users, valid.rows, models,
                                              cold_items(valid.inner))
 
+    def _merge_cold(self, warm: np.ndarray, cold_scores: np.ndarray, rows: sp.csr_matrix,
+                    cold: np.ndarray, offset: float) -> np.ndarray:
+        """``warm`` with the cold items' columns taken from ``cold_scores`` + ``offset`` and
+        each user's best unseen cold item lifted to ``cold_item_rank``."""
+        merged = np.where(cold[None, :], cold_scores + offset, warm)
+        if self.params.cold_item_rank and cold.any():
+            _reserve_rank(merged, rows, cold, self.params.cold_item_rank)
+        return merged
+
+    def _learn_offset(self, valid: _Validation, score: Callable[[float], np.ndarray]) -> float:
+        """The cold-item offset from ``OFFSET_GRID`` that maximises validation NDCG@k."""
+        return float(_best(OFFSET_GRID, lambda offset: valid.ndcg(score(offset), self.params.k),
+                           f"{self.name} cold-item offset"))
+
     def _component_explanation(self, model: Recommender, user_id: int | None, user: int,
                                row: sp.csr_matrix, item: int, top: int) -> str:
         if not model.supports(Capability.EXPLAIN):
@@ -235,6 +272,11 @@ def _check_fraction(model: str, fraction: float) -> None:
         raise ConfigError(f"{model}: 0 < valid_fraction < 1 expected, got {fraction}")
 
 
+def _check_cold(model: str, rank: int) -> None:
+    if rank < 0:
+        raise ConfigError(f"{model}: cold_item_rank must be >= 0 (0: off), got {rank}")
+
+
 @register
 class HybridBlend(_Ensemble):
     """Weighted blend of per-user-normalised scores of any registered models."""
@@ -251,10 +293,12 @@ class HybridBlend(_Ensemble):
             {"name": "content", "params": {"representation": "tfidf"}},
         )
         weights: tuple = ()  # empty: learn them on a validation split
+        cold_item_offset: float | None = None  # None: learned on the validation split
+        cold_item_rank: int = 10  # each user's best cold item ranks here or better (0: off)
         normalization: str = "zscore"
         valid_fraction: float = 0.2
         grid_step: float = 0.1
-        k: int = 10  # weights maximise NDCG@k on the validation split
+        k: int = 10  # weights and offset maximise NDCG@k on the validation split
         seed: int = 42
 
         def __post_init__(self) -> None:
@@ -269,6 +313,7 @@ class HybridBlend(_Ensemble):
                 raise ConfigError(f"hybrid_blend: normalization in {NORMALIZATIONS} expected, "
                                   f"got {self.normalization!r}")
             _check_fraction("hybrid_blend", self.valid_fraction)
+            _check_cold("hybrid_blend", self.cold_item_rank)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -283,23 +328,43 @@ class HybridBlend(_Ensemble):
         return list(self.params.components)
 
     def _fit(self, train: Interactions, catalog: Any | None) -> None:
-        if self.params.weights:
-            weights = np.array(self.params.weights)
-        elif len(self._specs()) == 1:
-            weights = np.ones(1)
-        else:
-            valid, blocks = self._validation_scores(train, catalog)
-            stacked = np.stack(blocks)
-            weights = _best(simplex_grid(len(blocks), self.params.grid_step),
-                            lambda w: valid.ndcg(np.tensordot(w, stacked, axes=1),
-                                                 self.params.k), "hybrid_blend weights")
-        self.weights_ = weights / weights.sum()
         self.cold_items_ = cold_items(train)
+        self.weights_ = np.array(self.params.weights or [1.0] * len(self._specs()))
+        self.offset_ = self.params.cold_item_offset or 0.0
+        if (not self.params.weights and len(self._specs()) > 1) or (
+                self.params.cold_item_offset is None and self.cold_items_.any()):
+            self._learn(train, catalog)
+        self.weights_ = self.weights_ / self.weights_.sum()
         self.components_ = self._fit_components(train, catalog)
 
+    def _learn(self, train: Interactions, catalog: Any | None) -> None:
+        """Weights (grid over the simplex), then the cold-item offset, on a validation split."""
+        valid, blocks = self._validation_scores(train, catalog)
+        cold, rows = cold_items(valid.inner), valid.rows
+        if not self.params.weights and len(blocks) > 1:
+            self.weights_ = _best(simplex_grid(len(blocks), self.params.grid_step), lambda w:
+                                  valid.ndcg(self._blend(w, blocks, rows, cold, self.offset_),
+                                             self.params.k), "hybrid_blend weights")
+        if self.params.cold_item_offset is None:
+            self.offset_ = self._learn_offset(
+                valid, lambda offset: self._blend(self.weights_, blocks, rows, cold, offset))
+
+    def _blend(self, weights: np.ndarray, blocks: list[np.ndarray], rows: sp.csr_matrix,
+               cold: np.ndarray, offset: float) -> np.ndarray:
+        """Σ w·z for rated items; cold items: the mean z of the components that score them."""
+        warm = sum(w * block for w, block in zip(weights / weights.sum(), blocks, strict=True))
+        able = [b for m, b in zip(self._cold_capable(), blocks, strict=True) if m]
+        if not able:
+            return warm
+        return self._merge_cold(warm, sum(able) / len(able), rows, cold, offset)
+
+    def _cold_capable(self) -> list[bool]:
+        return [bool(get_model_class(s["name"]).capabilities & Capability.COLD_START_ITEMS)
+                for s in self._specs()]
+
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        blocks = self._component_scores(users, rows)
-        return sum(w * block for w, block in zip(self.weights_, blocks, strict=True))
+        return self._blend(self.weights_, self._component_scores(users, rows), rows,
+                           self.cold_items_, self.offset_)
 
     def _explain(
         self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
@@ -320,10 +385,11 @@ class HybridBlend(_Ensemble):
                            contributions)
 
     def _get_state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights_}
+        return {"weights": self.weights_, "offset": np.array(self.offset_)}
 
     def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         self.weights_ = state["weights"]
+        self.offset_ = float(state["offset"])
         self.cold_items_ = cold_items(self.train_)
 
 
@@ -345,6 +411,7 @@ class HybridSwitch(_Ensemble):
         min_ratings: int = 5  # users with fewer ratings get the cold-user model
         cold_item_ratings: int = 1  # items with fewer training ratings are scored by content
         cold_item_offset: float | None = None  # None: learned on a validation split
+        cold_item_rank: int = 10  # each user's best cold item ranks here or better (0: off)
         normalization: str = "zscore"
         valid_fraction: float = 0.2
         k: int = 10  # the offset maximises NDCG@k on the validation split
@@ -361,6 +428,7 @@ class HybridSwitch(_Ensemble):
             if self.normalization not in NORMALIZATIONS:
                 raise ConfigError(f"normalization must be one of {NORMALIZATIONS}")
             _check_fraction("hybrid_switch", self.valid_fraction)
+            _check_cold("hybrid_switch", self.cold_item_rank)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -375,23 +443,22 @@ class HybridSwitch(_Ensemble):
         self.cold_items_ = cold_items(train, self.params.cold_item_ratings)
         offset = self.params.cold_item_offset
         if offset is None:
-            offset = self._learn_offset(train, catalog) if self.cold_items_.any() else 0.0
+            offset = self._fit_offset(train, catalog) if self.cold_items_.any() else 0.0
         self.offset_ = float(offset)
         self.components_ = self._fit_components(train, catalog)
 
-    def _learn_offset(self, train: Interactions, catalog: Any | None) -> float:
+    def _fit_offset(self, train: Interactions, catalog: Any | None) -> float:
         valid, blocks = self._validation_scores(train, catalog)
         cold = cold_items(valid.inner, self.params.cold_item_ratings)
-        return _best(OFFSET_GRID, lambda offset: valid.ndcg(
-            self._merge(blocks, valid.rows, cold, offset), self.params.k),
-            "hybrid_switch cold-item offset")
+        return self._learn_offset(
+            valid, lambda offset: self._merge(blocks, valid.rows, cold, offset))
 
     def _merge(self, blocks: list[np.ndarray], rows: sp.csr_matrix, cold: np.ndarray,
                offset: float) -> np.ndarray:
         collaborative, content, cold_user = blocks
         new_user = (np.diff(rows.indptr) < self.params.min_ratings)[:, None]
         warm = np.where(new_user, cold_user, collaborative)
-        return np.where(cold[None, :], content + offset, warm)
+        return self._merge_cold(warm, content, rows, cold, offset)
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         blocks = self._component_scores(users, rows)

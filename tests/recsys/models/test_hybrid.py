@@ -47,7 +47,8 @@ def test_simplex_grid() -> None:
 def test_blend_with_fixed_weights_is_the_weighted_sum(
     train: Interactions, ml_small: Dataset
 ) -> None:
-    blend = create_model("hybrid_blend", components=[EASE, CONTENT], weights=[3, 1])
+    blend = create_model("hybrid_blend", components=[EASE, CONTENT], weights=[3, 1],
+                         cold_item_offset=-0.5, cold_item_rank=0)
     blend.fit(train, ml_small)
     ease = create_model("ease", reg=10.0).fit(train, ml_small)
     content = create_model("content").fit(train, ml_small)
@@ -55,13 +56,25 @@ def test_blend_with_fixed_weights_is_the_weighted_sum(
     users = np.arange(3)
     ease_scores = ease._score(users, rows).astype(np.float64)
     cold = np.diff(train.matrix.tocsc().indptr) == 0
-    ease_scores[:, cold] = np.nan  # EASE has no opinion on unrated movies: its average (0)
-    expected = (0.75 * normalise_scores(ease_scores)
-                + 0.25 * normalise_scores(content._score(users, rows)))
+    ease_scores[:, cold] = np.nan  # EASE has no opinion on unrated movies
+    content_z = normalise_scores(content._score(users, rows))
+    expected = 0.75 * normalise_scores(ease_scores) + 0.25 * content_z
     blended = blend._score(users, rows)
-    np.testing.assert_allclose(blended, expected, rtol=1e-6)
-    np.testing.assert_allclose(blended[:, cold], expected[:, cold], rtol=1e-6)
-    assert np.isfinite(blended).all()
+    np.testing.assert_allclose(blended[:, ~cold], expected[:, ~cold], rtol=1e-6)
+    np.testing.assert_allclose(blended[:, cold], content_z[:, cold] - 0.5, rtol=1e-6)
+
+
+def test_cold_item_rank_lifts_the_best_cold_item(train: Interactions, ml_small: Dataset) -> None:
+    cold = np.diff(train.matrix.tocsc().indptr) == 0
+    params = {"components": [EASE, CONTENT], "weights": [1, 0], "cold_item_offset": -100.0}
+    buried = create_model("hybrid_blend", cold_item_rank=0, **params).fit(train, ml_small)
+    lifted = create_model("hybrid_blend", cold_item_rank=3, **params).fit(train, ml_small)
+    user = int(train.user_ids[0])
+    top = buried.recommend([user], k=3)["item_id"].to_list()
+    assert not set(top) & set(train.item_ids[cold])
+    ranking = buried.recommend([user], k=train.shape[1])["item_id"].to_list()
+    best_cold = next(item for item in ranking if item in set(train.item_ids[cold]))
+    assert lifted.recommend([user], k=3)["item_id"].to_list() == top[:2] + [best_cold]
 
 
 def test_blend_learns_grid_weights_and_saves_components(
@@ -92,7 +105,8 @@ def test_blend_rejects_bad_components() -> None:
 def test_switch_routes_new_users_and_merges_cold_items_with_an_offset(
     train: Interactions, ml_small: Dataset, tmp_path: Path
 ) -> None:
-    switch = create_model("hybrid_switch", collaborative=EASE, min_ratings=5).fit(train, ml_small)
+    switch = create_model("hybrid_switch", collaborative=EASE, min_ratings=5, cold_item_rank=0)
+    switch.fit(train, ml_small)
     popular = create_model("most_popular").fit(train, ml_small)
     content = create_model("content").fit(train, ml_small)
     cold = np.diff(train.matrix.tocsc().indptr) == 0
