@@ -66,7 +66,9 @@ with browse:
                           if "ndcg@10" in metrics else 0, key="lab_metric")
     columns = ["model", *metrics, *[c for c in ("fit_s", "latency_p50_ms")
                                     if c in run.summary.columns]]
-    st.dataframe(run.summary.select(columns).sort(metric, descending=not lower_is_better(metric), nulls_last=True), hide_index=True,
+    ranked = run.summary.select(columns).sort(
+        metric, descending=not lower_is_better(metric), nulls_last=True)
+    st.dataframe(ranked, hide_index=True,
                  width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in columns[1:]})
