@@ -338,12 +338,13 @@ class HybridBlend(_Ensemble):
         self.components_ = self._fit_components(train, catalog)
 
     def _learn(self, train: Interactions, catalog: Any | None) -> None:
-        """Weights (grid over the simplex), then the cold-item offset, on a validation split."""
+        """Weights (grid over the simplex, ranking rated items only), then the cold-item
+        offset, on a validation split."""
         valid, blocks = self._validation_scores(train, catalog)
         cold, rows = cold_items(valid.inner), valid.rows
         if not self.params.weights and len(blocks) > 1:
             self.weights_ = _best(simplex_grid(len(blocks), self.params.grid_step), lambda w:
-                                  valid.ndcg(self._blend(w, blocks, rows, cold, self.offset_),
+                                  valid.ndcg(self._blend(w, blocks, rows, cold, -np.inf),
                                              self.params.k), "hybrid_blend weights")
         if self.params.cold_item_offset is None:
             self.offset_ = self._learn_offset(
