@@ -64,7 +64,7 @@ class EASE(ItemWeightsRecommender):
 
     def _fit(self, train: Interactions, catalog: Any | None) -> None:
         x = self._inputs(train.matrix).astype(np.float32)
-        gram = (x.T @ x).toarray().astype(np.float32)
+        gram = (x.T @ x).toarray().astype(np.float32, copy=False)  # x is float32: no copy
         gram[np.diag_indices_from(gram)] += np.float32(self.params.reg)
         precision = _spd_inverse(gram)
         if not precision.flags.c_contiguous:
