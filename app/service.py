@@ -25,6 +25,7 @@ from recsys.data.manifest import read_manifest
 from recsys.monitoring.metrics import start_metrics_server
 from recsys.service import (
     DATASETS,
+    MAX_QUERY_CHARS,
     LabRunner,
     Persona,
     RecommenderService,
@@ -47,6 +48,7 @@ __all__ = [
     "manifest",
     "metrics_port",
     "personas",
+    "pick_movie",
     "prepare",
     "quality_report",
     "settings",
@@ -173,3 +175,23 @@ def data_insights(dataset: str, manifest_hash: str) -> dict[str, pl.DataFrame]:
 def benchmark_folders() -> list[Path]:
     """Benchmark result folders: the repo's ``benchmarks/results`` and the lab's runs."""
     return insights.benchmark_folders(insights.REPO_RESULTS, settings().data_dir / "lab")
+
+
+def pick_movie(
+    svc: RecommenderService, search_label: str, default: str, pick_label: str, key: str
+) -> tuple[int, str]:
+    """Search box + picker shared by the pages: the chosen movie's id and label.
+
+    Stops the page with a hint when no title matches (widget keys: ``{key}_search``,
+    ``{key}_pick``).
+    """
+    query = st.text_input(search_label, value=default, max_chars=MAX_QUERY_CHARS,
+                          key=f"{key}_search")
+    found = svc.search(query)
+    if found.is_empty():
+        st.info(f"No movie title contains “{query}”: try another word.")
+        st.stop()
+    labels = svc.label(found["item_id"].to_list())
+    pick = st.selectbox(pick_label, range(found.height), format_func=lambda i: labels[i],
+                        key=f"{key}_pick")
+    return int(found["item_id"][pick]), labels[pick]

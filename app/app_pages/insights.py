@@ -8,7 +8,6 @@ import streamlit as st
 
 from app import service
 from recsys import insights
-from recsys.service import MAX_QUERY_CHARS
 
 dataset = st.session_state["dataset"]
 svc = service.get_service(dataset)
@@ -52,21 +51,13 @@ st.plotly_chart(px.line(frames["genres"], x="year", y="share", color="genre", ma
                 .update_xaxes(dtick=1, tickformat="d"), width="stretch")
 
 st.subheader("Tag explorer")
-query = st.text_input("Movie", value="pulp fiction", max_chars=MAX_QUERY_CHARS,
-                      key="tags_search")
-found = svc.search(query)
-if found.is_empty():
-    st.info(f"No movie title contains “{query}”.")
-    st.stop()
-labels = svc.label(found["item_id"].to_list())
-pick = st.selectbox("Pick one", range(found.height), format_func=lambda i: labels[i],
-                    key="tags_pick")
-tags = insights.movie_tags(svc.dataset, int(found["item_id"][pick]))
+item_id, movie_label = service.pick_movie(svc, "Movie", "pulp fiction", "Pick one", "tags")
+tags = insights.movie_tags(svc.dataset, item_id)
 if tags.is_empty():
-    st.info(f"Nobody tagged {labels[pick]} in {dataset}"
+    st.info(f"Nobody tagged {movie_label} in {dataset}"
             + (" (this release has no tags)." if svc.dataset.tags is None else "."))
 else:
     st.plotly_chart(px.bar(tags, x="weight", y="tag", orientation="h",
-                           title=f"Tags of {labels[pick]} ({tags['source'][0]})",
+                           title=f"Tags of {movie_label} ({tags['source'][0]})",
                            labels={"weight": tags["source"][0], "tag": "tag"})
                     .update_layout(yaxis={"autorange": "reversed"}), width="stretch")

@@ -9,7 +9,6 @@ import streamlit as st
 
 from app import service
 from recsys.features.explorer import list_overlap
-from recsys.service import MAX_QUERY_CHARS
 
 LABELS = {"rating_cosine": "Rating cosine", "rating_pearson": "Pearson",
           "adjusted_cosine": "Adjusted cosine", "tags": "Tags (TF-IDF)",
@@ -19,16 +18,7 @@ dataset = st.session_state["dataset"]
 svc = service.get_service(dataset)
 
 st.title(":material/hub: Similarity explorer")
-query = st.text_input("Find a movie", value="toy story", max_chars=MAX_QUERY_CHARS,
-                      key="similar_search")
-found = svc.search(query)
-if found.is_empty():
-    st.info(f"No movie title contains “{query}”: try another word.")
-    st.stop()
-labels = svc.label(found["item_id"].to_list())
-pick = st.selectbox("Movie", range(found.height), format_func=lambda i: labels[i],
-                    key="similar_pick")
-item_id = int(found["item_id"][pick])
+item_id, movie_label = service.pick_movie(svc, "Find a movie", "toy story", "Movie", "similar")
 available = svc.similarity_methods()
 default = [m for m in ("rating_cosine", "rating_pearson", "adjusted_cosine", "tags")
            if m in available]
@@ -42,7 +32,7 @@ if not methods:
 
 with st.spinner("Finding neighbours…"):
     neighbours = svc.similar(item_id, methods, k)
-st.subheader(f"Neighbours of {labels[pick]}")
+st.subheader(f"Neighbours of {movie_label}")
 columns = st.columns(len(methods))
 for column, method in zip(columns, methods, strict=True):
     part = neighbours.filter(pl.col("method") == method)
