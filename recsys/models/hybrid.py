@@ -7,8 +7,8 @@
   scored by NDCG@k), then every component is refit on all of the training data. Sub-models
   are saved in sub-folders.
 - ``hybrid_switch``: a cold-user model (most-popular by default) for users with fewer than
-  ``min_ratings`` ratings, the collaborative model otherwise; items nobody rated are always
-  scored by content.
+  ``min_ratings`` ratings (alone: no cold-item slot for them), the collaborative model
+  otherwise, with items nobody rated scored by content.
 - ``hybrid_collective_ease``: feature combination in one model, "collective" EASE: the item
   features are stacked under the user × item matrix as weighted pseudo-users, so the Gram
   matrix is XᵀX + w·FFᵀ + λI, with w tuned on the validation split. Items nobody rated get
@@ -458,8 +458,10 @@ class HybridSwitch(_Ensemble):
                offset: float) -> np.ndarray:
         collaborative, content, cold_user = blocks
         new_user = (np.diff(rows.indptr) < self.params.min_ratings)[:, None]
-        warm = np.where(new_user, cold_user, collaborative)
-        return self._merge_cold(warm, content, rows, cold, offset)
+        # New users get the cold-user model alone: a reserved cold-item slot costs them more
+        # than it finds (measured in the content-hybrid study, part c).
+        warm = self._merge_cold(collaborative, content, rows, cold, offset)
+        return np.where(new_user, cold_user, warm)
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         blocks = self._component_scores(users, rows)
