@@ -1,11 +1,12 @@
 """Core data types: the immutable ``Dataset``, the ``Interactions`` matrix and a ``Split``.
 
 Raw ids (MovieLens userId/movieId) live in polars frames; contiguous indices live only
-inside ``Interactions`` and the models. The two never mix (STYLE.md, practice 1).
+inside ``Interactions`` and the models. The two never mix.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,18 @@ import scipy.sparse as sp
 
 from recsys.errors import DataError, UnknownIdError
 
-__all__ = ["Dataset", "Interactions", "Split", "RATINGS_SCHEMA", "MOVIES_SCHEMA"]
+__all__ = [
+    "Dataset",
+    "Interactions",
+    "Provenance",
+    "Split",
+    "RATINGS_SCHEMA",
+    "MOVIES_SCHEMA",
+    "count_duplicate_pairs",
+    "keep_latest_ratings",
+]
+
+log = logging.getLogger(__name__)
 
 RATINGS_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.Int32(),
@@ -29,6 +41,56 @@ MOVIES_SCHEMA: dict[str, pl.DataType] = {
     "year": pl.Int32(),
     "genres": pl.List(pl.String()),
 }
+
+
+def count_duplicate_pairs(users: np.ndarray, items: np.ndarray) -> int:
+    """Rows whose (user, item) pair already occurred: one int64 sort, no hashing."""
+    key = np.sort((users.astype(np.int64) << 32) | items.astype(np.int64).astype(np.uint32))
+    return int(np.count_nonzero(key[1:] == key[:-1]))
+
+
+def keep_latest_ratings(ratings: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The duplicates policy: one rating per (user, item), the latest by timestamp.
+
+    Among equal timestamps (or without a ``timestamp`` column) the row that comes last wins.
+    Other rows keep their order. Returns the frame and the number of rows dropped. Every
+    consumer gets it through the loader (:mod:`recsys.data.load`) or
+    :meth:`Interactions.from_frame`, so that a rating is never summed or counted twice.
+    """
+    keys = ratings.select("user_id", "item_id").drop_nulls()
+    if not count_duplicate_pairs(keys["user_id"].to_numpy(), keys["item_id"].to_numpy()):
+        return ratings, 0
+    order = ["timestamp", "_row"] if "timestamp" in ratings.columns else ["_row"]
+    kept = (
+        ratings.with_row_index("_row")
+        .sort(order)
+        .group_by("user_id", "item_id")
+        .agg(pl.col("_row").last())["_row"]
+        .sort()
+    )
+    return ratings[kept.to_numpy()], ratings.height - len(kept)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a loaded release came from and what the loader had to repair in it.
+
+    ``verified`` is None for datasets built in code (no raw files behind them).
+    """
+
+    source: str = ""
+    verified: bool | None = None
+    trailing_empty_columns: dict[str, int] = field(default_factory=dict)
+    duplicate_ratings_dropped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the quality report's ``provenance`` section)."""
+        return {
+            "source": self.source,
+            "verified": self.verified,
+            "trailing_empty_columns": dict(self.trailing_empty_columns),
+            "duplicate_ratings_dropped": self.duplicate_ratings_dropped,
+        }
 
 
 @dataclass(frozen=True)
@@ -46,6 +108,7 @@ class Dataset:
     manifest_hash: str = ""
     synthetic: bool = False
     rating_scale: tuple[float, float] = (0.5, 5.0)
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def n_users(self) -> int:
@@ -110,18 +173,19 @@ class Interactions:
         items: np.ndarray | pl.Series | None = None,
         users: np.ndarray | pl.Series | None = None,
     ) -> Interactions:
-        """Build from a ``[user_id, item_id, rating]`` frame.
+        """Build from a ``[user_id, item_id, rating]`` frame (``timestamp`` optional).
 
         ``items`` / ``users`` widen the vocabularies (e.g. the whole catalogue, so that items
-        with no training rating still exist as empty columns for content models).
+        with no training rating still exist as empty columns for content models). A pair rated
+        more than once keeps its latest rating (:func:`keep_latest_ratings`), never a sum.
         """
         user_vocab = _vocabulary(ratings["user_id"], users)
         item_vocab = _vocabulary(ratings["item_id"], items)
-        rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
-        cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
-        values = ratings["rating"].to_numpy().astype(np.float32)
-        matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
-        matrix.sum_duplicates()
+        matrix = _csr(ratings, user_vocab, item_vocab)
+        if matrix.nnz < ratings.height:  # the CSR conversion merged repeated pairs
+            ratings, dropped = keep_latest_ratings(ratings)
+            log.warning("%d repeated (user, item) ratings dropped: the latest is kept", dropped)
+            matrix = _csr(ratings, user_vocab, item_vocab)
         return cls(matrix, user_vocab, item_vocab)
 
     @property
@@ -159,6 +223,13 @@ class Interactions:
                 "rating": coo.data.astype(np.float32),
             }
         )
+
+
+def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray) -> sp.csr_matrix:
+    rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
+    cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
+    values = ratings["rating"].to_numpy().astype(np.float32)
+    return sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
 
 
 def _vocabulary(observed: pl.Series, extra: np.ndarray | pl.Series | None) -> np.ndarray:
