@@ -150,10 +150,17 @@ class Split:
 class Interactions:
     """A user × item CSR matrix of ratings plus the raw-id vocabularies of both axes.
 
-    Build it once per split with :meth:`from_frame`; every model shares it.
+    Build it once per split with :meth:`from_frame`; every model shares it. ``rating_scale``
+    bounds the ratings a folded-in history may hold (default: the stored ratings' range).
     """
 
-    def __init__(self, matrix: sp.csr_matrix, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+    def __init__(
+        self,
+        matrix: sp.csr_matrix,
+        user_ids: np.ndarray,
+        item_ids: np.ndarray,
+        rating_scale: tuple[float, float] | None = None,
+    ) -> None:
         if matrix.shape != (len(user_ids), len(item_ids)):
             raise DataError(
                 f"Interactions matrix shape {matrix.shape} does not match "
@@ -163,6 +170,7 @@ class Interactions:
         self.matrix.sort_indices()
         self.user_ids = np.asarray(user_ids, dtype=np.int64)
         self.item_ids = np.asarray(item_ids, dtype=np.int64)
+        self.rating_scale = rating_scale or _observed_scale(self.matrix)
         self._user_index = {int(u): i for i, u in enumerate(self.user_ids)}
         self._item_index = {int(i): j for j, i in enumerate(self.item_ids)}
 
@@ -172,6 +180,7 @@ class Interactions:
         ratings: pl.DataFrame,
         items: np.ndarray | pl.Series | None = None,
         users: np.ndarray | pl.Series | None = None,
+        rating_scale: tuple[float, float] | None = None,
     ) -> Interactions:
         """Build from a ``[user_id, item_id, rating]`` frame (``timestamp`` optional).
 
@@ -186,7 +195,7 @@ class Interactions:
             ratings, dropped = keep_latest_ratings(ratings)
             log.warning("%d repeated (user, item) ratings dropped: the latest is kept", dropped)
             matrix = _csr(ratings, user_vocab, item_vocab)
-        return cls(matrix, user_vocab, item_vocab)
+        return cls(matrix, user_vocab, item_vocab, rating_scale)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -223,6 +232,13 @@ class Interactions:
                 "rating": coo.data.astype(np.float32),
             }
         )
+
+
+def _observed_scale(matrix: sp.csr_matrix) -> tuple[float, float]:
+    """The range of the stored ratings; any finite rating when there is none."""
+    if matrix.nnz == 0:
+        return (-np.inf, np.inf)
+    return (float(matrix.data.min()), float(matrix.data.max()))
 
 
 def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray) -> sp.csr_matrix:

@@ -151,7 +151,7 @@ def _validation_split(train: Interactions, fraction: float, rng: np.random.Gener
         raise RecsysError("no user has enough ratings for a validation split")
     log.info("validation split: %d users, %d held-out ratings, %d items made cold",
              len(users), int(held.sum()), n_cold)
-    return _Validation(Interactions(keep, train.user_ids, train.item_ids), users,
+    return _Validation(Interactions(keep, train.user_ids, train.item_ids, train.rating_scale), users,
                        out[users].toarray() > 0, keep[users].toarray() != 0)
 
 
