@@ -30,7 +30,7 @@ import yaml
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, RecsysError, UnknownIdError
 from recsys.models import Capability, Recommender
-from recsys.monitoring.metrics import timed
+from recsys.monitoring.metrics import set_model_info, timed
 from recsys.settings import Settings, get_settings
 from recsys.training import TrainedModel, load_trained_model, trained_models
 
@@ -222,6 +222,7 @@ def registry_champion(
         trained_at=created.isoformat(timespec="seconds"),
         fit_seconds=float(metrics.get("fit_seconds", float("nan"))),
         manifest_hash=version.tags.get("manifest_hash", ""), params=model.get_params(),
+        version=str(version.version),
     )
     return model, card
 
@@ -260,6 +261,8 @@ class RecommenderService:
         champion = registry_champion(dataset_name, settings)
         if champion is not None:
             models[CHAMPION_NAME], cards[CHAMPION_NAME] = champion
+        for name, card in cards.items():  # Grafana's "Served model versions" panel
+            set_model_info(name, card.served_version, dataset_name)
         return cls(dataset, models, cards)
 
     # -- catalogue --------------------------------------------------------------------------

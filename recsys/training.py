@@ -56,6 +56,12 @@ class TrainedModel:
     fit_seconds: float
     manifest_hash: str
     params: dict[str, Any]
+    version: str = ""  # the registry version of a champion; empty for a local training
+
+    @property
+    def served_version(self) -> str:
+        """What the app's ``recsys_model_info`` metric reports: the version or the training time."""
+        return self.version or self.trained_at
 
 
 def models_dir(dataset: str, settings: Settings | None = None) -> Path:

@@ -536,7 +536,9 @@ def _significance(spec: BenchmarkSpec, per_user: pl.DataFrame) -> dict[str, pl.D
         measured = per_user.filter(pl.col(metric).is_not_null())["model"].n_unique()
         if measured < 2:
             continue
-        means = per_user.group_by("model", "user_id").agg(pl.col(metric).mean())
+        means = per_user.group_by("model", "user_id", maintain_order=True).agg(
+            pl.col(metric).mean()
+        )
         result[metric] = stats.compare_models(means, metric)
     return result
 

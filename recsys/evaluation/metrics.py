@@ -34,7 +34,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.arguments import check_cutoff
+from recsys.data.types import Interactions, count_duplicate_pairs
 from recsys.errors import ConfigError, DataError
 
 __all__ = [
@@ -69,9 +70,28 @@ def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> 
         )
 
 
-def _check_k(k: int) -> None:
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise ConfigError(f"The cut-off k must be a positive integer, got {k!r}")
+def _check_recommendations(recs: pl.DataFrame) -> None:
+    """Ranks are positive integers, unique per user; an item appears once per user.
+
+    Anything else (tied ranks, ranks from 0, a repeated item) would give precision > 1,
+    recall > 1 or an infinite NDCG, so it is refused instead of scored.
+    """
+    if recs.is_empty():
+        return
+    rank = recs["rank"]
+    if not rank.dtype.is_integer() or rank.null_count() or int(rank.min()) < 1:
+        raise DataError(
+            f"recommendations need integer ranks from 1 without nulls, got dtype {rank.dtype} "
+            f"with minimum {rank.min()} and {rank.null_count()} null(s)"
+        )
+    users = recs["user_id"].to_numpy()
+    for column, what in (("rank", "rank"), ("item_id", "item")):
+        repeated = count_duplicate_pairs(users, recs[column].to_numpy())
+        if repeated:
+            raise DataError(
+                f"recommendations repeat a {what} within a user's list {repeated:,} time(s): "
+                f"expected unique {column} values per user_id (as Recommender.recommend returns)"
+            )
 
 
 def _ids(frame: pl.DataFrame, *extra: str) -> pl.DataFrame:
@@ -83,6 +103,7 @@ def _ids(frame: pl.DataFrame, *extra: str) -> pl.DataFrame:
 
 def _top(recs: pl.DataFrame, k: int | None = None) -> pl.DataFrame:
     _require_columns(recs, ("user_id", "item_id", "rank"), "recommendations")
+    _check_recommendations(recs)
     top = _ids(recs, "rank")
     return top if k is None else top.filter(pl.col("rank") <= k)
 
@@ -113,7 +134,7 @@ def ranking_metrics(
     recommendations with ``rank <= k`` count; each (user, item) must appear at most once in
     ``recs``. See the module docstring for the exact definitions.
     """
-    _check_k(k)
+    k = check_cutoff(k)
     if recall_denominator not in RECALL_DENOMINATORS:
         raise ConfigError(
             f"recall_denominator must be one of {RECALL_DENOMINATORS}, got {recall_denominator!r}"
@@ -451,7 +472,7 @@ def beyond_accuracy(
     """
     if k is None:
         k = int(recs["rank"].max() or 1) if not recs.is_empty() else 1
-    _check_k(k)
+    k = check_cutoff(k)
     top = _top(recs, k)
     popularity = item_popularity(train)
     n_items = train.shape[1]

@@ -286,10 +286,7 @@ class Recommender:
         item_ids = unique_in_order(check_ids(item_ids, "item_ids"))
         k = check_cutoff(k)
         items = self.train_.item_index(item_ids)
-        scores = np.asarray(self._similar(items), dtype=np.float64)
-        scores[np.arange(len(items)), items] = -np.inf
-        scores[~np.isfinite(scores)] = -np.inf
-        idx, best = top_k(scores, k)
+        idx, best = self._nearest_items(items, k)
         valid = np.isfinite(best)
         return pl.DataFrame(
             {
@@ -300,6 +297,17 @@ class Recommender:
             },
             schema=SIMILARITY_SCHEMA,
         )
+
+    def _nearest_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and scores of each item's ``k`` nearest items, best first.
+
+        ``-inf`` marks a slot without a neighbour. The default ranks the dense rows of
+        ``_similar``; models with an index (faiss) override this.
+        """
+        scores = np.asarray(self._similar(items), dtype=np.float64)
+        scores[np.arange(len(items)), items] = -np.inf
+        scores[~np.isfinite(scores)] = -np.inf
+        return top_k(scores, k)
 
     def _similar(self, items: np.ndarray) -> np.ndarray:
         raise NotImplementedError

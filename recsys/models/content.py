@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
 from recsys.data.types import Dataset, Interactions
 from recsys.errors import ConfigError
 from recsys.features import REPRESENTATIONS, ItemIndex, item_features
 from recsys.features.base import dense
-from recsys.models.base import SIMILARITY_SCHEMA, Capability, Explanation, Recommender
+from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.registry import register
 from recsys.models.similarity import csr_from_state, csr_to_state, rated_items_explanation
 
@@ -113,22 +112,11 @@ class ContentRecommender(Recommender):
         scores[:, ~self.has_vector_] = -np.inf  # nothing is known about these items
         return scores
 
-    def similar_items(self, item_ids: Any, k: int = 10) -> pl.DataFrame:
+    def _nearest_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Nearest items by cosine of their vectors (faiss); items without a vector get none."""
-        self._check_fitted()
-        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
-        items = self.train_.item_index(item_ids)
         idx, scores = self.index_.neighbours(items, k)
         valid = (idx >= 0) & (scores > 0) & self.has_vector_[items][:, None]
-        return pl.DataFrame(
-            {
-                "item_id": np.repeat(item_ids, idx.shape[1])[valid.ravel()],
-                "similar_item_id": self.train_.item_ids[idx[valid]],
-                "score": scores[valid],
-                "rank": np.tile(np.arange(1, idx.shape[1] + 1), len(items))[valid.ravel()],
-            },
-            schema=SIMILARITY_SCHEMA,
-        )
+        return np.where(valid, idx, 0), np.where(valid, scores, -np.inf)
 
     # -- explanations ----------------------------------------------------------------------
     def _explain(
