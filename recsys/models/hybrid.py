@@ -151,8 +151,8 @@ def _validation_split(train: Interactions, fraction: float, rng: np.random.Gener
         raise RecsysError("no user has enough ratings for a validation split")
     log.info("validation split: %d users, %d held-out ratings, %d items made cold",
              len(users), int(held.sum()), n_cold)
-    return _Validation(Interactions(keep, train.user_ids, train.item_ids, train.rating_scale), users,
-                       out[users].toarray() > 0, keep[users].toarray() != 0)
+    inner = Interactions(keep, train.user_ids, train.item_ids, train.rating_scale)
+    return _Validation(inner, users, out[users].toarray() > 0, keep[users].toarray() != 0)
 
 
 def _ndcg(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
