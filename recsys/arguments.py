@@ -152,7 +152,7 @@ def _check_ratings(column: pl.Series, scale: tuple[float, float]) -> np.ndarray:
     bad = values[~np.isfinite(values) | (values < low) | (values > high)]
     if len(bad):
         raise ArgumentError(
-            f"history ratings must be finite and within the rating scale [{low:g}, {high:g}], "
+            f"history ratings must be finite and within the rating scale [{low}, {high}], "
             f"got {bad[:_SHOWN].tolist()}"
         )
     return values.astype(np.float32)

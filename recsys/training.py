@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from recsys.data.types import Interactions
+from recsys.data.types import Interactions, TrainingData
 from recsys.errors import RecsysError
 from recsys.io import write_json
 from recsys.settings import Settings, get_settings
@@ -90,7 +90,9 @@ def train_default_models(
     dataset = load_dataset(dataset_name, settings)
     report = require_valid(dataset, settings, allow_failed_validation)
     log.info("%s: quality report %s", dataset_name, "PASS" if report.ok else "FAIL (overridden)")
-    train = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"])
+    ratings = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"],
+                                      rating_scale=dataset.rating_scale)
+    train = TrainingData.for_serving(ratings, dataset)  # serving: everything known
     trained = []
     todo = list((models or DEFAULT_MODELS).items())
     for name, params in tqdm(todo, desc="training", unit="model"):
@@ -101,7 +103,7 @@ def train_default_models(
             trained.append(existing)
             continue
         start = time.perf_counter()
-        model = create_model(name, **params).fit(train, catalog=dataset)
+        model = create_model(name, **params).fit(train)
         seconds = time.perf_counter() - start
         model.save(target)
         card = TrainedModel(

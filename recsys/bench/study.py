@@ -22,7 +22,7 @@ from recsys.bench import report, runner
 from recsys.bench.plots import write_figure
 from recsys.bench.spec import load_spec
 from recsys.data.load import ingest
-from recsys.data.types import Interactions
+from recsys.data.types import Interactions, TrainingData
 from recsys.features import ItemIndex, movie_embeddings
 from recsys.features.embeddings import load_encoder, movie_documents
 from recsys.io import write_text
@@ -98,7 +98,8 @@ def timings(sample: int = 1000, settings: Settings | None = None) -> Timings:
     ItemIndex.build(features.matrix)
     build_ms = 1000 * (time.perf_counter() - started)
     train = Interactions.from_frame(dataset.ratings, items=features.item_ids)
-    model = create_model("content", representation="embedding").fit(train, dataset)
+    serving = TrainingData.for_serving(train, dataset)  # a serving fit: all known
+    model = create_model("content", representation="embedding").fit(serving)
     items = np.random.default_rng(0).choice(train.item_ids, 500, replace=False)
     model.similar_items(items[:1], k=10)  # warm-up
     spent = []

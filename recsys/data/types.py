@@ -14,13 +14,15 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys.errors import DataError, UnknownIdError
+from recsys.errors import ArgumentError, DataError, UnknownIdError
 
 __all__ = [
+    "Catalog",
     "Dataset",
     "Interactions",
     "Provenance",
     "Split",
+    "TrainingData",
     "RATINGS_SCHEMA",
     "MOVIES_SCHEMA",
     "count_duplicate_pairs",
@@ -133,6 +135,61 @@ class Dataset:
             "synthetic": self.synthetic,
             "manifest_hash": self.manifest_hash,
         }
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What is known about the items at training time: never a rating.
+
+    Movies, links and the Tag Genome are item facts; ``tags`` are user-written and hold only
+    what the training side may know (for an evaluation, the tags whose (user, movie) pair is a
+    training rating, older than a temporal cut: see :mod:`recsys.evaluation.protocol`).
+    """
+
+    name: str
+    movies: pl.DataFrame
+    tags: pl.DataFrame | None = None
+    links: pl.DataFrame | None = None
+    genome_scores: pl.DataFrame | None = None
+    genome_tags: pl.DataFrame | None = None
+    manifest_hash: str = ""
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, tags: pl.DataFrame | None = None) -> Catalog:
+        """The catalogue of ``dataset`` with ``tags`` (default: all of them, for serving)."""
+        return cls(
+            name=dataset.name,
+            movies=dataset.movies,
+            tags=dataset.tags if tags is None else tags,
+            links=dataset.links,
+            genome_scores=dataset.genome_scores,
+            genome_tags=dataset.genome_tags,
+            manifest_hash=dataset.manifest_hash,
+        )
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The one argument of ``Recommender.fit``: training ratings and the catalogue known then."""
+
+    interactions: Interactions
+    catalog: Catalog | None = None
+
+    @classmethod
+    def for_serving(cls, interactions: Interactions, dataset: Dataset) -> TrainingData:
+        """Training on everything ``dataset`` knows (every tag): for serving, never to evaluate."""
+        return cls(interactions, Catalog.from_dataset(dataset))
+
+    @classmethod
+    def of(cls, train: TrainingData | Interactions) -> TrainingData:
+        """``train`` itself, or bare ``Interactions`` without a catalogue."""
+        if isinstance(train, TrainingData):
+            return train
+        if isinstance(train, Interactions):
+            return cls(train)
+        raise ArgumentError(
+            f"fit expects TrainingData (or Interactions), got {type(train).__name__}"
+        )
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ __all__ = [
     "item_popularity",
     "metric_columns",
     "novelty",
+    "novelty_per_user",
     "ranking_metrics",
     "rating_metrics",
     "rating_summary",
@@ -381,21 +382,24 @@ def _with_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> pl.Da
     )
 
 
-def novelty(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
-    """Mean self-information ``-log2(share of training users who rated the item)``.
+def novelty_per_user(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> pl.DataFrame:
+    """``[user_id, novelty]``: each list's mean self-information ``-log2(share)``.
 
-    Averaged within each list, then over users. Items that no training user rated count as
-    the rarest rated item (their self-information would otherwise be infinite).
+    ``share`` is the share of training users who rated the item; items that no training user
+    rated count as the rarest rated item (their self-information would otherwise be infinite).
     """
     joined = _with_popularity(recs, item_popularity)
     shares = item_popularity["share"].cast(pl.Float64)
     floor = shares.filter(shares > 0).min()
     floor = 1.0 if floor is None else float(floor)
-    info = joined.with_columns(
-        (-pl.when(pl.col("share") > 0).then(pl.col("share")).otherwise(floor).log(2))
-        .alias("self_information")
-    )
-    return _per_user_mean(info, "self_information")
+    info = -pl.when(pl.col("share") > 0).then(pl.col("share")).otherwise(floor).log(2)
+    return joined.group_by("user_id").agg(info.mean().alias("novelty")).sort("user_id")
+
+
+def novelty(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
+    """Mean self-information of the lists (:func:`novelty_per_user`), averaged over users."""
+    per_user = novelty_per_user(recs, item_popularity)
+    return float(per_user["novelty"].mean()) if per_user.height else float("nan")
 
 
 def average_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:

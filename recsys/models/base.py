@@ -27,7 +27,7 @@ from recsys.arguments import (
     check_pairs,
     unique_in_order,
 )
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import ConfigError, NotFittedError, RecsysError, UnknownIdError, UnsupportedError
 from recsys.io import atomic_dir
 
@@ -148,15 +148,19 @@ class Recommender:
         return bool(self.capabilities & capability)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, train: Interactions, catalog: Any | None = None) -> Self:
-        """Learn from ``train`` (and item side information in ``catalog``); returns ``self``."""
-        self.train_ = train
+    def fit(self, train: TrainingData | Interactions) -> Self:
+        """Learn from ``train`` (ratings and the catalogue known at training time); ``self``.
+
+        Bare ``Interactions`` mean no catalogue: content-aware models then refuse to fit.
+        """
+        data = TrainingData.of(train)
+        self.train_ = data.interactions
         self.rng_ = np.random.default_rng(getattr(self.params, "seed", None))
-        self._fit(train, catalog)
+        self._fit(data.interactions, data.catalog)
         self._fitted = True
         return self
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         raise NotImplementedError
 
     def _check_fitted(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.features import REPRESENTATIONS, ItemIndex, item_features
 from recsys.features.base import dense
@@ -34,12 +34,12 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "index.faiss"
 
 
-def require_catalog(catalog: Any, model: str) -> Dataset:
+def require_catalog(catalog: Catalog | None, model: str) -> Catalog:
     """The catalogue a content-aware model needs, or a ``ConfigError`` saying how to pass it."""
-    if not isinstance(catalog, Dataset):
+    if not isinstance(catalog, Catalog):
         raise ConfigError(
-            f"{model} needs the item catalogue: call fit(train, catalog=<Dataset>) "
-            f"(got {type(catalog).__name__})"
+            f"{model} needs the item catalogue: call fit(TrainingData(interactions, catalog)) "
+            f"with the Catalog known at training time (got {type(catalog).__name__})"
         )
     return catalog
 
@@ -82,9 +82,9 @@ class ContentRecommender(Recommender):
                 raise ConfigError(f"content needs damping >= 0 and min_df >= 1, got {self}")
 
     # -- fitting ---------------------------------------------------------------------------
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
-        dataset = require_catalog(catalog, self.name)
-        features = item_features(dataset, self.params.representation, self.params.min_df)
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
+        known = require_catalog(catalog, self.name)
+        features = item_features(known, self.params.representation, self.params.min_df)
         self._use_features(features.align(train.item_ids), features.feature_names)
         self.global_mean_ = float(train.matrix.data.mean()) if train.nnz else 0.0
         self.index_ = ItemIndex.build(self.features_)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError, RecsysError
 from recsys.models.base import Capability
 from recsys.models.hybrid import _component, _Ensemble
@@ -105,7 +105,7 @@ class RatingBlend(_Ensemble):
     def _specs(self) -> list[dict[str, Any]]:
         return list(self.params.components)
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         p = self.params
         inner, users, items, ratings = _holdout(train, p.valid_fraction, self.rng_)
         self.components_ = self._fit_components(inner, catalog)

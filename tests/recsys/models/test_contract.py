@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ArgumentError, NotFittedError, UnknownIdError, UnsupportedError
 from recsys.models import Capability, Recommender, available_models, create_model
 from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
@@ -57,7 +57,7 @@ def fitted(
     request: pytest.FixtureRequest, small_train: Interactions, ml_small: Dataset
 ) -> Recommender:
     """Each registered model, fitted once on the small real slice (catalogue: ml_small)."""
-    return make(request.param).fit(small_train, ml_small)
+    return make(request.param).fit(TrainingData.for_serving(small_train, ml_small))
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def seen_pairs(train: Interactions) -> set[tuple[int, int]]:
 @pytest.mark.parametrize("name", MODELS)
 def test_fit_returns_self(name: str, checkerboard: Any, ml_small: Dataset) -> None:
     model = make(name)
-    assert model.fit(checkerboard.train, ml_small) is model
+    assert model.fit(TrainingData.for_serving(checkerboard.train, ml_small)) is model
     users = checkerboard.train.user_ids[:2]
     n_items = checkerboard.train.shape[1]
     recs = model.recommend(users, k=n_items, exclude_seen=False)
@@ -126,7 +126,7 @@ def test_batch_equals_single_user(fitted: Recommender, users: np.ndarray) -> Non
 def test_deterministic_under_seed(
     fitted: Recommender, users: np.ndarray, ml_small: Dataset
 ) -> None:
-    again = fitted.clone().fit(fitted.train_, ml_small)
+    again = fitted.clone().fit(TrainingData.for_serving(fitted.train_, ml_small))
     assert again.recommend(users, k=K).equals(fitted.recommend(users, k=K))
 
 
