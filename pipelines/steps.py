@@ -42,8 +42,9 @@ from recsys.registry_gate import (
     decide,
     evaluate_for_gate,
 )
+from recsys.runs import MARKER
 from recsys.settings import Settings
-from recsys.tracking import git_commit
+from recsys.tracking import REGISTERED_MODEL, git_commit
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -59,7 +60,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
-MARKER = "_done.json"
 # Section -> its allowed keys (``models`` maps registry names to their hyper-parameters).
 SECTIONS: dict[str, set[str]] = {
     "ingest": {"source", "allow_unverified"},
@@ -155,7 +155,7 @@ class RunContext:
 
     def registry(self) -> ModelRegistry:
         """The MLflow registered model of this dataset."""
-        name = str(self.config.get("registry", "model_name", "recsys-{dataset}"))
+        name = str(self.config.get("registry", "model_name", REGISTERED_MODEL))
         return ModelRegistry(self.settings.tracking_uri, name.format(dataset=self.config.dataset),
                              str(self.config.get("registry", "experiment", "retrain")))
 

@@ -28,6 +28,7 @@ from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation import aggregate, compare_models, ranking_metrics, recommend_latency
 from recsys.evaluation.metrics import catalog_coverage
 from recsys.models.base import Recommender
+from recsys.tracking import CHAMPION_ALIAS
 
 __all__ = [
     "CHAMPION",
@@ -42,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
+CHAMPION = CHAMPION_ALIAS
 COVERAGE = "coverage"
 LATENCY = "latency_p95_ms"
 
