@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from app import state
-from recsys.bench.results import headline_metrics
+from recsys.bench.results import headline_metrics, is_metric
 
 dataset = st.session_state["dataset"]
 svc = state.get_service(dataset)
@@ -64,4 +64,4 @@ else:
                "(protocol in each benchmark's report).")
     st.dataframe(headline, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in headline.columns if "@" in c or c == "rmse"})
+                                for c in headline.columns if is_metric(c)})

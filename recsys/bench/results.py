@@ -24,12 +24,18 @@ __all__ = [
     "BenchmarkRun",
     "benchmark_folders",
     "headline_metrics",
+    "is_metric",
     "load_benchmark",
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 ERROR_METRICS = ("rmse", "mae")  # rating-prediction metrics (no cut-off in their name)
 COST_COLUMNS = ("fit_s", "latency_p50_ms")
+
+
+def is_metric(column: str) -> bool:
+    """True for a metric column of a summary (``ndcg@10``, ``rmse``), not its ``_std``."""
+    return ("@" in column or column in ERROR_METRICS) and not column.endswith("_std")
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,7 @@ class BenchmarkRun:
     def metrics(self) -> list[str]:
         """The summary's metric columns that hold a value for at least one model."""
         return [c for c in self.summary.columns
-                if ("@" in c or c in ERROR_METRICS) and not c.endswith("_std")
-                and self.summary[c].null_count() < self.summary.height]
+                if is_metric(c) and self.summary[c].null_count() < self.summary.height]
 
     def leaderboard(self, metric: str) -> pl.DataFrame:
         """``[model, <metrics>, <costs>]``, the best model on ``metric`` first."""
