@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +66,8 @@ MMDEBSTRAP_OPTIONS = (
     "--dpkgopt=path-exclude=/usr/share/locale/*",
     "--dpkgopt=path-exclude=/usr/share/info/*",
 )
+# The wheel's URL is a build argument, so part of the install layer's cache key: a fixed port.
+WHEEL_PORT = 18417  # below the ephemeral range
 BOOTSTRAP_TIMEOUT_S = 900
 BUILD_TIMEOUT_S = 600
 APP_BUILD_TIMEOUT_S = 1800
@@ -125,13 +127,15 @@ def build_local_images(bookworm: str) -> dict[str, float]:
     return seconds
 
 
-def pip_setting(name: str) -> list[str]:
+def pip_setting(name: str, listing: str | None = None) -> list[str]:
     """Values of a pip setting (``cert``, ``find-links``) as ``pip config list`` shows them.
 
-    The environment's value comes first, then the global, user and site files'.
+    The environment's value comes first, then the global, user and site files'. ``listing``:
+    that command's output (default: run it).
     """
-    out = run([sys.executable, "-m", "pip", "config", "list"], timeout=60).stdout
-    found = dict(re.findall(r"^(\S+?)='?(.*?)'?$", out, flags=re.MULTILINE))
+    if listing is None:
+        listing = run([sys.executable, "-m", "pip", "config", "list"], timeout=60).stdout
+    found = dict(re.findall(r"^(\S+?)='?(.*?)'?$", listing, flags=re.MULTILINE))
     scopes = (":env:", "global", "user", "site")
     values = [found[f"{scope}.{name}"] for scope in scopes if f"{scope}.{name}" in found]
     return [item for value in values for item in value.split()]
@@ -154,11 +158,19 @@ def torch_wheel() -> Path | None:
     return None
 
 
+def _server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> http.server.HTTPServer:
+    """A server on WHEEL_PORT, else on any free port (then the install layer is rebuilt)."""
+    try:
+        return http.server.ThreadingHTTPServer(("127.0.0.1", WHEEL_PORT), handler)
+    except OSError as error:
+        log.warning("port %d taken (%s): the torch layer misses Docker's cache", WHEEL_PORT, error)
+        return http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+
 @contextlib.contextmanager
 def _serve(folder: Path) -> Iterator[str]:
     """Serve ``folder`` read-only on 127.0.0.1 (a find-links page for the build's pip)."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _server(functools.partial(_QuietHandler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/"
@@ -189,6 +201,8 @@ def build_app_image(tag: str, base: str, cached: bool) -> AppBuild:
     wheel = torch_wheel()
     if wheel is None:
         log.warning("no CPU torch wheel in pip's find-links: the build uses PyTorch's CPU index")
+    log.info("building %s on %s (%s)", tag, base,
+             "with Docker's cache" if cached else "cold, --no-cache: a few minutes")
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         find_links = stack.enter_context(_serve(wheel.parent)) if wheel else None

@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -100,20 +100,21 @@ def app_samples(name: str) -> list[tuple[dict[str, str], float]]:
 class SlackStandIn:
     """A local HTTP server receiving Slack's incoming-webhook payloads (JSON bodies)."""
 
-    received: list[dict[str, Any]] = field(default_factory=list)
+    received: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         """The webhook URL Alertmanager posts to (it runs on the host network too)."""
-        assert self.server is not None, "SlackStandIn is not started"
+        if self.server is None:
+            raise StackError("the Slack stand-in is not started")
         return f"http://127.0.0.1:{self.server.server_port}/services/T0/B0/stack-test"
 
-    def titles(self) -> Iterator[str]:
-        """Title of every attachment received so far."""
-        for payload in list(self.received):
-            for attachment in payload.get("attachments", []):
-                yield attachment.get("title", "")
+    def messages(self, alertname: str) -> list[tuple[float, dict[str, Any]]]:
+        """``(arrival time, attachment)`` of every message so far about ``alertname``."""
+        return [(at, attachment) for at, payload in list(self.received)
+                for attachment in payload.get("attachments", [])
+                if alertname in attachment.get("title", "")]
 
     def __enter__(self) -> SlackStandIn:
         received = self.received
@@ -121,7 +122,7 @@ class SlackStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                received.append(json.loads(body or b"{}"))
+                received.append((time.time(), json.loads(body or b"{}")))
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")

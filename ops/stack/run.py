@@ -59,8 +59,8 @@ def _ports_free() -> None:
                          f"{list(STACK_PORTS)} (host network): stop what listens there")
 
 
-def build(figures: dict[str, str], cold: bool) -> None:
-    """Base images (bootstrap once), then our image cold (optional) and with the cache."""
+def build(figures: dict[str, str], tag: str, cold: bool) -> None:
+    """Base images (bootstrap once), then our image ``tag`` cold (optional) and with the cache."""
     bookworm, bootstrap_s = images.bookworm_image()
     figures["bookworm rootfs"] = (f"bootstrapped in {bootstrap_s:.0f} s" if bootstrap_s
                                   else "cached")
@@ -68,12 +68,13 @@ def build(figures: dict[str, str], cold: bool) -> None:
     figures["local base images build"] = ", ".join(f"{k} {v:.0f} s" for k, v in local.items())
     base = images.TARGETS["python"]
     if cold:
-        seconds = images.build_app_image(APP_IMAGE, base, cached=False).seconds
+        seconds = images.build_app_image(tag, base, cached=False).seconds
         figures["app image build, cold"] = f"{seconds:.0f} s"
-    cached = images.build_app_image(APP_IMAGE, base, cached=True)
+    cached = images.build_app_image(tag, base, cached=True)
     figures["app image build, cached"] = f"{cached.seconds:.1f} s"
-    sizes = {tag: images.image_size(tag) for tag in (APP_IMAGE, *images.TARGETS.values())}
-    figures["image sizes"] = ", ".join(f"{tag} {size / 1e6:.0f} MB" for tag, size in sizes.items())
+    sizes = {name: images.image_size(name) for name in (tag, *images.TARGETS.values())}
+    figures["image sizes"] = ", ".join(f"{name} {size / 1e6:.0f} MB"
+                                       for name, size in sizes.items())
 
 
 def run_checks(stack: Stack, checks: tuple[Check, ...] = CHECKS) -> list[Result]:
@@ -132,20 +133,26 @@ def report(results: list[Result], figures: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the stack test; 0 when every check passed."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops.stack", description=__doc__)
+    parser.add_argument("command", nargs="?", choices=("test", "build"), default="test",
+                        help="test: the whole stack test (default); build: only the images, "
+                             "ours tagged --tag, for `docker compose -f docker-compose.yml -f "
+                             "docker-compose.ci.yml up -d` by hand")
+    parser.add_argument("--tag", default="recsys:latest", help="our image's tag (build)")
     parser.add_argument("--no-cold-build", action="store_true",
-                        help="skip the cold (--no-cache) build of our image: quicker reruns")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+                        help="test: skip the cold (--no-cache) build of our image")
+    return parser
+
+
+def _test(cold: bool) -> int:
     start = time.monotonic()
     figures: dict[str, str] = {}
     try:
         _mirror()
         _ports_free()
         ensure_daemon()
-        build(figures, cold=not args.no_cold_build)
+        build(figures, APP_IMAGE, cold)
         results = exercise(figures)
     except StackError as error:
         results = [Result("build and start", "FAIL", str(error), time.monotonic() - start)]
@@ -155,6 +162,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(results) - len(failed)}/{len(results)} checks passed"
           + (f"; not passed: {failed}" if failed else ""))
     return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stack test (or only build its images); 0 on success."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.command == "test":
+        return _test(cold=not args.no_cold_build)
+    figures: dict[str, str] = {}
+    try:
+        ensure_daemon()
+        build(figures, args.tag, cold=False)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(f"{name}: {value}" for name, value in figures.items()))
+    return 0
 
 
 if __name__ == "__main__":
