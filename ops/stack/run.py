@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -51,7 +52,6 @@ def _ports_free() -> None:
     taken = []
     for port in STACK_PORTS:
         with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 taken.append(port)
     if taken:
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the stack test (or only build its images); 0 on success."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # A CI timeout sends SIGTERM: exit through the `finally` blocks, which tear the stack down.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.command == "test":
         return _test(cold=not args.no_cold_build)
     figures: dict[str, str] = {}
