@@ -136,16 +136,12 @@ def mlflow_champion(stack: Stack) -> str:
 
 
 def _model_info(champion: int) -> str:
-    """``recsys_model_info`` of the champion, when this app build publishes it."""
+    """The app's ``recsys_model_info`` sample of the champion; it must name its version."""
     samples = app_samples("recsys_model_info")
-    if not samples:
-        return "recsys_model_info: not published by this app build"
-    served = [labels for labels, value in samples if value == 1 and
-              labels.get("dataset") == DATASET and labels.get("version", "").lstrip("v")
-              == str(champion)]
-    if not served:
-        raise StackError(f"recsys_model_info does not show {MODEL} v{champion}: {samples}")
-    return f"recsys_model_info{served[0]} 1"
+    wanted = {"model": "champion", "version": str(champion), "dataset": DATASET}
+    if not any(labels == wanted and value == 1 for labels, value in samples):
+        raise StackError(f"the app's metrics lack recsys_model_info{wanted} 1; it has {samples}")
+    return f"recsys_model_info{{model=champion, version={champion}, dataset={DATASET}}} 1"
 
 
 def app_serves_champion(stack: Stack) -> str:
