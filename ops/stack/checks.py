@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import json
 import os
 import queue
 import threading
@@ -26,7 +26,6 @@ from ops.stack.probes import (
 
 __all__ = ["SERVICES", "DATASET", "RETRAIN", "Stack", "Check", "CHECKS", "wait_healthy"]
 
-log = logging.getLogger(__name__)
 
 SERVICES = ("app", "mlflow", "trainer", "postgres", "prometheus", "pushgateway", "alertmanager")
 DATASET = "ml-100k"
@@ -237,6 +236,27 @@ def _event_counts() -> dict[str, int]:
         store.close()
 
 
+def _anonymous_volumes(compose: Compose) -> list[str]:
+    """Volumes the image's VOLUME gave containers that mount nothing there (e.g. mlflow's /data).
+
+    ``down`` keeps them, like the named ones, and ``up`` makes new ones: removed by hand.
+    """
+    ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={compose.project}")
+    if not ids.stdout.split():
+        return []
+    containers = json.loads(docker("inspect", *ids.stdout.split()).stdout)
+    return [m["Name"] for c in containers for m in c["Mounts"]
+            if m["Type"] == "volume" and not m["Name"].startswith(f"{compose.project}_")]
+
+
+def _down_keeping_volumes(compose: Compose) -> None:
+    """``compose down`` (named volumes kept), then the anonymous ones it leaves are removed."""
+    anonymous = _anonymous_volumes(compose)
+    compose("down", timeout=DOWN_TIMEOUT_S)
+    if anonymous:
+        docker("volume", "rm", *anonymous)
+
+
 def restart_keeps_state(stack: Stack) -> str:
     champion = stack.champion_or_fail()
     events = _event_counts()
@@ -246,7 +266,7 @@ def restart_keeps_state(stack: Stack) -> str:
     series = f'recsys_pipeline_status{{job="recsys-retrain", dataset="{DATASET}"}}'
     if not prometheus_query(series, at=before):
         raise StackError(f"Prometheus has no {series} to keep")
-    stack.compose("down", timeout=DOWN_TIMEOUT_S)
+    _down_keeping_volumes(stack.compose)
     seconds = wait_healthy(stack.compose)
     stack.figures["time to healthy (after down/up)"] = f"{seconds:.1f} s"
     kept = {"champion": champion_version(MODEL) == champion,
