@@ -96,12 +96,14 @@ def wait_healthy(compose: Compose) -> float:
 
 
 def up_and_healthy(stack: Stack) -> str:
+    """`up -d` on fresh volumes; every service healthy (the time is a figure)."""
     seconds = wait_healthy(stack.compose)
     stack.figures["time to healthy (cold volumes)"] = f"{seconds:.1f} s"
     return f"{len(SERVICES)} services healthy in {seconds:.1f} s"
 
 
 def app_health(stack: Stack) -> str:
+    """Streamlit's own health endpoint of the app container."""
     body = http_get(f"{APP}/_stcore/health")
     if body.strip() != "ok":
         raise StackError(f"/_stcore/health answered {body!r}, expected 'ok'")
@@ -121,6 +123,7 @@ def push_drift(stack: Stack) -> str:
 
 
 def documented_retrain(stack: Stack) -> str:
+    """The one command README documents, through the trainer service."""
     start = time.monotonic()
     stack.compose("run", "--rm", "-T", "trainer", *RETRAIN, timeout=RETRAIN_TIMEOUT_S)
     return f"`docker compose run --rm trainer {' '.join(RETRAIN)}`: exit 0 in " \
@@ -128,6 +131,7 @@ def documented_retrain(stack: Stack) -> str:
 
 
 def mlflow_champion(stack: Stack) -> str:
+    """The MLflow container's registry holds a version aliased champion."""
     stack.champion = champion_version(MODEL)
     if stack.champion is None:
         raise StackError(f"MLflow has no 'champion' alias on {MODEL}")
@@ -144,6 +148,7 @@ def _model_info(champion: int) -> str:
 
 
 def app_serves_champion(stack: Stack) -> str:
+    """A browser visit gets the champion's recommendations; the app's metrics show it."""
     champion = stack.champion_or_fail()
     visit_app(APP, DATASET, stack.shots)
     requests = [value for labels, value in app_samples("recsys_requests_total")
@@ -155,6 +160,7 @@ def app_serves_champion(stack: Stack) -> str:
 
 
 def prometheus_scraped(stack: Stack) -> str:
+    """Prometheus scraped the app (its champion requests) and the Pushgateway (the run)."""
     queries = ['up{job="recsys-app"} == 1', 'up{job="pushgateway"} == 1',
                'recsys_requests_total{job="recsys-app", model="champion"}',
                f'recsys_pipeline_status{{job="recsys-retrain", dataset="{DATASET}"}} == 1']
@@ -164,6 +170,7 @@ def prometheus_scraped(stack: Stack) -> str:
 
 
 def drift_reaches_slack(stack: Stack) -> str:
+    """The pushed drift fires DriftAboveThreshold, which reaches the Slack stand-in."""
     pushed = stack.drift_pushed_at
     if pushed is None:
         raise StackError("no drift was pushed (see the check above)")
@@ -208,6 +215,7 @@ def _kill_when(compose: Compose, name: str, marker: str) -> str:
 
 
 def killed_trainer_resumes(stack: Stack) -> str:
+    """SIGKILL the command mid-run; the same command resumes it; the champion stays."""
     champion = stack.champion_or_fail()
     name = f"{stack.compose.project}-killed-trainer"
     killed = _kill_when(stack.compose, name, "step gate: running")
@@ -258,6 +266,7 @@ def _down_keeping_volumes(compose: Compose) -> None:
 
 
 def restart_keeps_state(stack: Stack) -> str:
+    """`down` then `up`: the champion, the A/B events and Prometheus' samples survive."""
     champion = stack.champion_or_fail()
     events = _event_counts()
     if not all(events.values()):

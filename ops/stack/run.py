@@ -89,12 +89,17 @@ def run_checks(stack: Stack, checks: tuple[Check, ...] = CHECKS) -> list[Result]
         start = time.monotonic()
         try:
             detail, status = check.run(stack), "PASS"
-        except StackError as error:
-            detail, status = str(error), "FAIL"
+        except Exception as error:  # reported; the other checks still run
+            detail, status = _explain(error), "FAIL"
             blocked = check.name if check.fatal else ""
         results.append(Result(check.name, status, detail, time.monotonic() - start))
         log.info("%s %s: %s", status, check.name, detail.splitlines()[0] if detail else "")
     return results
+
+
+def _explain(error: Exception) -> str:
+    """A StackError's message; any other error with its type (a library error, a bug)."""
+    return str(error) if isinstance(error, StackError) else f"{type(error).__name__}: {error}"
 
 
 def _diagnose(compose: Compose) -> None:

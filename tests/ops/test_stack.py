@@ -136,6 +136,14 @@ def test_a_failed_check_is_reported_and_the_next_ones_still_run() -> None:
         ("a", "FAIL", "a broke"), ("b", "PASS", "fine")]
 
 
+def test_a_crashing_check_is_a_failure_with_its_error_type() -> None:
+    def crash(stack: object) -> str:
+        raise KeyError("champion")
+
+    (result,) = run_checks(None, (Check("crash", crash),))  # type: ignore[arg-type]
+    assert (result.status, result.detail) == ("FAIL", "KeyError: 'champion'")
+
+
 def test_a_failed_fatal_check_skips_the_rest() -> None:
     checks = (_check("up", None, fatal=True), _check("b", "fine"), _check("c", "fine"))
     results = run_checks(None, checks)  # type: ignore[arg-type]
