@@ -117,13 +117,26 @@ def exercise(figures: dict[str, str]) -> list[Result]:
                           env)
         compose("down", "--volumes", "--remove-orphans", timeout=300)  # an aborted earlier run
         stack = Stack(compose, slack, REPO / "test-output" / "stack", figures)
+        results: list[Result] = []
         try:
             results = run_checks(stack)
             if any(r.status == "FAIL" for r in results):
                 _diagnose(compose)
-            return results
         finally:
-            compose("down", "--volumes", "--remove-orphans", timeout=300, check=False)
+            results += _teardown(compose)
+        return results
+
+
+def _teardown(compose: Compose) -> list[Result]:
+    """``down --volumes``; a failure is a failed result (the next run would find ports taken)."""
+    start = time.monotonic()
+    try:
+        compose("down", "--volumes", "--remove-orphans", timeout=300)
+    except StackError as error:
+        log.error("teardown failed: %s", error)
+        return [Result("teardown (compose down --volumes)", "FAIL", str(error),
+                       time.monotonic() - start)]
+    return []
 
 
 def report(results: list[Result], figures: dict[str, str]) -> str:
@@ -186,7 +199,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("\n".join(f"{name}: {value}" for name, value in figures.items()))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

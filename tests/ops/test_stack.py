@@ -17,7 +17,7 @@ import yaml
 from ops.stack import images
 from ops.stack.checks import CHECKS, SERVICES, Check
 from ops.stack.commands import COMPOSE, StackError
-from ops.stack.run import STACK_PORTS, Result, report, run_checks
+from ops.stack.run import STACK_PORTS, Result, _teardown, report, run_checks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DOCKERFILE = REPO_ROOT / "ops" / "images" / "Dockerfile"
@@ -149,6 +149,15 @@ def test_a_failed_fatal_check_skips_the_rest() -> None:
     results = run_checks(None, checks)  # type: ignore[arg-type]
     assert [r.status for r in results] == ["FAIL", "SKIP", "SKIP"]
     assert results[1].detail == "needs: up"
+
+
+def test_a_failed_teardown_is_a_failed_result() -> None:
+    def down(*args: str, **kwargs: object) -> None:
+        raise StackError("`docker-compose down` did not finish within 300 s")
+
+    (result,) = _teardown(down)  # type: ignore[arg-type]
+    assert result.status == "FAIL" and "did not finish" in result.detail
+    assert _teardown(lambda *args, **kwargs: None) == []  # type: ignore[arg-type]
 
 
 def test_report_lists_every_check_and_figure() -> None:
