@@ -15,12 +15,12 @@ import http.server
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from ops.stack.commands import StackError, docker, run
@@ -29,7 +29,6 @@ __all__ = [
     "LOCAL",
     "TARGETS",
     "BOOKWORM_SOURCES",
-    "AppBuild",
     "bookworm_image",
     "build_local_images",
     "build_app_image",
@@ -56,10 +55,12 @@ BOOKWORM_SOURCES = (
     "deb http://deb.debian.org/debian bookworm-updates main",
     "deb http://deb.debian.org/debian-security bookworm-security main",
 )
-# minbase without documentation, manuals and translations (also for later apt installs).
+# minbase without documentation, manuals and translations, apt retrying downloads (these
+# settings stay in the image, so the apt-get installs built on it follow them too).
 MMDEBSTRAP_OPTIONS = (
     "--variant=minbase",
     "--aptopt=Acquire::Languages \"none\"",
+    "--aptopt=Acquire::Retries \"3\"",
     "--dpkgopt=path-exclude=/usr/share/man/*",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
     "--dpkgopt=path-include=/usr/share/doc/*/copyright",
@@ -71,14 +72,6 @@ WHEEL_PORT = 18417  # below the ephemeral range
 BOOTSTRAP_TIMEOUT_S = 900
 BUILD_TIMEOUT_S = 600
 APP_BUILD_TIMEOUT_S = 1800
-
-
-@dataclass(frozen=True)
-class AppBuild:
-    """One build of our image: wall time and whether Docker's layer cache was allowed."""
-
-    seconds: float
-    cached: bool
 
 
 def _exists(tag: str) -> bool:
@@ -97,7 +90,9 @@ def bookworm_image() -> tuple[str, float | None]:
     if _exists(tag):
         log.info("bookworm rootfs %s: cached", tag)
         return tag, None
-    log.info("bootstrapping bookworm with mmdebstrap into %s (about 1.5 min)", tag)
+    if shutil.which("mmdebstrap") is None:
+        raise StackError("mmdebstrap missing: apt-get install mmdebstrap (.ci/run does)")
+    log.info("bootstrapping bookworm with mmdebstrap into %s (1-3 min)", tag)
     start = time.perf_counter()
     bootstrap = subprocess.Popen(["mmdebstrap", "--quiet", *MMDEBSTRAP_OPTIONS, "bookworm", "-",
                                   *BOOKWORM_SOURCES], stdout=subprocess.PIPE)
@@ -196,8 +191,8 @@ def _secret_args() -> list[str]:
     return ["--secret", f"id=pip_cert,src={certs[0]}"] if certs else []
 
 
-def build_app_image(tag: str, base: str, cached: bool) -> AppBuild:
-    """Build our Dockerfile (target app) on ``base``; ``cached=False`` measures a cold build."""
+def build_app_image(tag: str, base: str, cached: bool) -> float:
+    """Build our Dockerfile (target app) on ``base``; the seconds. ``cached=False``: cold."""
     wheel = torch_wheel()
     if wheel is None:
         log.warning("no CPU torch wheel in pip's find-links: the build uses PyTorch's CPU index")
@@ -209,6 +204,6 @@ def build_app_image(tag: str, base: str, cached: bool) -> AppBuild:
         docker("build", "--network", "host", "--progress", "plain", "--target", "app",
                *([] if cached else ["--no-cache"]), *_build_args(base, find_links),
                *_secret_args(), "--tag", tag, str(REPO), timeout=APP_BUILD_TIMEOUT_S)
-    build = AppBuild(time.perf_counter() - start, cached)
-    log.info("%s built in %.1f s (%s)", tag, build.seconds, "cached" if cached else "cold")
-    return build
+    seconds = time.perf_counter() - start
+    log.info("%s built in %.1f s (%s)", tag, seconds, "cached" if cached else "cold")
+    return seconds

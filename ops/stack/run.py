@@ -68,10 +68,10 @@ def build(figures: dict[str, str], tag: str, cold: bool) -> None:
     figures["local base images build"] = ", ".join(f"{k} {v:.0f} s" for k, v in local.items())
     base = images.TARGETS["python"]
     if cold:
-        seconds = images.build_app_image(tag, base, cached=False).seconds
-        figures["app image build, cold"] = f"{seconds:.0f} s"
-    cached = images.build_app_image(tag, base, cached=True)
-    figures["app image build, cached"] = f"{cached.seconds:.1f} s"
+        cold_s = images.build_app_image(tag, base, cached=False)
+        figures["app image build, cold"] = f"{cold_s:.0f} s"
+    cached_s = images.build_app_image(tag, base, cached=True)
+    figures["app image build, cached"] = f"{cached_s:.1f} s"
     sizes = {name: images.image_size(name) for name in (tag, *images.TARGETS.values())}
     figures["image sizes"] = ", ".join(f"{name} {size / 1e6:.0f} MB"
                                        for name, size in sizes.items())
