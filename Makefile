@@ -8,7 +8,7 @@ DATASET ?= ml-latest-small
 PORT ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install airflow-venv demo test test-slow lint bench clean-venv
+.PHONY: install airflow-venv demo test test-slow stack-test lint bench clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ test: install airflow-venv ## run the whole default test suite
 
 test-slow: install airflow-venv ## the slow-marked tests (simulations, services); none selected is not a failure
 	$(PY) -m pytest -m slow || test $$? -eq 5
+
+stack-test: install ## the whole stack in Docker, built without Hub and exercised end to end (root)
+	$(PY) -m ops.stack
 
 lint: install
 	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops
