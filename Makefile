@@ -41,7 +41,7 @@ test-slow: install airflow-venv ## the slow-marked tests (simulations, services)
 	$(PY) -m pytest -m slow --junitxml=test-output/junit-slow.xml || test $$? -eq 5
 
 lint: install
-	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops
+	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops notebooks
 
 bench: install ## ingest benchmark on a synthetic ml-20m-shaped dataset
 	$(PY) benchmarks/ingest_benchmark.py

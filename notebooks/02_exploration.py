@@ -21,6 +21,7 @@ import polars as pl
 
 from recsys import insights
 from recsys.data.load import ingest
+from recsys.data.validate import validate_dataset
 from recsys.settings import get_settings
 
 settings = get_settings()
@@ -61,8 +62,6 @@ fig.tight_layout()
 plt.show()
 
 # %%
-from recsys.data.validate import validate_dataset
-
 pl.DataFrame([{"dataset": name, "share of ratings on the top 20% movies":
                validate_dataset(dataset).stats["top20_share"]}
               for name, dataset in datasets.items()])

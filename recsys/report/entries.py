@@ -44,8 +44,8 @@ class Proof:
     - ``test``: a pytest node id (file, test or parametrized test) that passed in the last run;
     - ``quality``: a dataset whose ``recsys data validate`` report exists and passes;
     - ``results``: a folder of ``benchmarks/results`` holding ``results.csv`` or ``results.json``;
-    - ``goals``: a benchmark spec (``benchmarks/specs/NAME.yaml``) whose goals all hold on the
-      committed results;
+    - ``goals``: a benchmark spec (``benchmarks/specs/NAME.yaml``) whose goals (those on
+      ``metric`` when given) all hold on the committed results;
     - ``compare``: a results folder in which model ``better`` beats ``than`` on ``metric``
       (significantly after Holm correction when ``significant``);
     - ``champion``: a dataset whose registered MLflow model holds the champion alias.
@@ -69,8 +69,10 @@ class Proof:
         comparing = (self.metric, self.better, self.than)
         if self.compare is not None and None in comparing:
             raise ConfigError(f"proof compare={self.compare!r} needs metric, better and than")
-        if self.compare is None and comparing != (None, None, None):
-            raise ConfigError("metric, better and than belong to a compare proof only")
+        if self.compare is None and (self.better, self.than) != (None, None):
+            raise ConfigError("better and than belong to a compare proof only")
+        if self.metric is not None and self.compare is None and self.goals is None:
+            raise ConfigError("metric belongs to a compare or goals proof only")
 
     @property
     def kind(self) -> str:

@@ -133,10 +133,11 @@ def _goals(proof: Proof, ctx: Context) -> Status:
     link = ctx.rel(_folder(ctx, proof.target) / "report.md")
     if not spec_path.exists() or summary is None:
         return Status(False, "missing: spec or results.csv", link)
-    outcomes = evaluate_goals(load_spec(spec_path), summary)
+    outcomes = [o for o in evaluate_goals(load_spec(spec_path), summary)
+                if proof.metric in (None, o.goal.metric)]
     missed = [o.text for o in outcomes if not o.met]
     if not outcomes:
-        return Status(False, "the spec states no goal", link)
+        return Status(False, f"the spec states no goal on {proof.metric or 'any metric'}", link)
     if missed:
         return Status(False, f"{len(missed)} of {len(outcomes)} goals missed: "
                       + "; ".join(missed), link)

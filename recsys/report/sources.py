@@ -134,13 +134,22 @@ class MlflowSource:
                 "experiment": run.info.experiment_id}
 
     def versions(self, model_name: str) -> list[dict[str, Any]]:
-        """Versions of a registered model, newest first: ``{version, run, aliases, tags}``."""
+        """Versions of a registered model, newest first: ``{version, run, aliases, tags}``.
+
+        Aliases come from the registered model: ``search_model_versions`` leaves them empty.
+        """
         if self.client is None:
+            return []
+        from mlflow.exceptions import MlflowException
+
+        try:
+            aliases = dict(self.client.get_registered_model(model_name).aliases)
+        except MlflowException:
             return []
         found = self.client.search_model_versions(f"name='{model_name}'")
         rows = [{"version": int(v.version), "run": v.run_id or "",
-                 "aliases": sorted(getattr(v, "aliases", None) or []), "tags": dict(v.tags),
-                 "created": v.creation_timestamp} for v in found]
+                 "aliases": sorted(a for a, n in aliases.items() if int(n) == int(v.version)),
+                 "tags": dict(v.tags), "created": v.creation_timestamp} for v in found]
         return sorted(rows, key=lambda row: row["version"], reverse=True)
 
 
