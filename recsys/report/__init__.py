@@ -6,3 +6,11 @@
 - :mod:`recsys.report.logbook`: the sections, rendered to Markdown and HTML;
 - :mod:`recsys.report.notebooks`: execute and render ``notebooks/*.py``.
 """
+
+from pathlib import Path
+
+__all__ = ["REPO_ROOT", "ENTRIES_DIR", "NOTEBOOKS_DIR"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENTRIES_DIR = REPO_ROOT / "docs" / "logbook"  # the hand-written sources, and the output
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"

@@ -7,10 +7,11 @@ import logging
 import time
 from pathlib import Path
 
+from recsys.report import ENTRIES_DIR, NOTEBOOKS_DIR, REPO_ROOT
+
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = report.add_subparsers(dest="report_command", required=True)
 
     logbook = commands.add_parser("logbook", help="regenerate docs/logbook (Markdown + HTML)")
-    logbook.add_argument("--out", type=Path, default=REPO / "docs" / "logbook")
+    logbook.add_argument("--out", type=Path, default=ENTRIES_DIR)
     logbook.add_argument("--results", type=Path, default=None,
                          help="benchmark results folder (default: benchmarks/results)")
     logbook.add_argument("--junit", type=Path, action="append", default=None,
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     logbook.set_defaults(handler=_logbook)
 
     notebooks = commands.add_parser("notebooks", help="execute notebooks/*.py and render HTML")
-    notebooks.add_argument("--out", type=Path, default=REPO / "build" / "notebooks")
+    notebooks.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "notebooks")
     notebooks.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     notebooks.set_defaults(handler=_notebooks)
 
@@ -38,8 +39,8 @@ def _logbook(args: argparse.Namespace) -> int:
     from recsys.settings import get_settings
 
     started = time.perf_counter()
-    ctx = open_context(REPO, get_settings(), args.results, args.junit)
-    paths = write_logbook(ctx, load_entries(REPO / "docs" / "logbook"), args.out)
+    ctx = open_context(REPO_ROOT, get_settings(), args.results, args.junit)
+    paths = write_logbook(ctx, load_entries(ENTRIES_DIR), args.out)
     for path in paths:
         print(path)
     log.info("logbook regenerated in %.1f s", time.perf_counter() - started)
@@ -49,6 +50,6 @@ def _logbook(args: argparse.Namespace) -> int:
 def _notebooks(args: argparse.Namespace) -> int:
     from recsys.report.notebooks import notebook_paths, render_html
 
-    for path in notebook_paths(REPO / "notebooks"):
+    for path in notebook_paths(NOTEBOOKS_DIR):
         print(render_html(path, args.out, args.timeout))
     return 0

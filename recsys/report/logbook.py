@@ -21,12 +21,21 @@ from markdown_it import MarkdownIt
 
 from recsys import insights
 from recsys.io import write_text
+from recsys.report import NOTEBOOKS_DIR
 from recsys.report.entries import BLOCKS, Decision, JournalEntry, LogbookEntries, Proof
+from recsys.report.notebooks import notebook_paths
 from recsys.report.proofs import Context, Status, check, measure, registered_model_name
 from recsys.report.sources import Git, MlflowSource, read_junit, read_quality
 from recsys.settings import Settings
 
-__all__ = ["Logbook", "Section", "open_context", "build_logbook", "write_logbook", "JUNIT_FILES"]
+__all__ = [
+    "JUNIT_FILES",
+    "Logbook",
+    "Section",
+    "build_logbook",
+    "open_context",
+    "write_logbook",
+]
 
 GREEN, RED = "🟢", "🔴"
 JUNIT_FILES = ("test-output/junit.xml", "test-output/junit-slow.xml")  # written by make test
@@ -289,7 +298,7 @@ def _replays(entries: LogbookEntries, out: _Writer) -> str:
 
 def _notebooks(entries: LogbookEntries, out: _Writer) -> str:
     rows = []
-    for path in sorted((out.ctx.repo / "notebooks").glob("[0-9]*.py")):
+    for path in notebook_paths(out.ctx.repo / NOTEBOOKS_DIR.name):
         node = f"tests/notebooks/test_notebooks.py::test_notebook_executes[{path.stem}]"
         status = check(Proof(test=node), out.ctx)
         rendered = out.ctx.repo / "build" / "notebooks" / f"{path.stem}.html"
@@ -434,5 +443,8 @@ def write_logbook(ctx: Context, entries: LogbookEntries, folder: Path) -> list[P
     base = os.path.relpath(ctx.repo.resolve(), folder.resolve()).replace(os.sep, "/") + "/"
     logbook = build_logbook(ctx, entries, link_base=base)
     markdown = "# Project logbook\n\n" + logbook.to_markdown()
-    return [write_text(folder / "logbook.md", markdown),
-            write_text(folder / "logbook.html", logbook.to_html())]
+    paths = [write_text(folder / "logbook.md", markdown),
+             write_text(folder / "logbook.html", logbook.to_html())]
+    for path in paths:
+        path.chmod(0o644)  # temp files are private; the logbook is meant to be read
+    return paths

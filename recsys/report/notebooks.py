@@ -70,4 +70,6 @@ def render_html(path: Path, out_dir: Path, timeout_s: int = 300) -> Path:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(execute(path, timeout_s))
-    return write_text(out_dir / f"{path.stem}.html", body)
+    target = write_text(out_dir / f"{path.stem}.html", body)
+    target.chmod(0o644)  # temp files are private; the page is meant to be read
+    return target
