@@ -22,7 +22,14 @@ from markdown_it import MarkdownIt
 from recsys import insights
 from recsys.io import write_text
 from recsys.report import NOTEBOOKS_DIR
-from recsys.report.entries import BLOCKS, Decision, JournalEntry, LogbookEntries, Proof
+from recsys.report.entries import (
+    BLOCKS,
+    Decision,
+    Evidence,
+    JournalEntry,
+    LogbookEntries,
+    Proof,
+)
 from recsys.report.notebooks import notebook_paths
 from recsys.report.proofs import Context, Status, check, measure, registered_model_name
 from recsys.report.sources import Git, MlflowSource, read_junit, read_quality
@@ -324,10 +331,17 @@ def _block(block: str, entries: LogbookEntries, out: _Writer) -> Section:
 
 
 # -- journal, decisions, versions ---------------------------------------------------------------
-def _evidence(items: Iterable[Any], out: _Writer) -> str:
-    parts = [" ".join(x for x in (out.link(e.text, e.path), out.issue(e.issue)) if x)
+def _evidence(items: Iterable[Evidence], out: _Writer) -> str:
+    parts = [out.link(e.text, e.path) + (f" ({out.issue(e.issue)})" if e.issue else "")
+             if e.path else f"{out.issue(e.issue)}: {e.text}" if e.issue else e.text
              for e in items]
     return "; ".join(parts) or "–"
+
+
+def _value(value: float | None) -> str:
+    if value is None:
+        return "missing"
+    return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _entry_status(entry: JournalEntry, checked: list[tuple[Proof, Status]],
@@ -348,8 +362,7 @@ def _journal_entry(entry: JournalEntry, out: _Writer) -> tuple[str, bool]:
              f"({state})", "", f"- **Problem**: {entry.problem}",
              f"- **Evidence**: {_evidence(entry.evidence, out)}"]
     for reading in (measure(m, out.ctx) for m in entry.measurements):
-        value = "missing" if reading.value is None else f"{reading.value:.4f}"
-        lines.append(f"  - {reading.label}: **{value}** — {reading.source}")
+        lines.append(f"  - {reading.label}: **{_value(reading.value)}** — {reading.source}")
     lines += [f"- **Fix**: {entry.fix}", f"- **Commit**: {out.commit(entry.commit)}"
               if entry.commit else "- **Commit**: none yet (open)"]
     lines += [f"- **Proof**: {out.proof(p, s)}" for p, s in checked]

@@ -212,7 +212,7 @@ def measure(measurement: Measurement, ctx: Context) -> Reading:
     relative = ctx.rel(_folder(ctx, str(measurement.results)) / "results.csv")
     if measurement.commit:
         raw = ctx.git.show(measurement.commit, relative)
-        where = f"`{relative}` at {measurement.commit[:7]}"
+        where = f"`{relative}` at {measurement.commit}"
     else:
         path = ctx.repo / relative
         raw = path.read_bytes() if path.exists() else None
