@@ -15,7 +15,7 @@ from recsys.report.logbook import Logbook, build_logbook, open_context
 def logbook() -> Logbook:
     """The logbook as ``recsys report logbook`` builds it (paths shown as text, not links)."""
     ctx = open_context(REPO_ROOT, service.settings())
-    return build_logbook(ctx, load_entries(ENTRIES_DIR), link_base=None)
+    return build_logbook(ctx, load_entries(ENTRIES_DIR), link_base=None, style="streamlit")
 
 
 st.title(":material/menu_book: Logbook")
@@ -27,7 +27,7 @@ if st.button("Regenerate", icon=":material/refresh:"):
     logbook.clear()
     st.rerun()
 sections = book.sections
-labels = [s.title + (f" · 🔴 {s.red}" if s.red else "") for s in sections]
+labels = [s.title + (f" · :red[✘ {s.red}]" if s.red else "") for s in sections]
 for tab, section in zip(st.tabs(labels), sections, strict=True):
     with tab:
         st.markdown(section.markdown)

@@ -20,6 +20,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from recsys import insights
+from recsys.errors import ConfigError
 from recsys.io import write_text
 from recsys.report import NOTEBOOKS_DIR
 from recsys.report.entries import (
@@ -44,7 +45,9 @@ __all__ = [
     "write_logbook",
 ]
 
-GREEN, RED = "🟢", "🔴"
+# Badges per destination: colour emoji in Markdown/HTML files, Streamlit's colour syntax in
+# the app (a headless browser may lack an emoji font).
+BADGES = {"markdown": ("🟢", "🔴"), "streamlit": (":green[✔]", ":red[✘]")}
 JUNIT_FILES = ("test-output/junit.xml", "test-output/junit-slow.xml")  # written by make test
 BLOCK_TITLES = {"data": "Data", "recommenders": "Recommenders", "mlops": "MLOps"}
 DEFAULT_DATASETS = ("ml-latest-small", "ml-100k")
@@ -109,10 +112,6 @@ def open_context(repo: Path, settings: Settings, results_root: Path | None = Non
 
 
 # -- Markdown helpers ---------------------------------------------------------------------------
-def _badge(ok: bool) -> str:
-    return GREEN if ok else RED
-
-
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -123,10 +122,13 @@ def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines) if len(lines) > 2 else "_none_"
 
 
-def _number(value: Any) -> str:
+def _number(value: Any, missing: str = "–") -> str:
+    """4 significant digits for measures, thousands separators for counts."""
     if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    return f"{value:.4g}" if isinstance(value, float) else f"{value:,}"
+        return missing
+    if isinstance(value, float) and not (value.is_integer() and abs(value) >= 1000):
+        return f"{value:.4g}"
+    return f"{value:,.0f}"
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,19 @@ class _Writer:
 
     ctx: Context
     base: str | None
+    style: str = "markdown"
+
+    @property
+    def red(self) -> str:
+        """The failure badge."""
+        return BADGES[self.style][1]
+
+    def badge(self, ok: bool) -> str:
+        """Green when ``ok``, else red."""
+        return BADGES[self.style][0 if ok else 1]
 
     def link(self, text: str, path: str | None) -> str:
+        """A link to a repository path (plain text when there is no base or it is outside)."""
         if not path:
             return text
         if self.base is None or path.startswith("/"):
@@ -144,24 +157,27 @@ class _Writer:
         return f"[{text}]({self.base}{path})"
 
     def commit(self, sha: str | None) -> str:
+        """A commit as its short hash (linked on GitHub), red when this history lacks it."""
         if not sha:
             return "–"
         found = self.ctx.git.commit(sha)
         if found is None:
-            return f"{RED} `{sha[:7]}` (not in this history)"
-        remote = self.ctx.git.remote_url()
+            return f"{self.red} `{sha[:7]}` (not in this history)"
+        remote = self.ctx.git.remote
         label = f"`{found.short}`"
         return f"[{label}]({remote}/commit/{found.sha})" if remote else label
 
     def issue(self, number: int | None) -> str:
+        """An issue reference (linked on GitHub)."""
         if number is None:
             return ""
-        remote = self.ctx.git.remote_url()
+        remote = self.ctx.git.remote
         return f"[#{number}]({remote}/issues/{number})" if remote else f"issue #{number}"
 
     def proof(self, proof: Proof, status: Status) -> str:
-        return f"{_badge(status.ok)} {proof.kind} {self.link(f'`{proof.target}`', status.link)}" \
-               f" — {status.detail}"
+        """One proof with its badge, link and verdict."""
+        target = self.link(f"`{proof.target}`", status.link)
+        return f"{self.badge(status.ok)} {proof.kind} {target} — {status.detail}"
 
 
 def _checks(proofs: Sequence[Proof], ctx: Context) -> list[tuple[Proof, Status]]:
@@ -179,7 +195,7 @@ def _checklist(block: str, entries: LogbookEntries, out: _Writer) -> tuple[str, 
         checked = _checks(item.proofs, out.ctx)
         ok = _all_ok(checked)
         red += not ok
-        lines.append(f"- {_badge(ok)} **{item.step}**")
+        lines.append(f"- {out.badge(ok)} **{item.step}**")
         lines += [f"  - {out.proof(p, s)}" for p, s in checked]
     text = "\n".join(lines) or "_no step listed_"
     return f"### Checklist ({len(items) - red} of {len(items)} proven)\n\n{text}", red, len(items)
@@ -197,11 +213,11 @@ def _quality_table(entries: LogbookEntries, out: _Writer) -> str:
     for name in _datasets(entries, out.ctx):
         report = read_quality(name, out.ctx.settings)
         if report is None:
-            rows.append([name, f"{RED} missing: `recsys data validate {name}`", *["–"] * 8])
+            rows.append([name, f"{out.red} missing: `recsys data validate {name}`", *["–"] * 8])
             continue
         stats, counts = report["stats"], report["stats"]["counts"]
         rows.append([
-            name, f"{_badge(report['ok'])} {'PASS' if report['ok'] else 'FAIL'}",
+            name, f"{out.badge(report['ok'])} {'PASS' if report['ok'] else 'FAIL'}",
             *(_number(counts[k]) for k in ("ratings", "users", "movies", "tags")),
             _number(stats["duplicate_pairs"]), _number(stats["orphan_ratings"]),
             _number(stats["sparsity"]), f"`{report['manifest_hash'][:12]}`",
@@ -215,7 +231,7 @@ def _ingest_table(entries: LogbookEntries, out: _Writer) -> str:
     path = out.ctx.results_root / "ingest" / "results.json"
     title = "### Ingest benchmark (time and memory)"
     if not path.exists():
-        return f"{title}\n\n{RED} missing: `{out.ctx.rel(path)}` (run `make bench`)"
+        return f"{title}\n\n{out.red} missing: `{out.ctx.rel(path)}` (run `make bench`)"
     data = json.loads(path.read_text())
     rows = [[step, _number(r["work_s"]), _number(round(r["peak_rss_bytes"] / 2**20)),
              r.get("what", "")] for step, r in data["results"].items()]
@@ -252,16 +268,16 @@ def _benchmarks(entries: LogbookEntries, out: _Writer) -> str:
     return ("### Comparative results (committed benchmark results)\n\nQuality, time and memory "
             "per model; each row names the commit and MLflow run that produced it. Rows are "
             "comparable within a table (one split), not across tables.\n\n"
-            + (tables or f"{RED} no results under `{out.ctx.rel(out.ctx.results_root)}`"))
+            + (tables or f"{out.red} no results under `{out.ctx.rel(out.ctx.results_root)}`"))
 
 
 def _test_run(entries: LogbookEntries, out: _Writer) -> str:
     tests = out.ctx.tests
     if tests is None:
-        return f"### Last test run\n\n{RED} no JUnit XML: run `make test`"
+        return f"### Last test run\n\n{out.red} no JUnit XML: run `make test`"
     totals = tests.totals()
     files = ", ".join(f"`{out.ctx.rel(p)}`" for p in tests.paths)
-    return (f"### Last test run\n\n{_badge(totals['failed'] == 0)} {totals['passed']} passed, "
+    return (f"### Last test run\n\n{out.badge(totals['failed'] == 0)} {totals['passed']} passed, "
             f"{totals['failed']} failed, {totals['skipped']} skipped — {files}, "
             f"{tests.timestamp or '?'}, commit {out.commit(tests.commit)}")
 
@@ -270,7 +286,7 @@ def _registry(entries: LogbookEntries, out: _Writer) -> str:
     mlflow = out.ctx.mlflow
     title = f"### MLflow registry (`{mlflow.tracking_uri}`)"
     if not mlflow.available:
-        return f"{title}\n\n{RED} no tracking store: run `python -m pipelines.retrain`"
+        return f"{title}\n\n{out.red} no tracking store: run `python -m pipelines.retrain`"
     rows = [[name, f"v{v['version']}", ", ".join(v["aliases"]) or "–", v["tags"].get("model", ""),
              _run_cell(out, v["run"]), v["tags"].get("gate.promote", "")]
             for dataset in _datasets(entries, out.ctx)
@@ -297,7 +313,7 @@ def _replays(entries: LogbookEntries, out: _Writer) -> str:
         rows.append([out.link(name, out.ctx.rel(out.ctx.results_root / name / "report.md")),
                      f"{ab['control']} vs {ab['treatment']}", primary["metric"],
                      f"{primary['lift']:+.1%}", _number(primary["p_value"]),
-                     f"{_badge(not ab['srm']['flagged'])} p = {ab['srm']['p_value']:.3g}",
+                     f"{out.badge(not ab['srm']['flagged'])} p = {ab['srm']['p_value']:.3g}",
                      out.commit(result["meta"].get("git_commit"))])
     return "### Offline A/B replays\n\n" + _table(
         ["replay", "arms", "primary", "lift", "p", "sample ratio", "commit"], rows)
@@ -309,7 +325,7 @@ def _notebooks(entries: LogbookEntries, out: _Writer) -> str:
         node = f"tests/notebooks/test_notebooks.py::test_notebook_executes[{path.stem}]"
         status = check(Proof(test=node), out.ctx)
         rendered = out.ctx.repo / "build" / "notebooks" / f"{path.stem}.html"
-        rows.append([out.link(path.stem, out.ctx.rel(path)), f"{_badge(status.ok)} "
+        rows.append([out.link(path.stem, out.ctx.rel(path)), f"{out.badge(status.ok)} "
                      f"{status.detail}", out.link("HTML", out.ctx.rel(rendered))
                      if rendered.exists() else "`make notebooks`"])
     return "### Notebooks (executed by `make test`)\n\n" + _table(
@@ -338,11 +354,6 @@ def _evidence(items: Iterable[Evidence], out: _Writer) -> str:
     return "; ".join(parts) or "–"
 
 
-def _value(value: float | None) -> str:
-    if value is None:
-        return "missing"
-    return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:.4g}"
-
 
 def _entry_status(entry: JournalEntry, checked: list[tuple[Proof, Status]],
                   ctx: Context) -> tuple[bool, str]:
@@ -358,11 +369,12 @@ def _entry_status(entry: JournalEntry, checked: list[tuple[Proof, Status]],
 def _journal_entry(entry: JournalEntry, out: _Writer) -> tuple[str, bool]:
     checked = _checks(entry.proofs, out.ctx)
     ok, state = _entry_status(entry, checked, out.ctx)
-    lines = [f"#### {_badge(ok)} {entry.date.isoformat()} · {entry.block} · {entry.title} "
+    lines = [f"#### {out.badge(ok)} {entry.date.isoformat()} · {entry.block} · {entry.title} "
              f"({state})", "", f"- **Problem**: {entry.problem}",
              f"- **Evidence**: {_evidence(entry.evidence, out)}"]
     for reading in (measure(m, out.ctx) for m in entry.measurements):
-        lines.append(f"  - {reading.label}: **{_value(reading.value)}** — {reading.source}")
+        value = _number(reading.value, missing="missing")
+        lines.append(f"  - {reading.label}: **{value}** — {reading.source}")
     lines += [f"- **Fix**: {entry.fix}", f"- **Commit**: {out.commit(entry.commit)}"
               if entry.commit else "- **Commit**: none yet (open)"]
     lines += [f"- **Proof**: {out.proof(p, s)}" for p, s in checked]
@@ -383,7 +395,7 @@ def _journal(entries: LogbookEntries, out: _Writer) -> Section:
 def _decision(decision: Decision, out: _Writer) -> tuple[str, bool]:
     checked = _checks(decision.proofs, out.ctx)
     ok = _all_ok(checked) or not checked
-    lines = [f"#### {_badge(ok)} {decision.what} ({BLOCK_TITLES[decision.block]})", "",
+    lines = [f"#### {out.badge(ok)} {decision.what} ({BLOCK_TITLES[decision.block]})", "",
              f"- **Why**: {decision.why}", f"- **Evidence**: {_evidence(decision.evidence, out)}"]
     lines += [f"- **Data**: {out.proof(p, s)}" for p, s in checked]
     if decision.commit:
@@ -408,7 +420,7 @@ def _image_tags(ctx: Context, sha: str) -> list[str]:
 def _versions(entries: LogbookEntries, out: _Writer) -> Section:
     ctx, head = out.ctx, out.ctx.git.head()
     if head is None:
-        rows = [["code", f"{RED} not a git checkout"]]
+        rows = [["code", f"{out.red} not a git checkout"]]
     else:
         dirty = " (uncommitted changes)" if ctx.git.dirty() else ""
         rows = [["code", f"{out.commit(head.sha)}{dirty} {head.subject}"],
@@ -416,7 +428,7 @@ def _versions(entries: LogbookEntries, out: _Writer) -> Section:
                  ", ".join(_image_tags(ctx, head.sha)) or "–"]]
     for dataset in _datasets(entries, ctx):
         status = check(Proof(champion=dataset), ctx)
-        rows.append([f"champion model, {dataset}", f"{_badge(status.ok)} {status.detail}"])
+        rows.append([f"champion model, {dataset}", f"{out.badge(status.ok)} {status.detail}"])
     history = _table(["date", "commit", "subject"],
                      [[c.date, out.commit(c.sha), c.subject] for c in ctx.git.log(15)])
     body = _table(["what", "version"], rows) + "\n\n### Recent history\n\n" + history
@@ -424,27 +436,31 @@ def _versions(entries: LogbookEntries, out: _Writer) -> Section:
 
 
 def _overview(generated: str, sections: list[Section], out: _Writer) -> Section:
-    rows = [[s.title, f"{_badge(s.red == 0)} {s.total - s.red} of {s.total} green"]
+    rows = [[s.title, f"{out.badge(s.red == 0)} {s.total - s.red} of {s.total} green"]
             for s in sections if s.total]
     ctx = out.ctx
     sources = [
         f"- Test results: {', '.join(f'`{ctx.rel(p)}`' for p in ctx.tests.paths)}"
-        if ctx.tests else f"- Test results: {RED} none (run `make test`)",
+        if ctx.tests else f"- Test results: {out.red} none (run `make test`)",
         f"- Benchmark results: `{ctx.rel(ctx.results_root)}`",
         f"- Data quality reports: `{ctx.rel(ctx.settings.data_dir / 'reports')}`",
         f"- MLflow: `{ctx.mlflow.tracking_uri}`"
-        + ("" if ctx.mlflow.available else f" ({RED} no store)"),
+        + ("" if ctx.mlflow.available else f" ({out.red} no store)"),
         "- Git history of this checkout; hand-written entries in `docs/logbook/*.yaml`",
     ]
     body = (f"Generated {generated} by `recsys report logbook` from real sources only; a step "
-            f"whose proof fails or is missing is {RED}.\n\n" + _table(["part", "status"], rows)
+            f"whose proof fails or is missing is {out.red}.\n\n" + _table(["part", "status"], rows)
             + "\n\nSources:\n\n" + "\n".join(sources))
     return Section("overview", "Overview", body)
 
 
-def build_logbook(ctx: Context, entries: LogbookEntries, link_base: str | None = "") -> Logbook:
-    """Assemble every section; ``link_base`` prefixes repository paths (None: paths as text)."""
-    out = _Writer(ctx, link_base)
+def build_logbook(ctx: Context, entries: LogbookEntries, link_base: str | None = "",
+                  style: str = "markdown") -> Logbook:
+    """Assemble every section; ``link_base`` prefixes repository paths (None: paths as text),
+    ``style`` picks the badges (``markdown`` emoji, ``streamlit`` colour syntax)."""
+    if style not in BADGES:
+        raise ConfigError(f"logbook style {style!r}: expected one of {sorted(BADGES)}")
+    out = _Writer(ctx, link_base, style)
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     parts = [_block(block, entries, out) for block in BLOCKS]
     parts += [_journal(entries, out), _decisions(entries, out), _versions(entries, out)]

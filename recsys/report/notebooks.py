@@ -9,6 +9,7 @@ the dev requirements (jupytext, nbclient, nbconvert, ipykernel).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from recsys.io import write_text
 __all__ = ["NotebookError", "notebook_paths", "execute", "render_html"]
 
 log = logging.getLogger(__name__)
+# Plots go inline into the notebook even when the caller set another backend (Streamlit sets
+# MPLBACKEND=Agg in the process that imports it, and the kernel inherits the environment).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 class NotebookError(RecsysError):
@@ -46,7 +50,7 @@ def execute(path: Path, timeout_s: int = 300, workdir: Path | None = None) -> An
     """Run every cell of the notebook at ``path`` in a fresh kernel; the executed notebook.
 
     Cells run with ``workdir`` (default: the notebook's folder) as the working directory and the
-    caller's environment (``RECSYS_DATA_DIR``, ``RECSYS_DATA_MIRROR``, ...).
+    caller's environment (``RECSYS_DATA_DIR``, ``RECSYS_DATA_MIRROR``, ...), plots inline.
     """
     jupytext, nbclient = _libraries()
     notebook = jupytext.read(path)
@@ -56,7 +60,7 @@ def execute(path: Path, timeout_s: int = 300, workdir: Path | None = None) -> An
     )
     started = time.perf_counter()
     try:
-        client.execute()
+        client.execute(env={**os.environ, "MPLBACKEND": INLINE_BACKEND})
     except nbclient.exceptions.CellExecutionError as error:
         raise NotebookError(f"{path.name}: {error}") from error
     except TimeoutError as error:

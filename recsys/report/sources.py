@@ -12,6 +12,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,8 @@ class Git:
         """Tags pointing at ``ref`` (release versions)."""
         return (self._run("tag", "--points-at", ref) or "").split()
 
-    def remote_url(self) -> str:
+    @cached_property
+    def remote(self) -> str:
         """Web address of ``origin`` when it is a GitHub remote, else empty."""
         url = (self._run("remote", "get-url", "origin") or "").strip().removesuffix(".git")
         if url.startswith("git@github.com:"):

@@ -258,6 +258,15 @@ def test_unknown_key_in_a_source_file_fails_loudly(tmp_path: Path) -> None:
 
 
 # -- the command ---------------------------------------------------------------------------------
+def test_badge_styles(tmp_path: Path, results_copy: Path) -> None:
+    item = ChecklistItem("data", "gone", [Proof(results="no-such-benchmark")])
+    ctx = _context(tmp_path, results_copy)
+    app = build_logbook(ctx, _entries(item), link_base=None, style="streamlit").section("data")
+    assert ":red[✘] **gone**" in app.markdown and "🔴" not in app.markdown
+    with pytest.raises(ConfigError, match="logbook style"):
+        build_logbook(ctx, _entries(item), style="latex")
+
+
 def test_cli_writes_markdown_and_html(tmp_path: Path, junit: Path, capsys) -> None:
     out = tmp_path / "logbook"
     assert main(["report", "logbook", "--out", str(out), "--junit", str(junit)]) == 0
