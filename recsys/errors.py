@@ -16,6 +16,7 @@ __all__ = [
     "NotFittedError",
     "UnknownIdError",
     "UnsupportedError",
+    "NotebookError",
 ]
 
 
@@ -59,3 +60,7 @@ class UnknownIdError(RecsysError, KeyError):
 
 class UnsupportedError(RecsysError, NotImplementedError):
     """A model was asked for a capability it does not declare."""
+
+
+class NotebookError(RecsysError):
+    """A step notebook failed to execute (the message names the cell's error)."""

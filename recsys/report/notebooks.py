@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
 
-from recsys.errors import ConfigError, RecsysError
+from recsys.errors import ConfigError, NotebookError
 from recsys.io import write_text
 
-__all__ = ["NotebookError", "notebook_paths", "execute", "render_html"]
+__all__ = ["INLINE_BACKEND", "notebook_paths", "execute", "render_html"]
 
 log = logging.getLogger(__name__)
 # Plots go inline into the notebook even when the caller set another backend (Streamlit sets
 # MPLBACKEND=Agg in the process that imports it, and the kernel inherits the environment).
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-
-
-class NotebookError(RecsysError):
-    """A notebook failed to execute (the message names the cell's error)."""
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the kernel colours its tracebacks
 
 
 def notebook_paths(folder: Path) -> list[Path]:
@@ -62,7 +60,7 @@ def execute(path: Path, timeout_s: int = 300, workdir: Path | None = None) -> An
     try:
         client.execute(env={**os.environ, "MPLBACKEND": INLINE_BACKEND})
     except nbclient.exceptions.CellExecutionError as error:
-        raise NotebookError(f"{path.name}: {error}") from error
+        raise NotebookError(f"{path.name}: {_ANSI.sub('', str(error))}") from error
     except TimeoutError as error:
         raise NotebookError(f"{path.name}: a cell ran past {timeout_s} s") from error
     log.info("executed %s in %.1f s", path.name, time.perf_counter() - started)

@@ -110,8 +110,8 @@ def _results(proof: Proof, ctx: Context) -> Status:
     link = ctx.rel(report or folder)
     if not found:
         return Status(False, "missing: no results.csv or results.json", link)
-    verdict = json.loads(found[0].read_text()).get("verdict", {}) if found[0].suffix == ".json" \
-        else {}
+    is_json = found[0].suffix == ".json"
+    verdict = json.loads(found[0].read_text()).get("verdict", {}) if is_json else {}
     missed = sorted(key for key, met in verdict.items() if key.endswith("_met") and not met)
     if missed:
         return Status(False, f"{found[0].name}: targets missed: {', '.join(missed)}", link)

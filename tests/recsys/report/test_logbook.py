@@ -29,7 +29,7 @@ from recsys.report.entries import (
 )
 from recsys.report.logbook import build_logbook, open_context
 from recsys.report.proofs import Context, check, measure
-from recsys.report.sources import read_junit
+from recsys.report.sources import Git, read_junit
 from recsys.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -99,6 +99,10 @@ def test_committed_entries_name_sources_that_exist() -> None:
     paths = [e.path for x in [*entries.journal, *entries.decisions] for e in x.evidence if e.path]
     assert [p for p in paths if not (REPO / p).exists()] == []
     assert {e.status for e in entries.journal} == {"fixed", "open"}
+    git = Git(REPO)
+    commits = [e.commit for e in entries.journal if e.commit]
+    commits += [m.commit for e in entries.journal for m in e.measurements if m.commit]
+    assert [c for c in commits if git.commit(c) is None] == []
 
 
 def test_every_block_has_checklist_steps() -> None:
@@ -115,10 +119,16 @@ def test_removing_a_result_file_turns_the_step_red(tmp_path: Path, results_copy:
     before = build_logbook(ctx, _entries(item)).section("data")
     assert before.red == 0 and "🟢 **Ingest benchmark at the ml-20m shape**" in before.markdown
 
+    committed = load_entries(ENTRIES)  # the decision that rests on the ingest benchmark only
+    decision = "#### 🟢 Polars at the edges"
+    assert decision in build_logbook(ctx, committed).section("decisions").markdown
+
     (folder / "ingest" / "results.json").unlink()
     after = build_logbook(ctx, _entries(item)).section("data")
     assert after.red == 1 and "🔴 **Ingest benchmark at the ml-20m shape**" in after.markdown
     assert "missing: no results.csv or results.json" in after.markdown
+    decisions = build_logbook(ctx, committed).section("decisions").markdown
+    assert decision.replace("🟢", "🔴") in decisions
 
 
 def test_a_result_that_misses_its_goal_turns_red(tmp_path: Path, results_copy: Path) -> None:
