@@ -277,9 +277,12 @@ def _test_run(entries: LogbookEntries, out: _Writer) -> str:
         return f"### Last test run\n\n{out.red} no JUnit XML: run `make test`"
     totals = tests.totals()
     files = ", ".join(f"`{out.ctx.rel(p)}`" for p in tests.paths)
+    head = out.ctx.git.head()
+    stale = (f" (the checkout is now at {out.commit(head.sha)}: `make test` again)"
+             if head and tests.commit and head.sha != tests.commit else "")
     return (f"### Last test run\n\n{out.badge(totals['failed'] == 0)} {totals['passed']} passed, "
             f"{totals['failed']} failed, {totals['skipped']} skipped — {files}, "
-            f"{tests.timestamp or '?'}, commit {out.commit(tests.commit)}")
+            f"{tests.timestamp or '?'}, commit {out.commit(tests.commit)}{stale}")
 
 
 def _registry(entries: LogbookEntries, out: _Writer) -> str:
