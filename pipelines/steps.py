@@ -1,6 +1,11 @@
 """The retraining pipeline as idempotent steps over ``recsys``, each writing one run sub-folder.
 
-ingest -> validate -> split -> train -> evaluate -> gate -> drift -> register -> publish
+ingest -> validate -> split -> select -> train -> evaluate -> gate -> drift -> register -> publish
+
+The challenger is selected on a validation split carved from the training period (``select``:
+the models are fitted on its older part and scored on its newest ratings); the test period is
+read only afterwards, to evaluate the selected challenger against the champion (``gate``). The
+catalogue a model is trained with knows only the tags written before the cut it is evaluated at.
 
 A step writes its outputs into a temporary folder that replaces ``<run_dir>/<step>/`` only on
 success, together with a done-marker ``_done.json`` holding the hash of its inputs (the config
@@ -28,9 +33,10 @@ import yaml
 
 from recsys.data.load import ingest, load_dataset
 from recsys.data.split import check_split, temporal_global
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Dataset, Split
 from recsys.data.validate import Thresholds, validate_dataset
 from recsys.errors import ConfigError, DataError, RecsysError
+from recsys.evaluation.protocol import PreparedSplit, prepare_split
 from recsys.io import atomic_dir, sha256_file, write_json, write_text
 from recsys.models import Recommender, create_model
 from recsys.monitoring.drift import drift_report
@@ -60,11 +66,16 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
 MARKER = "_done.json"
+# period -> (training file, scored file) of the split step, and the summary key of its cut
+PERIODS = {
+    "validation": (("fit.parquet", "valid.parquet"), "valid_cut_timestamp"),
+    "test": (("train.parquet", "test.parquet"), "cut_timestamp"),
+}
 # Section -> its allowed keys (``models`` maps registry names to their hyper-parameters).
 SECTIONS: dict[str, set[str]] = {
     "ingest": {"source", "allow_unverified"},
     "validate": {"thresholds"},
-    "split": {"test_fraction"},
+    "split": {"test_fraction", "valid_fraction"},
     "evaluate": {"relevance_threshold"},
     "gate": {f.name for f in dataclasses.fields(GatePolicy)},
     "drift": {"thresholds"},
@@ -153,6 +164,21 @@ class RunContext:
         folder = self.output("split")
         return pl.read_parquet(folder / "train.parquet"), pl.read_parquet(folder / "test.parquet")
 
+    def prepared(self, period: str) -> PreparedSplit:
+        """The ``"validation"`` split (fit on the training period's older part, scored on its
+        newest ratings) or the ``"test"`` split (fit on the training period, scored on test)."""
+        folder, summary = self.output("split"), self.summary("split")
+        files, cut = PERIODS[period]
+        train, test = (pl.read_parquet(folder / name) for name in files)
+        split = Split(train, test, protocol="temporal_global",
+                      params={"cut_timestamp": summary[cut]})
+        threshold = float(self.config.get("evaluate", "relevance_threshold", 4.0))
+        prepared = prepare_split(split, self.dataset(), period, relevance_threshold=threshold)
+        if not len(prepared.users):
+            raise DataError(f"no relevant {period} rating of a known user (>= {threshold}) "
+                            "to evaluate on")
+        return prepared
+
     def registry(self) -> ModelRegistry:
         """The MLflow registered model of this dataset."""
         name = str(self.config.get("registry", "model_name", "recsys-{dataset}"))
@@ -185,41 +211,53 @@ def validate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
 
 
 def split_step(ctx: RunContext, out: Path) -> dict[str, Any]:
-    """Temporal global cut: the newest ratings are the test set."""
+    """Temporal global cuts: the newest ratings are the test set, and the newest ratings of the
+    training period are the validation set that selects the challenger."""
     fraction = float(ctx.config.get("split", "test_fraction", 0.2))
+    valid_fraction = float(ctx.config.get("split", "valid_fraction", 0.2))
     split = check_split(temporal_global(ctx.dataset().ratings, test_fraction=fraction))
-    split.train.write_parquet(out / "train.parquet")
-    split.test.write_parquet(out / "test.parquet")
+    inner = check_split(temporal_global(split.train, test_fraction=valid_fraction))
+    for name, frame in (("train", split.train), ("test", split.test), ("fit", inner.train),
+                        ("valid", inner.test)):
+        frame.write_parquet(out / f"{name}.parquet")
     return {"cut_timestamp": split.params["cut_timestamp"], "train_rows": split.train.height,
-            "test_rows": split.test.height}
+            "test_rows": split.test.height,
+            "valid_cut_timestamp": inner.params["cut_timestamp"],
+            "valid_rows": inner.test.height}
+
+
+def _fit_all(ctx: RunContext, data: PreparedSplit) -> dict[str, tuple[Recommender, float]]:
+    fitted = {}
+    for name, params in ctx.config.models.items():
+        start = time.perf_counter()
+        fitted[name] = (create_model(name, **params).fit(data.train),
+                        time.perf_counter() - start)
+    return fitted
+
+
+def select_step(ctx: RunContext, out: Path) -> dict[str, Any]:
+    """Pick the challenger on the validation split; the test period is never read here."""
+    validation = ctx.prepared("validation")
+    policy = _policy(ctx)
+    metrics = {}
+    for name, (model, _) in _fit_all(ctx, validation).items():
+        metrics[name] = evaluate_for_gate(model, validation, policy.k,
+                                          policy.latency_users).summary
+    challenger = max(metrics, key=lambda name: metrics[name][policy.primary_metric])
+    write_json(out / "validation_metrics.json", metrics)
+    log.info("select: %s is the challenger (%s %.4f on validation)", challenger,
+             policy.primary_metric, metrics[challenger][policy.primary_metric])
+    return {"validation_metrics": metrics, "challenger": challenger}
 
 
 def train_step(ctx: RunContext, out: Path) -> dict[str, Any]:
-    """Fit every configured model on the training part and save it."""
-    train, _ = ctx.frames()
-    interactions = Interactions.from_frame(train)
-    dataset = ctx.dataset()
+    """Fit every configured model on the training period and save it."""
     summary = {}
-    for name, params in ctx.config.models.items():
-        start = time.perf_counter()
-        model = create_model(name, **params).fit(interactions, catalog=dataset)
-        seconds = time.perf_counter() - start
+    for name, (model, seconds) in _fit_all(ctx, ctx.prepared("test")).items():
         model.save(out / name)
         summary[name] = {"fit_seconds": round(seconds, 3), "params": model.get_params()}
         log.info("trained %s in %.2f s", name, seconds)
     return summary
-
-
-def _truth(ctx: RunContext) -> tuple[pl.DataFrame, int]:
-    """Relevant held-out pairs of users known in train, and the training catalogue size."""
-    train, test = ctx.frames()
-    threshold = float(ctx.config.get("evaluate", "relevance_threshold", 4.0))
-    truth = (test.filter(pl.col("rating") >= threshold)
-             .filter(pl.col("user_id").is_in(train["user_id"].unique().implode()))
-             .select("user_id", "item_id"))
-    if truth.is_empty():
-        raise DataError(f"no relevant test rating of a known user (>= {threshold}) to evaluate on")
-    return truth, train["item_id"].n_unique()
 
 
 def _policy(ctx: RunContext) -> GatePolicy:
@@ -237,18 +275,19 @@ def _read_evaluation(folder: Path, name: str, summary: dict[str, float]) -> Mode
 
 
 def evaluate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
-    """Metrics of every trained model on the test period; the best one is the challenger."""
-    truth, n_items = _truth(ctx)
+    """Metrics of every trained model on the test period; the challenger was chosen before,
+    on validation (``select``), so the test numbers never decide which model competes."""
+    test = ctx.prepared("test")
     policy = _policy(ctx)
     metrics = {}
     for name in ctx.summary("train"):
         model = Recommender.load(ctx.output("train") / name)
-        evaluation = evaluate_for_gate(model, truth, n_items, policy.k, policy.latency_users)
+        evaluation = evaluate_for_gate(model, test, policy.k, policy.latency_users)
         _write_evaluation(evaluation, out, name)
         metrics[name] = evaluation.summary
-    challenger = max(metrics, key=lambda name: metrics[name][policy.primary_metric])
     write_json(out / "metrics.json", metrics)
-    return {"metrics": metrics, "challenger": challenger}
+    return {"metrics": metrics, "challenger": ctx.summary("select")["challenger"],
+            "selected_on": "validation"}
 
 
 def gate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
@@ -261,10 +300,9 @@ def gate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     version = registry.champion()
     champion = None
     if version is not None:
-        truth, n_items = _truth(ctx)
         with tempfile.TemporaryDirectory(prefix="recsys-champion-") as tmp:
             model = Recommender.load(registry.download(version, Path(tmp)))
-        champion = evaluate_for_gate(model, truth, n_items, policy.k, policy.latency_users)
+        champion = evaluate_for_gate(model, ctx.prepared("test"), policy.k, policy.latency_users)
         _write_evaluation(champion, out, "champion")
     decision = decide(challenger, champion, policy)
     write_json(out / "decision.json", decision.to_dict())
@@ -393,8 +431,9 @@ STEPS: dict[str, StepSpec] = {
     "ingest": StepSpec((), ("ingest",), ingest_step),
     "validate": StepSpec(("ingest",), ("validate",), validate_step),
     "split": StepSpec(("ingest", "validate"), ("split",), split_step),
-    "train": StepSpec(("ingest", "split"), ("models",), train_step),
-    "evaluate": StepSpec(("split", "train"), ("evaluate", "gate"), evaluate_step),
+    "select": StepSpec(("ingest", "split"), ("models", "evaluate", "gate"), select_step),
+    "train": StepSpec(("ingest", "split"), ("models", "evaluate"), train_step),
+    "evaluate": StepSpec(("split", "train", "select"), ("evaluate", "gate"), evaluate_step),
     "gate": StepSpec(("split", "evaluate"), ("evaluate", "gate", "registry"), gate_step),
     "drift": StepSpec(("split", "evaluate", "gate"), ("drift", "gate"), drift_step),
     "register": StepSpec(("ingest", "train", "evaluate", "gate", "drift"), ("registry",),

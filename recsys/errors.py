@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "RecsysError",
     "ConfigError",
+    "ArgumentError",
     "DataError",
     "UnknownDatasetError",
     "ChecksumError",
@@ -26,6 +27,13 @@ class RecsysError(Exception):
 
 class ConfigError(RecsysError, ValueError):
     """A setting, spec or hyper-parameter is missing, unknown or out of range."""
+
+
+class ArgumentError(ConfigError, TypeError):
+    """A public function was called with an argument of the wrong type, shape or value.
+
+    Also a ``TypeError``, so that callers catching the built-in error keep working.
+    """
 
 
 class DataError(RecsysError):

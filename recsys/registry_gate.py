@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from recsys.errors import ConfigError, DataError, RecsysError
-from recsys.evaluation import aggregate, compare_models, ranking_metrics, recommend_latency
+from recsys.evaluation import compare_models, recommend_latency
 from recsys.evaluation.metrics import catalog_coverage
+from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate
 from recsys.models.base import Recommender
 
 __all__ = [
@@ -91,32 +91,26 @@ class ModelEvaluation:
 
 
 def evaluate_for_gate(
-    model: Recommender,
-    truth: pl.DataFrame,
-    n_items: int,
-    k: int = 10,
-    latency_users: int = 50,
+    model: Recommender, data: PreparedSplit, k: int = 10, latency_users: int = 50
 ) -> ModelEvaluation:
-    """Ranking metrics, coverage and p95 latency of ``model`` on the users of ``truth`` it knows.
+    """Ranking metrics, coverage and p95 latency of ``model`` on ``data``'s evaluated users.
 
-    ``truth`` holds the relevant held-out ``[user_id, item_id]`` pairs; ``n_items`` is the
-    catalogue size that coverage is relative to (the same for every model compared).
+    Scored by :func:`recsys.evaluation.protocol.evaluate`, the evaluation the benchmark lab
+    uses, on the users the model knows; coverage is relative to the split's training catalogue
+    (the same for every model compared).
     """
-    users = np.unique(truth["user_id"].to_numpy()).astype(np.int64)
-    known = users[model.train_.user_index(users, missing="mark") >= 0]
+    known = data.users[model.train_.user_index(data.users, missing="mark") >= 0]
     if len(known) == 0:
-        raise DataError(f"{model.name} knows none of the {len(users)} evaluation users")
-    recs = model.recommend(known, k=k)
-    per_user = ranking_metrics(recs, truth, k, users=known).drop("n_relevant")
+        raise DataError(f"{model.name} knows none of the {len(data.users)} evaluation users")
+    scoped = dataclasses.replace(data, users=known)
+    evaluation = evaluate(model, scoped, EvalPlan((k,), ranking=True, rating=False, beyond_k=None))
     latency = recommend_latency(model, known, k=k, n=latency_users)
-    summary = {
-        name: value for name, value in aggregate(per_user).items() if "@" in name
-    } | {
-        COVERAGE: catalog_coverage(recs, n_items),
+    summary = {name: value for name, value in evaluation.metrics.items() if "@" in name} | {
+        COVERAGE: catalog_coverage(evaluation.recs, data.interactions.shape[1]),
         LATENCY: latency["p95_ms"],
         "n_users": float(len(known)),
     }
-    return ModelEvaluation(summary, per_user, recs)
+    return ModelEvaluation(summary, evaluation.per_user, evaluation.recs)
 
 
 @dataclass(frozen=True)

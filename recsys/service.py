@@ -27,10 +27,11 @@ import polars as pl
 import scipy.sparse as sp
 import yaml
 
+from recsys.arguments import check_cutoff, check_history
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, RecsysError, UnknownIdError
 from recsys.models import Capability, Recommender
-from recsys.monitoring.metrics import timed
+from recsys.monitoring.metrics import set_model_info, timed
 from recsys.settings import Settings, get_settings
 from recsys.training import TrainedModel, load_trained_model, trained_models
 
@@ -222,6 +223,7 @@ def registry_champion(
         trained_at=created.isoformat(timespec="seconds"),
         fit_seconds=float(metrics.get("fit_seconds", float("nan"))),
         manifest_hash=version.tags.get("manifest_hash", ""), params=model.get_params(),
+        version=str(version.version),
     )
     return model, card
 
@@ -260,6 +262,8 @@ class RecommenderService:
         champion = registry_champion(dataset_name, settings)
         if champion is not None:
             models[CHAMPION_NAME], cards[CHAMPION_NAME] = champion
+        for name, card in cards.items():  # Grafana's "Served model versions" panel
+            set_model_info(name, card.served_version, dataset_name)
         return cls(dataset, models, cards)
 
     # -- catalogue --------------------------------------------------------------------------
@@ -330,15 +334,10 @@ class RecommenderService:
         return row.row(0, named=True) if row.height else None
 
     def check_history(self, history: pl.DataFrame) -> pl.DataFrame:
-        """A bounded, in-scale history of known movies (ValidationError-like ConfigError)."""
-        if history.is_empty():
-            raise ConfigError("The history is empty: rate at least one movie first")
+        """A bounded, in-scale history of known movies (rules of :func:`check_history`)."""
+        history = check_history(history, self.dataset.rating_scale)
         if history.height > MAX_RATINGS:
             raise ConfigError(f"{history.height} ratings given; at most {MAX_RATINGS} are allowed")
-        low, high = self.dataset.rating_scale
-        bad = history.filter((pl.col("rating") < low) | (pl.col("rating") > high))
-        if bad.height:
-            raise ConfigError(f"Ratings must lie in [{low}, {high}]; got {bad['rating'].to_list()}")
         known = history.join(self.movies.select("item_id"), on="item_id", how="semi")
         if known.height < history.height:
             raise UnknownIdError(f"Movie id(s) not in the {self.dataset.name} catalogue: "
@@ -354,7 +353,7 @@ class RecommenderService:
 
         Returns ``[rank, item_id, title, year, genres, score, why]``; timed into Prometheus.
         """
-        if not 1 <= k <= MAX_K:
+        if not 1 <= check_cutoff(k) <= MAX_K:
             raise ConfigError(f"k must be between 1 and {MAX_K}, got {k}")
         if (user_id is None) == (history is None):
             raise ConfigError("recommend needs exactly one of user_id or history")
@@ -472,7 +471,7 @@ class RecommenderService:
 
         if not methods:
             raise ConfigError("Pick at least one similarity method")
-        if not 1 <= k <= MAX_K:
+        if not 1 <= check_cutoff(k) <= MAX_K:
             raise ConfigError(f"k must be between 1 and {MAX_K}, got {k}")
         self.movie(item_id)
         features = {m: self.features(m) for m in methods if m in ("tags", "genome", "embedding")}

@@ -11,14 +11,17 @@ __all__ = ["Settings", "get_settings"]
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of the product in one place; no secrets have defaults."""
+    """Every knob of the product in one place; no secrets have defaults.
+
+    Slack alerts are not a setting of the library: Alertmanager sends them, with the webhook
+    from the ``SLACK_WEBHOOK_URL`` secret (``ops/README.md``).
+    """
 
     data_dir: Path = Path("data")
     data_mirror: Path | None = None
     mlflow_tracking_uri: str = ""
     pushgateway_url: str = ""
     event_db_url: str = ""
-    slack_webhook_url: str = ""
     embedding_model: str = ""
     public_demo: bool = False
     metrics_port: int = 8000

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from recsys.data.types import Interactions
+from recsys.data.types import Interactions, TrainingData
 from recsys.errors import RecsysError
 from recsys.io import write_json
 from recsys.settings import Settings, get_settings
@@ -56,6 +56,12 @@ class TrainedModel:
     fit_seconds: float
     manifest_hash: str
     params: dict[str, Any]
+    version: str = ""  # the registry version of a champion; empty for a local training
+
+    @property
+    def served_version(self) -> str:
+        """What the app's ``recsys_model_info`` metric reports: the version or the training time."""
+        return self.version or self.trained_at
 
 
 def models_dir(dataset: str, settings: Settings | None = None) -> Path:
@@ -69,14 +75,24 @@ def train_default_models(
     models: dict[str, dict[str, Any]] | None = None,
     settings: Settings | None = None,
     force: bool = False,
+    allow_failed_validation: bool = False,
 ) -> list[TrainedModel]:
-    """Fit each model on all ratings of ``dataset_name`` and save it; skip up-to-date ones."""
+    """Fit each model on all ratings of ``dataset_name`` and save it; skip up-to-date ones.
+
+    A dataset whose quality report FAILs is refused with a ValidationError naming the report
+    and its findings, unless ``allow_failed_validation``.
+    """
     from recsys.data.load import load_dataset
+    from recsys.data.validate import require_valid
     from recsys.models import create_model
 
     settings = settings or get_settings()
     dataset = load_dataset(dataset_name, settings)
-    train = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"])
+    report = require_valid(dataset, settings, allow_failed_validation)
+    log.info("%s: quality report %s", dataset_name, "PASS" if report.ok else "FAIL (overridden)")
+    ratings = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"],
+                                      rating_scale=dataset.rating_scale)
+    train = TrainingData.for_serving(ratings, dataset)  # serving: everything known
     trained = []
     todo = list((models or DEFAULT_MODELS).items())
     for name, params in tqdm(todo, desc="training", unit="model"):
@@ -87,7 +103,7 @@ def train_default_models(
             trained.append(existing)
             continue
         start = time.perf_counter()
-        model = create_model(name, **params).fit(train, catalog=dataset)
+        model = create_model(name, **params).fit(train)
         seconds = time.perf_counter() - start
         model.save(target)
         card = TrainedModel(
@@ -135,11 +151,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train the default models on a dataset")
     parser.add_argument("dataset", help="dataset name, e.g. ml-latest-small")
     parser.add_argument("--force", action="store_true", help="retrain even if up to date")
+    parser.add_argument(
+        "--allow-failed-validation",
+        action="store_true",
+        help="train even when the dataset's quality report fails",
+    )
     parser.set_defaults(handler=_cmd_train)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    for card in train_default_models(args.dataset, force=args.force):
+    trained = train_default_models(
+        args.dataset, force=args.force, allow_failed_validation=args.allow_failed_validation
+    )
+    for card in trained:
         print(f"{card.name:15s} trained {card.trained_at}  "
               f"fit {card.fit_seconds:.2f} s  {card.path}")
     return 0

@@ -48,7 +48,7 @@ def _replay(args: argparse.Namespace) -> int:
     out = args.out or RESULTS_DIR / args.spec.stem
     started = time.perf_counter()
     dataset = ingest(spec.dataset)
-    result = run_replay(dataset.ratings, spec)
+    result = run_replay(dataset, spec)
     meta = {
         "spec_file": str(args.spec),
         "manifest_hash": dataset.manifest_hash,

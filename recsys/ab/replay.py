@@ -33,10 +33,18 @@ from recsys.ab.interleaving import (
     sign_test_pvalues,
     team_draft,
 )
-from recsys.data import split as splits
-from recsys.data.types import Interactions, Split
+from recsys.data.types import Dataset, Interactions, Split
 from recsys.errors import ConfigError
-from recsys.evaluation.metrics import item_popularity, ranking_metrics
+from recsys.evaluation.metrics import item_popularity, novelty_per_user
+from recsys.evaluation.protocol import (
+    SPLITTERS,
+    EvalPlan,
+    Evaluation,
+    PreparedSplit,
+    evaluate,
+    make_splits,
+    prepare_split,
+)
 from recsys.evaluation.stats import compare_models
 from recsys.models.registry import create_model
 
@@ -50,7 +58,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-SPLIT_PROTOCOLS = {"leave_last_n": splits.leave_last_n, "temporal_global": splits.temporal_global}
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,9 @@ class ReplaySpec:
     sensitivity_reps: int = 1000
 
     def __post_init__(self) -> None:
-        if self.split.get("protocol") not in SPLIT_PROTOCOLS:
+        if self.split.get("protocol") not in SPLITTERS:
             raise ConfigError(
-                f"replay split.protocol must be one of {sorted(SPLIT_PROTOCOLS)}, "
+                f"replay split.protocol must be one of {sorted(SPLITTERS)}, "
                 f"got {self.split.get('protocol')!r}"
             )
         if self.k < 1:
@@ -144,22 +151,30 @@ class ReplayResult:
         }
 
 
-def run_replay(ratings: pl.DataFrame, spec: ReplaySpec) -> ReplayResult:
-    """Replay ``spec`` on a ratings frame ``[user_id, item_id, rating, timestamp]``."""
+def run_replay(dataset: Dataset, spec: ReplaySpec) -> ReplayResult:
+    """Replay ``spec`` on ``dataset``: one prepared split, every arm scored by ``evaluate``.
+
+    Every test user known in training is replayed (a user without a relevant held-out item
+    counts as a miss), as an online experiment exposes every user.
+    """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     params = {k: v for k, v in spec.split.items() if k != "protocol"}
-    split = SPLIT_PROTOCOLS[spec.split["protocol"]](ratings, **params)
-    train = Interactions.from_frame(split.train)
-    users = np.intersect1d(split.test["user_id"].unique().to_numpy(), train.user_ids)
-    truth = split.test.filter(pl.col("rating") >= spec.relevance_threshold)
+    split = make_splits(spec.split["protocol"], params, dataset.ratings, spec.seed)[0]
+    prepared = prepare_split(split, dataset, "replay", spec.seed, spec.relevance_threshold)
+    users = np.intersect1d(split.test["user_id"].unique().to_numpy(),
+                           prepared.interactions.user_ids)
+    data = dataclasses.replace(prepared, users=users)
+    truth = data.truth
     timings["split"] = time.perf_counter() - started
     exp = spec.experiment
-    recs = {arm.name: _serve(arm, train, users, spec.k, timings) for arm in exp.arms}
+    served = {arm.name: _replay_arm(arm, data, spec.k, timings) for arm in exp.arms}
+    recs = {name: evaluation.recs for name, evaluation in served.items()}
     started = time.perf_counter()
+    train = data.interactions
     popularity = item_popularity(train)
     per_arm = pl.concat([
-        _per_user_metrics(recs[name], truth, users, spec.k, popularity).with_columns(
+        _per_user_metrics(served[name], spec.k, popularity).with_columns(
             pl.lit(name).alias("arm")) for name in exp.arm_names
     ])
     assigned = exp.assign_frame(users.tolist()).select(pl.col("user_id").cast(pl.Int64), "arm")
@@ -188,7 +203,7 @@ def run_replay(ratings: pl.DataFrame, spec: ReplaySpec) -> ReplayResult:
     timings["sensitivity"] = time.perf_counter() - started
     return ReplayResult(
         spec=spec,
-        split_info=_split_info(split, train, users, truth),
+        split_info=_split_info(split, train, users, truth) | {"future": data.future},
         arm_summary=per_arm.group_by("arm").agg(pl.col(spec.metrics).mean()).sort("arm"),
         ab=ab,
         paired=paired,
@@ -199,36 +214,30 @@ def run_replay(ratings: pl.DataFrame, spec: ReplaySpec) -> ReplayResult:
     )
 
 
-def _serve(arm: Any, train: Interactions, users: np.ndarray, k: int,
-           timings: dict[str, float]) -> pl.DataFrame:
+def _replay_arm(arm: Any, data: PreparedSplit, k: int, timings: dict[str, float]) -> Evaluation:
+    """Fit one arm's model on the prepared training data and evaluate its top-``k`` lists."""
     if not arm.model:
         raise ConfigError(
             f"arm {arm.name!r}: offline replay fits registered models by name; "
             f"give `model` instead of the registry version {arm.version!r}"
         )
     started = time.perf_counter()
-    model = create_model(arm.model, **arm.params).fit(train)
+    model = create_model(arm.model, **arm.params).fit(data.train)
     timings[f"fit_{arm.name}"] = time.perf_counter() - started
     started = time.perf_counter()
-    recs = model.recommend(users, k=k)
+    evaluation = evaluate(model, data, EvalPlan((k,), ranking=True, rating=False, beyond_k=None))
     timings[f"recommend_{arm.name}"] = time.perf_counter() - started
     logger.info("arm %s (%s): fitted and served %d users in %.1f s", arm.name, arm.model,
-                len(users), timings[f"fit_{arm.name}"] + timings[f"recommend_{arm.name}"])
-    return recs
+                len(data.users), timings[f"fit_{arm.name}"] + timings[f"recommend_{arm.name}"])
+    return evaluation
 
 
-def _per_user_metrics(recs: pl.DataFrame, truth: pl.DataFrame, users: np.ndarray, k: int,
-                      popularity: pl.DataFrame) -> pl.DataFrame:
+def _per_user_metrics(evaluation: Evaluation, k: int, popularity: pl.DataFrame) -> pl.DataFrame:
     """Per-user accuracy (0 when nothing relevant was hit) and novelty of one arm's lists."""
     names = [f"hit_rate@{k}", f"ndcg@{k}", f"recall@{k}"]
-    accuracy = ranking_metrics(recs, truth, k, users=users).select(
+    accuracy = evaluation.per_user.select(
         "user_id", *[pl.col(n).fill_null(0.0).fill_nan(0.0) for n in names])
-    novelty = (
-        recs.filter(pl.col("rank") <= k)
-        .join(popularity.select("item_id", "share"), on="item_id", how="left")
-        .group_by("user_id")
-        .agg((-pl.col("share").log(2)).mean().alias(f"novelty@{k}"))
-    )
+    novelty = novelty_per_user(evaluation.recs, popularity).rename({"novelty": f"novelty@{k}"})
     return accuracy.join(novelty, on="user_id", how="left").with_columns(
         pl.col(f"novelty@{k}").fill_null(0.0))
 

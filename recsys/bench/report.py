@@ -172,6 +172,17 @@ def render_markdown(result: BenchmarkResult, figures: dict[str, str] | None = No
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
+def _future_line(splits: list[dict[str, Any]]) -> str:
+    """What the protocol keeps from the future, stated and measured on the first split."""
+    future = splits[0].get("future") if splits else None
+    if not future:
+        return "- **Kept from the future**: not recorded for this run"
+    share = future["train_newer_than_test_share"]
+    measured = "" if share is None else (
+        f"; on average {share:.1%} of training ratings are newer than a given test rating")
+    return f"- **Kept from the future**: {future['policy']}{measured}"
+
+
 def _setup_section(spec: BenchmarkSpec, context: dict[str, Any]) -> str:
     data, hardware = context["dataset"], context["hardware"]
     splits = context["splits"]
@@ -189,6 +200,9 @@ def _setup_section(spec: BenchmarkSpec, context: dict[str, Any]) -> str:
            else f"held-out rating >= {spec.relevance_threshold}")
         + f"; cut-offs k = {spec.ranking_ks}; recall denominator `{spec.recall_denominator}`;"
         " training items excluded from recommendations",
+        _future_line(splits),
+        "- **What a model sees**: the training ratings, and a catalogue (movies, links, genome) "
+        "whose user tags are only those written on training ratings before the test side",
         f"- **Hyper-parameters**: searched only on a validation split carved from each training "
         f"part (never the test part): {_tuned_models(spec) or 'none searched'}",
         f"- **Hardware**: {hardware['cpu']}, {hardware['cores']} cores, {hardware['ram_gb']} GB "

@@ -11,7 +11,6 @@ Every (model, split) run is logged to MLflow as a child of one parent run per mo
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import os
@@ -28,77 +27,30 @@ import psutil
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from recsys.bench.spec import BenchmarkSpec, ModelSpec, ProtocolSpec, lower_is_better
-from recsys.data import split as splitters
-from recsys.data.types import Dataset, Interactions, Split
+from recsys.bench.spec import BenchmarkSpec, ModelSpec, lower_is_better
+from recsys.data.types import Dataset, Split
 from recsys.errors import ConfigError, RecsysError
 from recsys.evaluation import cost, segments, stats
-from recsys.evaluation.metrics import (
-    ItemFeatures,
-    aggregate,
-    beyond_accuracy,
-    metric_columns,
-    ranking_metrics,
-    rating_metrics,
-    rating_summary,
+from recsys.evaluation.metrics import ItemFeatures, metric_columns
+from recsys.evaluation.protocol import (
+    EvalPlan,
+    PreparedSplit,
+    evaluate,
+    make_splits,
+    prepare_split,
 )
-from recsys.models import Capability, Recommender, create_model, get_model_class
+from recsys.models import Recommender, create_model, get_model_class
 from recsys.settings import Settings, get_settings
 from recsys.tracking import NullTracker, Tracker, git_commit, open_tracker
 
-__all__ = ["BenchmarkResult", "EvalPlan", "make_splits", "run_benchmark", "hardware_info"]
+__all__ = ["BenchmarkResult", "plan_for", "run_benchmark", "hardware_info"]
 
 log = logging.getLogger(__name__)
 
-_SPLITTERS = {
-    "kfold": splitters.kfold,
-    "stratified": splitters.stratified_split,
-    "random_holdout": splitters.random_holdout,
-    "temporal": splitters.temporal_global,
-    "leave_last_n": splitters.leave_last_n,
-    "cold_start_items": splitters.cold_start_items,
-    "cold_start_users": splitters.cold_start_users,
-}
-_LATENCY_USERS = 50
-
-
-@dataclass(frozen=True)
-class EvalPlan:
-    """What to compute for one fitted model: cut-offs, ranking and/or rating, beyond-accuracy."""
-
-    ks: tuple[int, ...]
-    ranking: bool
-    rating: bool
-    beyond_k: int | None
-    recall_denominator: str = "all"
-    serving: bool = False  # also measure single-user latency and size on disk
-
-    @classmethod
-    def for_spec(cls, spec: BenchmarkSpec) -> EvalPlan:
-        """Everything the spec's metrics, goals and tables need."""
-        return cls(tuple(spec.ranking_ks), spec.needs_ranking, spec.needs_rating,
-                   spec.k[0] if spec.needs_ranking else None, spec.recall_denominator)
-
-    @classmethod
-    def for_metric(cls, metric: str, recall_denominator: str) -> EvalPlan:
-        """Only what a hyper-parameter search scored on ``metric`` needs."""
-        if "@" in metric:
-            return cls((int(metric.split("@")[1]),), True, False, None, recall_denominator)
-        return cls((), False, True, None, recall_denominator)
-
-
-@dataclass(frozen=True)
-class SplitData:
-    """One split prepared once and shared by every model."""
-
-    split_id: str
-    seed: int
-    ratings: pl.DataFrame  # the training ratings (for validation carving)
-    train: Interactions
-    test: pl.DataFrame
-    truth: pl.DataFrame  # relevant test pairs of users known in train
-    users: np.ndarray  # evaluated users: test users known in train
-    segments: pl.DataFrame
+def plan_for(spec: BenchmarkSpec) -> EvalPlan:
+    """Everything the spec's metrics, goals and tables need."""
+    return EvalPlan(tuple(spec.ranking_ks), spec.needs_ranking, spec.needs_rating,
+                    spec.k[0] if spec.needs_ranking else None, spec.recall_denominator)
 
 
 @dataclass
@@ -117,108 +69,11 @@ class BenchmarkResult:
 
 
 # -- splits ---------------------------------------------------------------------------------
-def make_splits(protocol: ProtocolSpec, ratings: pl.DataFrame, seed: int) -> list[Split]:
-    """Apply the protocol's splitter (with ``seed`` unless the params fix one); always a list."""
-    splitter = _SPLITTERS[protocol.kind]
-    accepted = set(inspect.signature(splitter).parameters) - {"ratings"}
-    unknown = sorted(set(protocol.params) - accepted)
-    if unknown:
-        raise ConfigError(
-            f"protocol {protocol.kind!r}: unknown parameter(s) {unknown}; "
-            f"valid parameters are {sorted(accepted)}"
-        )
-    params = dict(protocol.params)
-    if "seed" in accepted:
-        params.setdefault("seed", seed)
-    result = splitter(ratings, **params)
-    return result if isinstance(result, list) else [result]
-
-
 def _prepare(
     split: Split, split_id: str, seed: int, spec: BenchmarkSpec, dataset: Dataset
-) -> SplitData:
-    items = dataset.movies["item_id"].to_numpy() if spec.full_catalog else None
-    train = Interactions.from_frame(split.train, items=items)
-    known = split.test.filter(pl.col("user_id").is_in(train.user_ids.tolist()))
-    relevant = (
-        known if spec.relevance_threshold is None
-        else known.filter(pl.col("rating") >= spec.relevance_threshold)
-    )
-    truth = relevant.select("user_id", "item_id")
-    n_cold = split.test["user_id"].n_unique() - known["user_id"].n_unique()
-    if n_cold:
-        log.info("split %s: %d test user(s) unknown in train are not evaluated", split_id, n_cold)
-    return SplitData(
-        split_id=split_id, seed=seed, ratings=split.train, train=train, test=split.test,
-        truth=truth, users=np.unique(truth["user_id"].to_numpy()).astype(np.int64),
-        segments=segments.user_activity_segments(train),
-    )
-
-
-# -- evaluation of one fitted model -----------------------------------------------------------
-def evaluate_model(
-    model: Recommender, data: SplitData, plan: EvalPlan, features: ItemFeatures | None = None
-) -> tuple[dict[str, float], pl.DataFrame]:
-    """Metrics of a fitted model on one split: (split-level values, per-user frame)."""
-    metrics: dict[str, float] = {}
-    frames: list[pl.DataFrame] = []
-    if plan.ranking and model.supports(Capability.TOP_N) and len(data.users):
-        ranking, per_user = _ranking(model, data, plan, features)
-        metrics |= ranking
-        frames.append(per_user)
-    if plan.rating and model.supports(Capability.RATING):
-        rating, per_user = _rating(model, data)
-        metrics |= rating
-        frames.append(per_user)
-    if plan.serving:
-        metrics |= _serving(model, data)
-    per_user = frames[0] if frames else pl.DataFrame({"user_id": data.users})
-    for extra in frames[1:]:
-        per_user = per_user.join(extra, on="user_id", how="full", coalesce=True)
-    return metrics, per_user
-
-
-def _ranking(
-    model: Recommender, data: SplitData, plan: EvalPlan, features: ItemFeatures | None
-) -> tuple[dict[str, float], pl.DataFrame]:
-    recs, spent = cost.measure(model.recommend, data.users, max(plan.ks), True, trace=False)
-    per_user = pl.DataFrame({"user_id": data.users})
-    for k in plan.ks:
-        frame = ranking_metrics(recs, data.truth, k, users=data.users,
-                                recall_denominator=plan.recall_denominator)
-        per_user = per_user.join(frame.drop("n_relevant"), on="user_id", how="left")
-    metrics = {k: v for k, v in aggregate(per_user).items() if "@" in k}
-    metrics["recommend_ms"] = 1000.0 * spent.seconds / len(data.users)
-    if plan.beyond_k is not None:
-        metrics |= beyond_accuracy(recs, data.train, features, k=plan.beyond_k)
-    return metrics, per_user
-
-
-def _rating(model: Recommender, data: SplitData) -> tuple[dict[str, float], pl.DataFrame]:
-    test = data.test
-    scores, spent = cost.measure(model.predict, test["user_id"].to_numpy(),
-                                 test["item_id"].to_numpy(), trace=False)
-    predictions = test.select("user_id", "item_id", "rating").with_columns(
-        pl.Series("prediction", scores)
-    )
-    summary = rating_summary(predictions)
-    per_user = rating_metrics(predictions).rename({"n": "n_test_ratings"})
-    return {"rmse": summary["rmse"], "mae": summary["mae"], "predict_s": spent.seconds}, per_user
-
-
-def _serving(model: Recommender, data: SplitData) -> dict[str, float]:
-    result: dict[str, float] = {}
-    if model.supports(Capability.TOP_N) and len(data.users):
-        latency = cost.recommend_latency(model, data.users, k=10, n=_LATENCY_USERS, seed=0)
-        result |= {"latency_p50_ms": latency["p50_ms"], "latency_p95_ms": latency["p95_ms"]}
-    with tempfile.TemporaryDirectory(prefix="recsys-size-") as tmp:
-        try:
-            model.save(Path(tmp) / "model")
-        except RecsysError as error:
-            log.warning("%s cannot be saved, size on disk unknown: %s", model.name, error)
-            return result
-        result["size_mb"] = cost.model_size_on_disk(Path(tmp) / "model") / 2**20
-    return result
+) -> PreparedSplit:
+    return prepare_split(split, dataset, split_id, seed, spec.relevance_threshold,
+                         spec.full_catalog)
 
 
 # -- fitting and hyper-parameter search -------------------------------------------------------
@@ -231,27 +86,32 @@ def _base_params(model_spec: ModelSpec, seed: int) -> dict[str, Any]:
 
 
 def _fit(
-    model_spec: ModelSpec, params: dict[str, Any], train: Interactions, dataset: Dataset
+    model_spec: ModelSpec, params: dict[str, Any], data: PreparedSplit
 ) -> tuple[Recommender, Any]:
     model = create_model(model_spec.name, **params)
-    return cost.measure(model.fit, train, dataset, trace=False)
+    return cost.measure(model.fit, data.train, trace=False)
 
 
 def _tune(
-    model_spec: ModelSpec, data: SplitData, spec: BenchmarkSpec, dataset: Dataset
+    model_spec: ModelSpec, data: PreparedSplit, spec: BenchmarkSpec, dataset: Dataset
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Best params on a validation split carved from ``data``'s training ratings."""
+    """Best params on a validation split carved from ``data``'s training ratings.
+
+    The validation split is prepared like any other: its catalogue knows only the tags of
+    its own training part, so tuning never sees the outer test side either.
+    """
     tune = model_spec.tune
     if tune is None:
         return _base_params(model_spec, data.seed), []
-    inner = make_splits(tune.validation, data.ratings, data.seed)[0]
+    validation = tune.validation
+    inner = make_splits(validation.kind, validation.params, data.ratings, data.seed)[0]
     valid = _prepare(inner, f"{data.split_id}/valid", data.seed, spec, dataset)
     plan = EvalPlan.for_metric(tune.metric, spec.recall_denominator)
     base = _base_params(model_spec, data.seed)
     trials = []
     for candidate in tune.candidates(data.seed):
-        model, _ = _fit(model_spec, base | candidate, valid.train, dataset)
-        score = evaluate_model(model, valid, plan)[0].get(tune.metric, float("nan"))
+        model, _ = _fit(model_spec, base | candidate, valid)
+        score = evaluate(model, valid, plan).metrics.get(tune.metric, float("nan"))
         trials.append({"params": candidate, "score": score})
     finite = [t for t in trials if np.isfinite(t["score"])]
     if not finite:
@@ -314,7 +174,7 @@ def _run(
     tracker = open_tracker(f"bench/{spec.name}", settings, enabled=tracking)
     context = _context(spec, dataset, datas, tracker)
     features = ItemFeatures.from_genres(dataset.movies) if spec.needs_ranking else None
-    plan = EvalPlan.for_spec(spec)
+    plan = plan_for(spec)
     collected = _Collected()
     bar = tqdm(total=len(spec.models) * len(datas), disable=not progress, desc=spec.name,
                unit="fit")
@@ -334,17 +194,19 @@ def _load(name: str, settings: Settings) -> Dataset:
     return ingest(name, settings=settings)
 
 
-def _all_splits(spec: BenchmarkSpec, dataset: Dataset) -> list[SplitData]:
+def _all_splits(spec: BenchmarkSpec, dataset: Dataset) -> list[PreparedSplit]:
     datas = []
+    protocol = spec.protocol
     for seed in spec.seeds:
-        for index, split in enumerate(make_splits(spec.protocol, dataset.ratings, seed)):
+        splits = make_splits(protocol.kind, protocol.params, dataset.ratings, seed)
+        for index, split in enumerate(splits):
             datas.append(_prepare(split, f"seed{seed}-split{index}", seed, spec, dataset))
     return datas
 
 
 def _run_model(
     model_spec: ModelSpec,
-    datas: list[SplitData],
+    datas: list[PreparedSplit],
     spec: BenchmarkSpec,
     dataset: Dataset,
     plan: EvalPlan,
@@ -390,7 +252,7 @@ def _run_model(
 
 def _run_split(
     model_spec: ModelSpec,
-    data: SplitData,
+    data: PreparedSplit,
     spec: BenchmarkSpec,
     dataset: Dataset,
     plan: EvalPlan,
@@ -406,8 +268,9 @@ def _run_split(
         {"model": label, "split": data.split_id, "params": json.dumps(t["params"]),
          "score": t["score"]} for t in trials
     )
-    model, fit_cost = _fit(model_spec, params, data.train, dataset)
-    metrics, per_user = evaluate_model(model, data, plan, features)
+    model, fit_cost = _fit(model_spec, params, data)
+    evaluation = evaluate(model, data, plan, features)
+    metrics, per_user = evaluation.metrics, evaluation.per_user
     metrics |= {"fit_s": fit_cost.seconds, "peak_mb": fit_cost.peak_mb}
     metrics["time_s"] = metrics["fit_s"] + metrics.get("predict_s", 0.0)
     per_user = per_user.with_columns(pl.lit(label).alias("model"),
@@ -425,7 +288,7 @@ def _log_split(
     parent: str,
     context: dict[str, Any],
     model_spec: ModelSpec,
-    data: SplitData,
+    data: PreparedSplit,
     params: dict[str, Any],
     metrics: dict[str, float],
     per_user: pl.DataFrame,
@@ -435,7 +298,7 @@ def _log_split(
     run = tracker.start_run(f"{model_spec.display} {data.split_id}", parent_id=parent,
                             tags=_run_tags(context, model_spec.display, model_spec.name))
     tracker.log(run, params={**params, "split": data.split_id,
-                             "n_train": data.train.nnz, "n_test": data.test.height},
+                             "n_train": data.interactions.nnz, "n_test": data.test.height},
                 metrics=metrics)
     with tempfile.TemporaryDirectory(prefix="recsys-run-") as tmp:
         path = Path(tmp) / "per_user.parquet"
@@ -474,7 +337,10 @@ def hardware_info() -> dict[str, Any]:
 
 
 def _context(
-    spec: BenchmarkSpec, dataset: Dataset, datas: list[SplitData], tracker: Tracker | NullTracker
+    spec: BenchmarkSpec,
+    dataset: Dataset,
+    datas: list[PreparedSplit],
+    tracker: Tracker | NullTracker,
 ) -> dict[str, Any]:
     return {
         "spec": spec.name,
@@ -482,8 +348,8 @@ def _context(
         "protocol": dataclasses.asdict(spec.protocol),
         "seeds": list(spec.seeds),
         "splits": [
-            {"split": d.split_id, "train": d.train.nnz, "test": d.test.height,
-             "evaluated_users": len(d.users)}
+            {"split": d.split_id, "train": d.interactions.nnz, "test": d.test.height,
+             "evaluated_users": len(d.users), "future": d.future}
             for d in datas
         ],
         "git_commit": git_commit(Path(__file__).parent),
@@ -536,7 +402,9 @@ def _significance(spec: BenchmarkSpec, per_user: pl.DataFrame) -> dict[str, pl.D
         measured = per_user.filter(pl.col(metric).is_not_null())["model"].n_unique()
         if measured < 2:
             continue
-        means = per_user.group_by("model", "user_id").agg(pl.col(metric).mean())
+        means = per_user.group_by("model", "user_id", maintain_order=True).agg(
+            pl.col(metric).mean()
+        )
         result[metric] = stats.compare_models(means, metric)
     return result
 

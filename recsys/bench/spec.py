@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from recsys.errors import ConfigError
+from recsys.evaluation.protocol import SPLITTERS
 
 __all__ = [
     "BenchmarkSpec",
@@ -34,10 +35,7 @@ __all__ = [
     "lower_is_better",
 ]
 
-ProtocolKind = Literal[
-    "kfold", "stratified", "random_holdout", "temporal", "leave_last_n",
-    "cold_start_items", "cold_start_users",
-]
+ProtocolKind = Literal[tuple(SPLITTERS)]  # the one splitter registry, by function name
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "map_recommenders", "mrr", "hit_rate")
 RATING_METRICS = ("rmse", "mae")
 BEYOND_METRICS = ("coverage", "novelty", "arp", "gini", "ild")  # recsys.evaluation names
@@ -71,7 +69,7 @@ def check_metric(metric: str, where: str) -> None:
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """A split protocol: ``kind`` names a splitter of ``recsys.data.split``, ``params`` its args."""
+    """A split protocol: ``kind`` names a splitter of :data:`SPLITTERS`, ``params`` its args."""
 
     kind: ProtocolKind
     params: dict[str, Any] = field(default_factory=dict)

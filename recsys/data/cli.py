@@ -6,13 +6,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from recsys.data.fetch import raw_dir, reports_dir
+from recsys.data.fetch import raw_dir
 from recsys.data.load import ingest, load_dataset
 from recsys.data.releases import RELEASES, SYNTHETIC_PREFIX, get_release
 from recsys.data.synth import write_synthetic_release
-from recsys.data.validate import validate_dataset
+from recsys.data.validate import validate_dataset, write_quality_report
 from recsys.errors import ConfigError
-from recsys.io import write_text
 from recsys.settings import get_settings
 
 __all__ = ["register"]
@@ -83,11 +82,9 @@ def _fetch(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     settings = get_settings()
     report = validate_dataset(load_dataset(args.name, settings))
-    out = reports_dir(args.name, settings)
-    write_text(out / "quality.json", report.to_json())
-    write_text(out / "quality.md", report.to_markdown())
+    path = write_quality_report(report, settings)
     print(report.to_json() if args.format == "json" else report.to_markdown(), end="")
-    log.info("reports written to %s", out)
+    log.info("reports written to %s", path.parent)
     return 0 if report.ok else 1
 
 

@@ -29,7 +29,6 @@ from recsys.data.manifest import (
     MANIFEST_NAME,
     FileEntry,
     Manifest,
-    check_files,
     raw_files,
     verify_manifest,
     write_manifest,
@@ -217,14 +216,33 @@ def _check_reference(
             "%s: no reference manifest in %s; recorded as unverified", release.name, REFERENCE_DIR
         )
         return False
-    try:
-        check_files(root, reference, files, release.name)
-    except ChecksumError as error:
-        if not allow_unverified:
-            raise ChecksumError(f"{error} (or pass --allow-unverified)") from error
-        log.warning("%s; kept as unverified (--allow-unverified)", error)
-        return False
-    return True
+    differences = _differences(root, reference, files)
+    if not differences:
+        return True
+    message = (
+        f"{root} is not the official {release.name} release: {'; '.join(differences)}. "
+        "Pass --allow-unverified to load it anyway (recorded as unverified)"
+    )
+    if not allow_unverified:
+        raise ChecksumError(message)
+    log.warning("%s; kept as unverified (--allow-unverified)", message)
+    return False
+
+
+def _differences(
+    root: Path, reference: dict[str, FileEntry], files: dict[str, FileEntry]
+) -> list[str]:
+    """What differs between the official file table and ``files`` (first three problems)."""
+    problems = [
+        f"{root / name} is missing"
+        if name not in files
+        else f"{root / name} was altered or is from another edition: sha256 "
+        f"{files[name].sha256[:12]}… ({files[name].size:,} bytes), expected "
+        f"{want.sha256[:12]}… ({want.size:,} bytes)"
+        for name, want in sorted(reference.items())
+        if files.get(name) != want
+    ]
+    return problems[:3] + ([f"{len(problems) - 3} more"] if len(problems) > 3 else [])
 
 
 def reference_files(name: str) -> dict[str, FileEntry] | None:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -30,7 +30,7 @@ from recsys.data.manifest import (
 )
 from recsys.data.parsers import SCHEMAS, parse_release
 from recsys.data.releases import SYNTHETIC_MARKER, Release, get_release
-from recsys.data.types import Dataset
+from recsys.data.types import Dataset, Provenance, keep_latest_ratings
 from recsys.errors import DataError
 from recsys.io import atomic_dir, write_json
 from recsys.settings import Settings, get_settings
@@ -40,7 +40,7 @@ __all__ = ["load_dataset", "ingest", "PARSER_VERSION"]
 log = logging.getLogger(__name__)
 
 # Bump when the parsers' output changes, so that stale processed caches are rebuilt.
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 META_NAME = "_meta.json"
 # Dictionary encoding and statistics triple the write time of 20M ratings for ~no gain here.
 PARQUET_OPTIONS: dict = {
@@ -49,6 +49,7 @@ PARQUET_OPTIONS: dict = {
     "pyarrow_options": {"use_dictionary": False, "write_statistics": False},
 }
 T = TypeVar("T")
+Tables = dict[str, pl.DataFrame]
 
 
 def load_dataset(name: str, settings: Settings | None = None) -> Dataset:
@@ -89,13 +90,27 @@ def _ingest_synthetic(release: Release, settings: Settings, force: bool) -> Data
         )
     if (folder / MANIFEST_NAME).exists() and not force:
         return _load(release, folder, read_manifest(folder), settings, verify=True)
-    tables, files = _while_hashing(
-        folder, raw_files(folder), lambda: parse_release(release, folder)
+    (tables, notes), files = _while_hashing(
+        folder, raw_files(folder), lambda: _parse(release, folder)
     )
     manifest = Manifest(release.name, files, f"synthetic:{folder}", verified=False, synthetic=True)
     write_manifest(folder, manifest)
-    _write_processed(processed_dir(release.name, settings), tables, manifest)
-    return _dataset(release, tables, manifest)
+    _write_processed(processed_dir(release.name, settings), tables, manifest, notes)
+    return _dataset(release, tables, manifest, notes)
+
+
+def _parse(release: Release, folder: Path) -> tuple[Tables, dict[str, Any]]:
+    """Parse every table and apply the duplicates policy; what was repaired goes in the notes."""
+    trailing: dict[str, int] = {}
+    tables = parse_release(release, folder, trailing)
+    tables["ratings"], dropped = keep_latest_ratings(tables["ratings"])
+    if dropped:
+        log.warning(
+            "%s: %d repeated (user, movie) ratings dropped, the latest of each kept",
+            release.name,
+            dropped,
+        )
+    return tables, {"trailing_empty_columns": trailing, "duplicate_ratings_dropped": dropped}
 
 
 def _while_hashing(
@@ -132,15 +147,15 @@ def _load(
 ) -> Dataset:
     out = processed_dir(release.name, settings)
     cached = not rebuild and _is_current(out, manifest)
-    work = (lambda: _read_processed(out)) if cached else (lambda: parse_release(release, folder))
+    work = (lambda: _read_processed(out)) if cached else (lambda: _parse(release, folder))
     if verify:
         present = [n for n in manifest.files if (folder / n).is_file()]
-        tables, _ = _while_hashing(folder, present, work, expected=manifest)
+        (tables, notes), _ = _while_hashing(folder, present, work, expected=manifest)
     else:
-        tables = work()
+        tables, notes = work()
     if not cached:
-        _write_processed(out, tables, manifest)
-    return _dataset(release, tables, manifest)
+        _write_processed(out, tables, manifest, notes)
+    return _dataset(release, tables, manifest, notes)
 
 
 def _is_current(out: Path, manifest: Manifest) -> bool:
@@ -153,15 +168,16 @@ def _is_current(out: Path, manifest: Manifest) -> bool:
     )
 
 
-def _read_processed(out: Path) -> dict[str, pl.DataFrame]:
-    return {
+def _read_processed(out: Path) -> tuple[Tables, dict[str, Any]]:
+    tables = {
         table: pl.read_parquet(out / f"{table}.parquet")
         for table in SCHEMAS
         if (out / f"{table}.parquet").exists()
     }
+    return tables, json.loads((out / META_NAME).read_text(encoding="utf-8"))["notes"]
 
 
-def _write_processed(out: Path, tables: dict[str, pl.DataFrame], manifest: Manifest) -> None:
+def _write_processed(out: Path, tables: Tables, manifest: Manifest, notes: dict[str, Any]) -> None:
     with atomic_dir(out) as tmp:
         for table, frame in tables.items():
             frame.write_parquet(tmp / f"{table}.parquet", **PARQUET_OPTIONS)
@@ -171,12 +187,15 @@ def _write_processed(out: Path, tables: dict[str, pl.DataFrame], manifest: Manif
                 "manifest_hash": manifest.hash,
                 "parser_version": PARSER_VERSION,
                 "rows": {table: frame.height for table, frame in tables.items()},
+                "notes": notes,
             },
         )
     log.info("%s: wrote %d parquet tables to %s", manifest.name, len(tables), out)
 
 
-def _dataset(release: Release, tables: dict[str, pl.DataFrame], manifest: Manifest) -> Dataset:
+def _dataset(
+    release: Release, tables: Tables, manifest: Manifest, notes: dict[str, Any]
+) -> Dataset:
     return Dataset(
         name=release.name,
         ratings=tables["ratings"],
@@ -189,4 +208,10 @@ def _dataset(release: Release, tables: dict[str, pl.DataFrame], manifest: Manife
         manifest_hash=manifest.hash,
         synthetic=release.synthetic or manifest.synthetic,
         rating_scale=release.rating_scale,
+        provenance=Provenance(
+            source=manifest.source,
+            verified=manifest.verified,
+            trailing_empty_columns=dict(notes["trailing_empty_columns"]),
+            duplicate_ratings_dropped=int(notes["duplicate_ratings_dropped"]),
+        ),
     )

@@ -5,6 +5,8 @@ Formats: comma-separated CSV with a header (ml-latest*, ml-20m/25m/32m), ``::``-
 (tab-separated ``u.data``, ``|``-separated Latin-1 ``u.item`` with 19 genre flags named by
 ``u.genre``, ``u.user``). Parsers never drop a row: bad values stay as nulls/NaN for the
 quality report to count; a file whose columns differ from the format raises ``DataError``.
+Empty trailing columns (older ml-latest-small editions end every line with ``,,,,``) are
+accepted, dropped and counted per file for the quality report.
 """
 
 from __future__ import annotations
@@ -168,12 +170,17 @@ def _source(path: Path, encodings: tuple[str, ...]) -> Path | io.BytesIO:
     raw = path.read_bytes()
     if raw.isascii():
         return io.BytesIO(raw)
+    text, encoding = _decode(raw, path, encodings)
+    return io.BytesIO(raw if encoding == "utf-8" else text.encode("utf-8"))
+
+
+def _decode(raw: bytes, path: Path, encodings: tuple[str, ...]) -> tuple[str, str]:
+    """``raw`` as text in the first of ``encodings`` that decodes it, and that encoding."""
     for encoding in encodings:
         try:
-            text = raw.decode(encoding)
+            return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-        return io.BytesIO(raw if encoding == "utf-8" else text.encode("utf-8"))
     raise DataError(f"Cannot decode {path}: not valid {' or '.join(encodings)}")
 
 
@@ -187,20 +194,43 @@ def _header(path: Path) -> list[str]:
     return text.split(",")
 
 
-def _check_columns(path: Path, columns: tuple[Column, ...], found: list[str]) -> bool:
-    """True when ``found`` has one trailing empty column; DataError when names differ."""
+def _trailing_empty(found: list[str], expected: int) -> int:
+    """How many empty fields follow the ``expected`` ones (0 when there are none)."""
+    extra = found[expected:]
+    return len(extra) if extra and all(f.strip() == "" for f in extra) else 0
+
+
+def _check_columns(path: Path, columns: tuple[Column, ...], found: list[str]) -> int:
+    """Number of unnamed trailing columns after the expected header; DataError when names differ.
+
+    Older ml-latest-small editions end every line with empty fields
+    (``userId,movieId,rating,timestamp,,,,``): those columns are accepted and dropped.
+    """
     expected = [c.source for c in columns]
-    trailing = len(found) == len(expected) + 1 and found[-1] == ""
-    if (found[:-1] if trailing else found) != expected:
+    trailing = _trailing_empty(found, len(expected))
+    if found[: len(found) - trailing] != expected:
         raise DataError(f"{path}: expected columns {expected}, found {found}")
     return trailing
 
 
-def _drop_trailing(path: Path, frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Drop an empty trailing column (a separator at the end of each line)."""
-    if frame[column].null_count() != frame.height:
-        raise DataError(f"{path}: the unnamed trailing column holds values; expected it empty")
-    return frame.drop(column)
+def _first_record(path: Path, separator: str, encodings: tuple[str, ...]) -> list[str]:
+    """The fields of the first non-blank line of a headerless file."""
+    with open(path, "rb") as handle:
+        for raw in handle:
+            line = raw.rstrip(b"\r\n")
+            if line.strip():
+                return _decode(line, path, encodings)[0].split(separator)
+    return []
+
+
+def _drop_trailing(path: Path, frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Drop unnamed trailing columns, which must be empty on every line."""
+    filled = [n for n in names if frame[n].drop_nulls().str.strip_chars().str.len_chars().sum()]
+    if filled:
+        raise DataError(
+            f"{path}: {len(filled)} unnamed trailing column(s) hold values; expected them empty"
+        )
+    return frame.drop(names)
 
 
 def _check_last_column(path: Path, frame: pl.DataFrame, columns: tuple[Column, ...]) -> None:
@@ -220,12 +250,19 @@ def read_delimited(
     separator: str = ",",
     header: bool = True,
     encodings: tuple[str, ...] = ("utf-8",),
+    notes: dict[str, int] | None = None,
 ) -> pl.DataFrame:
-    """Read a single-character-separated file with explicit dtypes into canonical column names."""
+    """Read a single-character-separated file with explicit dtypes into canonical column names.
+
+    Empty trailing columns are dropped; their number is recorded in ``notes[path.name]``.
+    """
     schema = {c.name: c.dtype for c in columns}
-    trailing = header and _check_columns(path, columns, _header(path))
-    if trailing:
-        schema["_trailing"] = STR
+    if header:
+        trailing = _check_columns(path, columns, _header(path))
+    else:
+        trailing = _trailing_empty(_first_record(path, separator, encodings), len(columns))
+    extra = [f"_trailing{i}" for i in range(trailing)]
+    schema.update(dict.fromkeys(extra, STR))
     try:
         frame = pl.read_csv(
             _source(path, encodings),
@@ -239,9 +276,16 @@ def read_delimited(
         )
     except pl.exceptions.PolarsError as error:
         raise DataError(_parse_error(path, columns, error)) from error
-    if trailing:
-        frame = _drop_trailing(path, frame, "_trailing")
+    if extra:
+        frame = _drop_trailing(path, frame, extra)
+        _note(notes, path, trailing)
     return frame if header else _drop_blank_lines(path, frame)
+
+
+def _note(notes: dict[str, int] | None, path: Path, trailing: int) -> None:
+    log.info("%s: dropped %d empty trailing column(s)", path, trailing)
+    if notes is not None:
+        notes[path.name] = trailing
 
 
 def _parse_error(path: Path, columns: tuple[Column, ...], error: Exception) -> str:
@@ -263,9 +307,16 @@ def _drop_blank_lines(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_double_colon(
-    path: Path, columns: tuple[Column, ...], encodings: tuple[str, ...]
+    path: Path,
+    columns: tuple[Column, ...],
+    encodings: tuple[str, ...],
+    notes: dict[str, int] | None = None,
 ) -> pl.DataFrame:
-    """Read a ``::``-separated ``.dat`` file (no header, no quoting) into canonical columns."""
+    """Read a ``::``-separated ``.dat`` file (no header, no quoting) into canonical columns.
+
+    Empty fields after the last expected one (``1::31::2.5::1260759144::``) are dropped and
+    counted in ``notes[path.name]``; a non-empty extra field is an error.
+    """
     try:
         lines = pl.read_csv(
             _source(path, encodings),
@@ -278,15 +329,18 @@ def read_double_colon(
     except pl.exceptions.PolarsError as error:
         raise DataError(f"Cannot read {path}: {_error_summary(error)}") from error
     lines = _drop_blank_lines(path, lines.with_columns(pl.col("line").replace("", None)))
-    parts = lines["line"].str.strip_suffix("::").str.split("::")
-    counts = parts.list.len()
-    too_many = (counts > len(columns)).arg_true()
+    parts = lines["line"].str.split("::")
+    extra = parts.list.slice(len(columns)).list.eval(pl.element().str.strip_chars() != "")
+    too_many = extra.list.any().fill_null(False).arg_true()
     if len(too_many):
         row = int(too_many[0])
         raise DataError(
             f"{path}: expected {len(columns)} columns {[c.source for c in columns]}, "
-            f"found {int(counts[row])} on line {row + 1}"
+            f"found {int(parts.list.len()[row])} on line {row + 1}"
         )
+    trailing = int(parts.list.len().max() or 0) - len(columns)
+    if trailing > 0:
+        _note(notes, path, trailing)
     fields = parts.to_frame("parts").select(
         pl.col("parts").list.get(i, null_on_oob=True).alias(c.name) for i, c in enumerate(columns)
     )
@@ -311,7 +365,9 @@ def _finish(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(pl.col(n).cast(t) for n, t in SCHEMAS[table].items())
 
 
-def _ml100k_movies(path: Path, genre_path: Path, encodings: tuple[str, ...]) -> pl.DataFrame:
+def _ml100k_movies(
+    path: Path, genre_path: Path, encodings: tuple[str, ...], notes: dict[str, int] | None
+) -> pl.DataFrame:
     genres = (
         read_delimited(
             genre_path, _ML100K["genres"], separator="|", header=False, encodings=encodings
@@ -321,7 +377,9 @@ def _ml100k_movies(path: Path, genre_path: Path, encodings: tuple[str, ...]) -> 
     )
     flags = tuple(Column(g, f"g{i}", pl.Int8()) for i, g in enumerate(genres))
     columns = _ML100K["movies"] + flags
-    frame = read_delimited(path, columns, separator="|", header=False, encodings=encodings)
+    frame = read_delimited(
+        path, columns, separator="|", header=False, encodings=encodings, notes=notes
+    )
     title, year = split_title(pl.col("title"))
     release_year = pl.col("release_date").str.extract(r"(\d{4})\s*$", 1).cast(I32)
     names = pl.concat_list(
@@ -343,17 +401,22 @@ def _filename(release: Release, table: str) -> str:
     return spec.filename
 
 
-def parse_table(release: Release, table: str, folder: Path) -> pl.DataFrame:
-    """Parse one canonical ``table`` of ``release`` from its raw file under ``folder``."""
+def parse_table(
+    release: Release, table: str, folder: Path, notes: dict[str, int] | None = None
+) -> pl.DataFrame:
+    """Parse one canonical ``table`` of ``release`` from its raw file under ``folder``.
+
+    ``notes`` collects, per raw file name, the number of empty trailing columns dropped.
+    """
     if table not in SCHEMAS:
         raise DataError(f"Unknown table {table!r}: expected one of {', '.join(SCHEMAS)}")
     path = folder / _filename(release, table)
     if not path.is_file():
         raise DataError(f"{release.name}: required file {path} is missing")
     if release.layout is Layout.CSV:
-        frame = read_delimited(path, _CSV[table], encodings=release.encodings)
+        frame = read_delimited(path, _CSV[table], encodings=release.encodings, notes=notes)
     elif release.layout is Layout.DAT:
-        frame = read_double_colon(path, _DAT[table], release.encodings)
+        frame = read_double_colon(path, _DAT[table], release.encodings, notes)
         if table == "users":
             frame = frame.with_columns(
                 pl.col("occupation").replace_strict(
@@ -365,7 +428,7 @@ def parse_table(release: Release, table: str, folder: Path) -> pl.DataFrame:
             )
     elif table == "movies":
         genre_path = folder / _filename(release, "genres")
-        frame = _ml100k_movies(path, genre_path, release.encodings)
+        frame = _ml100k_movies(path, genre_path, release.encodings, notes)
     else:
         frame = read_delimited(
             path,
@@ -373,16 +436,22 @@ def parse_table(release: Release, table: str, folder: Path) -> pl.DataFrame:
             separator=_ML100K_SEPARATORS[table],
             header=False,
             encodings=release.encodings,
+            notes=notes,
         )
     return _finish(table, frame)
 
 
-def parse_release(release: Release, folder: Path) -> dict[str, pl.DataFrame]:
-    """Every canonical table the release has (optional files that are absent are skipped)."""
+def parse_release(
+    release: Release, folder: Path, notes: dict[str, int] | None = None
+) -> dict[str, pl.DataFrame]:
+    """Every canonical table the release has (optional files that are absent are skipped).
+
+    ``notes`` collects, per raw file name, the number of empty trailing columns dropped.
+    """
     tables = {}
     for spec in release.tables:
         if spec.table not in SCHEMAS or not (spec.required or (folder / spec.filename).exists()):
             continue
-        tables[spec.table] = parse_table(release, spec.table, folder)
+        tables[spec.table] = parse_table(release, spec.table, folder, notes)
         log.debug("parsed %s/%s: %d rows", release.name, spec.filename, tables[spec.table].height)
     return tables

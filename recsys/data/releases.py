@@ -13,12 +13,14 @@ from enum import StrEnum
 from recsys.errors import UnknownDatasetError
 
 __all__ = [
+    "Edition",
     "Layout",
     "TableFile",
     "Release",
     "RELEASES",
     "SYNTHETIC_PREFIX",
     "SYNTHETIC_MARKER",
+    "closest_edition",
     "get_release",
     "release_names",
 ]
@@ -46,6 +48,20 @@ class TableFile:
 
 
 @dataclass(frozen=True)
+class Edition:
+    """One published edition of a release, with the counts its README states."""
+
+    label: str  # when GroupLens generated it, e.g. "2018-09"
+    ratings: int
+    users: int
+    movies: int  # rows of the movies file (rated or not)
+
+    def counts(self) -> dict[str, int]:
+        """The counts that identify the edition."""
+        return {"ratings": self.ratings, "users": self.users, "movies": self.movies}
+
+
+@dataclass(frozen=True)
 class Release:
     """Everything the fetcher and the parsers need to know about one release."""
 
@@ -62,6 +78,7 @@ class Release:
     has_demographics: bool = False
     synthetic: bool = False
     url: str = ""
+    editions: tuple[Edition, ...] = ()  # newest first; the checksums are the newest one's
 
     @property
     def required_files(self) -> tuple[str, ...]:
@@ -105,6 +122,11 @@ RELEASES: dict[str, Release] = {
             tables=_LATEST,
             size=978_202,
             sha256="696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
+            editions=(
+                Edition("2018-09", 100_836, 610, 9_742),
+                Edition("2016-10", 100_004, 671, 9_125),
+                Edition("2016-01", 105_339, 668, 10_329),
+            ),
         ),
         _official(
             "ml-100k",
@@ -121,6 +143,7 @@ RELEASES: dict[str, Release] = {
             size=4_924_029,
             sha256="50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
             has_demographics=True,
+            editions=(Edition("1998-04", 100_000, 943, 1_682),),
         ),
         _official(
             "ml-1m",
@@ -136,6 +159,7 @@ RELEASES: dict[str, Release] = {
             size=5_917_549,
             sha256="a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
             has_demographics=True,
+            editions=(Edition("2003-02", 1_000_209, 6_040, 3_883),),
         ),
         _official(
             "ml-10m",
@@ -149,6 +173,7 @@ RELEASES: dict[str, Release] = {
             # GroupLens does not state the encoding; UTF-8 first, Latin-1 as the fallback.
             encodings=("utf-8", "latin-1"),
             md5_url=f"{BASE_URL}/ml-10m.zip.md5",
+            editions=(Edition("2009-01", 10_000_054, 69_878, 10_681),),
         ),
         _official(
             "ml-20m",
@@ -158,6 +183,7 @@ RELEASES: dict[str, Release] = {
             size=198_702_078,
             sha256="96f243c338a8665f6bcc89c53edf6ee39162a846940de6b7c8c48aeada765ff3",
             has_genome=True,
+            editions=(Edition("2016-10", 20_000_263, 138_493, 27_278),),
         ),
         _official(
             "ml-25m",
@@ -167,6 +193,7 @@ RELEASES: dict[str, Release] = {
             size=261_978_986,
             sha256="8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa",
             has_genome=True,
+            editions=(Edition("2019-11", 25_000_095, 162_541, 62_423),),
         ),
         _official(
             "ml-32m",
@@ -174,9 +201,19 @@ RELEASES: dict[str, Release] = {
             layout=Layout.CSV,
             tables=_LATEST,
             md5_url=f"{BASE_URL}/ml-32m.zip.md5",
+            editions=(Edition("2023-10", 32_000_204, 200_948, 87_585),),
         ),
     )
 }
+
+
+def closest_edition(release: Release, counts: dict[str, int]) -> Edition | None:
+    """The published edition of ``release`` whose counts are nearest (relative) to ``counts``."""
+
+    def distance(edition: Edition) -> float:
+        return sum(abs(counts[k] - v) / v for k, v in edition.counts().items())
+
+    return min(release.editions, key=distance, default=None)
 
 
 def release_names() -> list[str]:

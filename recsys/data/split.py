@@ -230,7 +230,7 @@ def stratified_split(
     groups = ratings[column].to_numpy()
     rank, size = _group_rank(groups, [np.random.RandomState(seed).rand(len(groups))])
     part = np.where(rank < np.rint(ratio * size), TRAIN, TEST).astype(np.int8)
-    return _assemble(ratings, part, "stratified", seed, {"ratio": ratio, "by": by})
+    return _assemble(ratings, part, "stratified_split", seed, {"ratio": ratio, "by": by})
 
 
 def temporal_global(

@@ -1,11 +1,12 @@
 """Core data types: the immutable ``Dataset``, the ``Interactions`` matrix and a ``Split``.
 
 Raw ids (MovieLens userId/movieId) live in polars frames; contiguous indices live only
-inside ``Interactions`` and the models. The two never mix (STYLE.md, practice 1).
+inside ``Interactions`` and the models. The two never mix.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +14,22 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys.errors import DataError, UnknownIdError
+from recsys.errors import ArgumentError, DataError, UnknownIdError
 
-__all__ = ["Dataset", "Interactions", "Split", "RATINGS_SCHEMA", "MOVIES_SCHEMA"]
+__all__ = [
+    "Catalog",
+    "Dataset",
+    "Interactions",
+    "Provenance",
+    "Split",
+    "TrainingData",
+    "RATINGS_SCHEMA",
+    "MOVIES_SCHEMA",
+    "count_duplicate_pairs",
+    "keep_latest_ratings",
+]
+
+log = logging.getLogger(__name__)
 
 RATINGS_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.Int32(),
@@ -29,6 +43,56 @@ MOVIES_SCHEMA: dict[str, pl.DataType] = {
     "year": pl.Int32(),
     "genres": pl.List(pl.String()),
 }
+
+
+def count_duplicate_pairs(users: np.ndarray, items: np.ndarray) -> int:
+    """Rows whose (user, item) pair already occurred: one int64 sort, no hashing."""
+    key = np.sort((users.astype(np.int64) << 32) | items.astype(np.int64).astype(np.uint32))
+    return int(np.count_nonzero(key[1:] == key[:-1]))
+
+
+def keep_latest_ratings(ratings: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The duplicates policy: one rating per (user, item), the latest by timestamp.
+
+    Among equal timestamps (or without a ``timestamp`` column) the row that comes last wins.
+    Other rows keep their order. Returns the frame and the number of rows dropped. Every
+    consumer gets it through the loader (:mod:`recsys.data.load`) or
+    :meth:`Interactions.from_frame`, so that a rating is never summed or counted twice.
+    """
+    keys = ratings.select("user_id", "item_id").drop_nulls()
+    if not count_duplicate_pairs(keys["user_id"].to_numpy(), keys["item_id"].to_numpy()):
+        return ratings, 0
+    order = ["timestamp", "_row"] if "timestamp" in ratings.columns else ["_row"]
+    kept = (
+        ratings.with_row_index("_row")
+        .sort(order)
+        .group_by("user_id", "item_id")
+        .agg(pl.col("_row").last())["_row"]
+        .sort()
+    )
+    return ratings[kept.to_numpy()], ratings.height - len(kept)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a loaded release came from and what the loader had to repair in it.
+
+    ``verified`` is None for datasets built in code (no raw files behind them).
+    """
+
+    source: str = ""
+    verified: bool | None = None
+    trailing_empty_columns: dict[str, int] = field(default_factory=dict)
+    duplicate_ratings_dropped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the quality report's ``provenance`` section)."""
+        return {
+            "source": self.source,
+            "verified": self.verified,
+            "trailing_empty_columns": dict(self.trailing_empty_columns),
+            "duplicate_ratings_dropped": self.duplicate_ratings_dropped,
+        }
 
 
 @dataclass(frozen=True)
@@ -46,6 +110,7 @@ class Dataset:
     manifest_hash: str = ""
     synthetic: bool = False
     rating_scale: tuple[float, float] = (0.5, 5.0)
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def n_users(self) -> int:
@@ -73,6 +138,61 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Catalog:
+    """What is known about the items at training time: never a rating.
+
+    Movies, links and the Tag Genome are item facts; ``tags`` are user-written and hold only
+    what the training side may know (for an evaluation, the tags whose (user, movie) pair is a
+    training rating, older than a temporal cut: see :mod:`recsys.evaluation.protocol`).
+    """
+
+    name: str
+    movies: pl.DataFrame
+    tags: pl.DataFrame | None = None
+    links: pl.DataFrame | None = None
+    genome_scores: pl.DataFrame | None = None
+    genome_tags: pl.DataFrame | None = None
+    manifest_hash: str = ""
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, tags: pl.DataFrame | None = None) -> Catalog:
+        """The catalogue of ``dataset`` with ``tags`` (default: all of them, for serving)."""
+        return cls(
+            name=dataset.name,
+            movies=dataset.movies,
+            tags=dataset.tags if tags is None else tags,
+            links=dataset.links,
+            genome_scores=dataset.genome_scores,
+            genome_tags=dataset.genome_tags,
+            manifest_hash=dataset.manifest_hash,
+        )
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The one argument of ``Recommender.fit``: training ratings and the catalogue known then."""
+
+    interactions: Interactions
+    catalog: Catalog | None = None
+
+    @classmethod
+    def for_serving(cls, interactions: Interactions, dataset: Dataset) -> TrainingData:
+        """Training on everything ``dataset`` knows (every tag): for serving, never to evaluate."""
+        return cls(interactions, Catalog.from_dataset(dataset))
+
+    @classmethod
+    def of(cls, train: TrainingData | Interactions) -> TrainingData:
+        """``train`` itself, or bare ``Interactions`` without a catalogue."""
+        if isinstance(train, TrainingData):
+            return train
+        if isinstance(train, Interactions):
+            return cls(train)
+        raise ArgumentError(
+            f"fit expects TrainingData (or Interactions), got {type(train).__name__}"
+        )
+
+
+@dataclass(frozen=True)
 class Split:
     """A reproducible train/test (and optional validation) partition of ratings."""
 
@@ -87,10 +207,17 @@ class Split:
 class Interactions:
     """A user × item CSR matrix of ratings plus the raw-id vocabularies of both axes.
 
-    Build it once per split with :meth:`from_frame`; every model shares it.
+    Build it once per split with :meth:`from_frame`; every model shares it. ``rating_scale``
+    bounds the ratings a folded-in history may hold (default: the stored ratings' range).
     """
 
-    def __init__(self, matrix: sp.csr_matrix, user_ids: np.ndarray, item_ids: np.ndarray) -> None:
+    def __init__(
+        self,
+        matrix: sp.csr_matrix,
+        user_ids: np.ndarray,
+        item_ids: np.ndarray,
+        rating_scale: tuple[float, float] | None = None,
+    ) -> None:
         if matrix.shape != (len(user_ids), len(item_ids)):
             raise DataError(
                 f"Interactions matrix shape {matrix.shape} does not match "
@@ -100,6 +227,7 @@ class Interactions:
         self.matrix.sort_indices()
         self.user_ids = np.asarray(user_ids, dtype=np.int64)
         self.item_ids = np.asarray(item_ids, dtype=np.int64)
+        self.rating_scale = rating_scale or _observed_scale(self.matrix)
         self._user_index = {int(u): i for i, u in enumerate(self.user_ids)}
         self._item_index = {int(i): j for j, i in enumerate(self.item_ids)}
 
@@ -109,20 +237,22 @@ class Interactions:
         ratings: pl.DataFrame,
         items: np.ndarray | pl.Series | None = None,
         users: np.ndarray | pl.Series | None = None,
+        rating_scale: tuple[float, float] | None = None,
     ) -> Interactions:
-        """Build from a ``[user_id, item_id, rating]`` frame.
+        """Build from a ``[user_id, item_id, rating]`` frame (``timestamp`` optional).
 
         ``items`` / ``users`` widen the vocabularies (e.g. the whole catalogue, so that items
-        with no training rating still exist as empty columns for content models).
+        with no training rating still exist as empty columns for content models). A pair rated
+        more than once keeps its latest rating (:func:`keep_latest_ratings`), never a sum.
         """
         user_vocab = _vocabulary(ratings["user_id"], users)
         item_vocab = _vocabulary(ratings["item_id"], items)
-        rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
-        cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
-        values = ratings["rating"].to_numpy().astype(np.float32)
-        matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
-        matrix.sum_duplicates()
-        return cls(matrix, user_vocab, item_vocab)
+        matrix = _csr(ratings, user_vocab, item_vocab)
+        if matrix.nnz < ratings.height:  # the CSR conversion merged repeated pairs
+            ratings, dropped = keep_latest_ratings(ratings)
+            log.warning("%d repeated (user, item) ratings dropped: the latest is kept", dropped)
+            matrix = _csr(ratings, user_vocab, item_vocab)
+        return cls(matrix, user_vocab, item_vocab, rating_scale)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -159,6 +289,20 @@ class Interactions:
                 "rating": coo.data.astype(np.float32),
             }
         )
+
+
+def _observed_scale(matrix: sp.csr_matrix) -> tuple[float, float]:
+    """The range of the stored ratings; any finite rating when there is none."""
+    if matrix.nnz == 0:
+        return (-np.inf, np.inf)
+    return (float(matrix.data.min()), float(matrix.data.max()))
+
+
+def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray) -> sp.csr_matrix:
+    rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
+    cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
+    values = ratings["rating"].to_numpy().astype(np.float32)
+    return sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
 
 
 def _vocabulary(observed: pl.Series, extra: np.ndarray | pl.Series | None) -> np.ndarray:

@@ -8,17 +8,32 @@ warnings are listed but do not fail. Limits live in :class:`Thresholds`.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from recsys.data.types import Dataset
-from recsys.errors import ConfigError
+from recsys.data.fetch import reports_dir
+from recsys.data.releases import RELEASES, closest_edition
+from recsys.data.types import Dataset, count_duplicate_pairs
+from recsys.errors import ConfigError, ValidationError
+from recsys.io import write_text
+from recsys.settings import Settings
 
-__all__ = ["Thresholds", "Finding", "QualityReport", "validate_dataset"]
+__all__ = [
+    "Thresholds",
+    "Finding",
+    "QualityReport",
+    "require_valid",
+    "validate_dataset",
+    "write_quality_report",
+]
+
+log = logging.getLogger(__name__)
 
 Level = Literal["error", "warning"]
 
@@ -115,6 +130,36 @@ def validate_dataset(dataset: Dataset, thresholds: Thresholds | None = None) -> 
     return report
 
 
+def write_quality_report(report: QualityReport, settings: Settings) -> Path:
+    """Write ``quality.json`` and ``quality.md`` under the dataset's reports folder."""
+    out = reports_dir(report.dataset, settings)
+    write_text(out / "quality.json", report.to_json())
+    return write_text(out / "quality.md", report.to_markdown())
+
+
+def require_valid(
+    dataset: Dataset, settings: Settings, allow_failed_validation: bool = False
+) -> QualityReport:
+    """Validate ``dataset`` before training on it; ValidationError when the report FAILs.
+
+    The report is written first, so that the error can name it. ``allow_failed_validation``
+    (``--allow-failed-validation``) trains anyway, with a logged warning.
+    """
+    report = validate_dataset(dataset)
+    path = write_quality_report(report, settings)
+    if report.ok:
+        return report
+    errors = "; ".join(f"{f.check}: {f.message}" for f in report.findings if f.level == "error")
+    if allow_failed_validation:
+        log.warning("%s fails validation (%s); training anyway (--allow-failed-validation)",
+                    dataset.name, errors)
+        return report
+    raise ValidationError(
+        f"{dataset.name} fails validation, so no model is trained on it: {errors}. "
+        f"Report: {path}. Fix the data, or pass --allow-failed-validation to train anyway"
+    )
+
+
 def _missing(frame: pl.DataFrame | None) -> dict[str, int]:
     if frame is None:
         return {}
@@ -154,12 +199,6 @@ def _id_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(ids, return_counts=True)
 
 
-def _duplicate_pairs(users: np.ndarray, items: np.ndarray) -> int:
-    """Rows whose (user, item) pair already occurred: one int64 sort, no hashing."""
-    key = np.sort((users.astype(np.int64) << 32) | items.astype(np.int64).astype(np.uint32))
-    return int(np.count_nonzero(key[1:] == key[:-1]))
-
-
 def _rating_scalars(dataset: Dataset, limits: Thresholds) -> dict[str, Any]:
     low, high = dataset.rating_scale
     rating, ts = pl.col("rating"), pl.col("timestamp")
@@ -185,7 +224,8 @@ def _activity(dataset: Dataset, limits: Thresholds) -> dict[str, Any]:
     return {
         "users": int(user_ids.size),
         "rated_movies": int(item_ids.size),
-        "duplicate_pairs": _duplicate_pairs(users, items),
+        "duplicate_pairs": count_duplicate_pairs(users, items)
+        + dataset.provenance.duplicate_ratings_dropped,
         "orphan_ratings": int(per_movie[~np.isin(item_ids, catalogue)].sum()),
         "unrated_movies": int((~np.isin(catalogue, item_ids)).sum()),
         "sparsity": round(1.0 - dataset.ratings.height / n_cells, 6) if n_cells else None,
@@ -236,7 +276,24 @@ def _stats(dataset: Dataset, limits: Thresholds) -> dict[str, Any]:
             "outside_range": int(scalars["ts_out"]),
         },
         **activity,
+        "provenance": _provenance(dataset, counts),
     }
+
+
+def _provenance(dataset: Dataset, counts: dict[str, int]) -> dict[str, Any]:
+    """Where the data came from, what the loader repaired, and the edition it resembles."""
+    release = RELEASES.get(dataset.name)
+    edition = None if release is None else closest_edition(release, counts)
+    found = {key: counts[key] for key in ("ratings", "users", "movies")}
+    resembles = None
+    if edition is not None:
+        resembles = {
+            "edition": edition.label,
+            "published": edition.counts(),
+            "found": found,
+            "exact": edition.counts() == found,
+        }
+    return {**dataset.provenance.to_dict(), "resembles": resembles}
 
 
 def _height(frame: pl.DataFrame | None) -> int:
@@ -252,6 +309,43 @@ def _orphan_tags(dataset: Dataset) -> int:
 
 def _finding(level: Level, check: str, count: int, limit: float, message: str) -> Finding | None:
     return Finding(level, check, message, int(count)) if count > limit else None
+
+
+def _unverified(provenance: dict[str, Any]) -> Finding | None:
+    """A copy whose checksum matches no known edition, loaded with ``--allow-unverified``."""
+    if provenance["verified"] is not False:
+        return None
+    near = provenance["resembles"]
+    likeness = "no published edition to compare with"
+    if near is not None:
+        published, found = near["published"], near["found"]
+        likeness = (
+            f"it resembles the {near['edition']} edition "
+            f"({'exactly' if near['exact'] else 'closest'}: published "
+            f"{published['ratings']:,} ratings / {published['users']:,} users / "
+            f"{published['movies']:,} movies, found {found['ratings']:,} / "
+            f"{found['users']:,} / {found['movies']:,})"
+        )
+    return Finding(
+        "warning",
+        "unverified",
+        f"UNVERIFIED copy from {provenance['source']}: its checksum matches no known "
+        f"edition (loaded with --allow-unverified); {likeness}",
+        1,
+    )
+
+
+def _trailing_columns(provenance: dict[str, Any]) -> Finding | None:
+    trailing = provenance["trailing_empty_columns"]
+    if not trailing:
+        return None
+    listed = ", ".join(f"{name}: {n}" for name, n in sorted(trailing.items()))
+    return Finding(
+        "warning",
+        "trailing_columns",
+        f"empty trailing columns dropped while parsing ({listed})",
+        sum(trailing.values()),
+    )
 
 
 def _findings(stats: dict[str, Any], limits: Thresholds) -> list[Finding | None]:
@@ -283,7 +377,8 @@ def _findings(stats: dict[str, Any], limits: Thresholds) -> list[Finding | None]
             "duplicate_pairs",
             stats["duplicate_pairs"],
             limits.max_duplicate_pairs,
-            f"{stats['duplicate_pairs']:,} (user, movie) pairs rated more than once",
+            f"{stats['duplicate_pairs']:,} (user, movie) pairs rated more than once "
+            "(only the latest rating of each pair is used)",
         ),
         _finding(
             "error",
@@ -344,6 +439,8 @@ def _findings(stats: dict[str, Any], limits: Thresholds) -> list[Finding | None]
             f"{stats['top20_share']:.1%} of ratings fall on the 20% most-rated movies "
             f"(limit {limits.max_top20_share:.0%})",
         ),
+        _unverified(stats["provenance"]),
+        _trailing_columns(stats["provenance"]),
     ]
 
 

@@ -34,7 +34,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.arguments import check_cutoff
+from recsys.data.types import Interactions, count_duplicate_pairs
 from recsys.errors import ConfigError, DataError
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "item_popularity",
     "metric_columns",
     "novelty",
+    "novelty_per_user",
     "ranking_metrics",
     "rating_metrics",
     "rating_summary",
@@ -69,9 +71,28 @@ def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> 
         )
 
 
-def _check_k(k: int) -> None:
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise ConfigError(f"The cut-off k must be a positive integer, got {k!r}")
+def _check_recommendations(recs: pl.DataFrame) -> None:
+    """Ranks are positive integers, unique per user; an item appears once per user.
+
+    Anything else (tied ranks, ranks from 0, a repeated item) would give precision > 1,
+    recall > 1 or an infinite NDCG, so it is refused instead of scored.
+    """
+    if recs.is_empty():
+        return
+    rank = recs["rank"]
+    if not rank.dtype.is_integer() or rank.null_count() or int(rank.min()) < 1:
+        raise DataError(
+            f"recommendations need integer ranks from 1 without nulls, got dtype {rank.dtype} "
+            f"with minimum {rank.min()} and {rank.null_count()} null(s)"
+        )
+    users = recs["user_id"].to_numpy()
+    for column, what in (("rank", "rank"), ("item_id", "item")):
+        repeated = count_duplicate_pairs(users, recs[column].to_numpy())
+        if repeated:
+            raise DataError(
+                f"recommendations repeat a {what} within a user's list {repeated:,} time(s): "
+                f"expected unique {column} values per user_id (as Recommender.recommend returns)"
+            )
 
 
 def _ids(frame: pl.DataFrame, *extra: str) -> pl.DataFrame:
@@ -83,6 +104,7 @@ def _ids(frame: pl.DataFrame, *extra: str) -> pl.DataFrame:
 
 def _top(recs: pl.DataFrame, k: int | None = None) -> pl.DataFrame:
     _require_columns(recs, ("user_id", "item_id", "rank"), "recommendations")
+    _check_recommendations(recs)
     top = _ids(recs, "rank")
     return top if k is None else top.filter(pl.col("rank") <= k)
 
@@ -113,7 +135,7 @@ def ranking_metrics(
     recommendations with ``rank <= k`` count; each (user, item) must appear at most once in
     ``recs``. See the module docstring for the exact definitions.
     """
-    _check_k(k)
+    k = check_cutoff(k)
     if recall_denominator not in RECALL_DENOMINATORS:
         raise ConfigError(
             f"recall_denominator must be one of {RECALL_DENOMINATORS}, got {recall_denominator!r}"
@@ -360,21 +382,24 @@ def _with_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> pl.Da
     )
 
 
-def novelty(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
-    """Mean self-information ``-log2(share of training users who rated the item)``.
+def novelty_per_user(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> pl.DataFrame:
+    """``[user_id, novelty]``: each list's mean self-information ``-log2(share)``.
 
-    Averaged within each list, then over users. Items that no training user rated count as
-    the rarest rated item (their self-information would otherwise be infinite).
+    ``share`` is the share of training users who rated the item; items that no training user
+    rated count as the rarest rated item (their self-information would otherwise be infinite).
     """
     joined = _with_popularity(recs, item_popularity)
     shares = item_popularity["share"].cast(pl.Float64)
     floor = shares.filter(shares > 0).min()
     floor = 1.0 if floor is None else float(floor)
-    info = joined.with_columns(
-        (-pl.when(pl.col("share") > 0).then(pl.col("share")).otherwise(floor).log(2))
-        .alias("self_information")
-    )
-    return _per_user_mean(info, "self_information")
+    info = -pl.when(pl.col("share") > 0).then(pl.col("share")).otherwise(floor).log(2)
+    return joined.group_by("user_id").agg(info.mean().alias("novelty")).sort("user_id")
+
+
+def novelty(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
+    """Mean self-information of the lists (:func:`novelty_per_user`), averaged over users."""
+    per_user = novelty_per_user(recs, item_popularity)
+    return float(per_user["novelty"].mean()) if per_user.height else float("nan")
 
 
 def average_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> float:
@@ -451,7 +476,7 @@ def beyond_accuracy(
     """
     if k is None:
         k = int(recs["rank"].max() or 1) if not recs.is_empty() else 1
-    _check_k(k)
+    k = check_cutoff(k)
     top = _top(recs, k)
     popularity = item_popularity(train)
     n_items = train.shape[1]

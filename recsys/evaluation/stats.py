@@ -138,7 +138,9 @@ def compare_models(
             f"per-user frame has several {metric!r} rows for one ({model_col}, {user_col}): "
             "average folds or seeds per user first"
         )
-    wide = long.pivot(on=model_col, index=user_col, values=metric)
+    # Sorted by user: the bootstrap resamples positions, so the same seed gives the same CI
+    # whatever order the caller's frame (often a group-by) came in.
+    wide = long.pivot(on=model_col, index=user_col, values=metric).sort(user_col)
     models = sorted(long[model_col].unique().to_list())
     rows = [
         _compare_pair(wide, metric, a, b, alpha, n_boot, seed)

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from recsys.data.types import Dataset
+from recsys.data.types import Catalog, Dataset
 from recsys.errors import ConfigError
 from recsys.features.base import ItemFeatures
 from recsys.features.embeddings import movie_embeddings
@@ -31,10 +31,14 @@ REPRESENTATIONS = ("tfidf", "genome", "embedding")
 
 
 def item_features(
-    dataset: Dataset, representation: str = "tfidf", min_df: int = 2,
+    dataset: Catalog | Dataset, representation: str = "tfidf", min_df: int = 2,
     settings: Settings | None = None,
 ) -> ItemFeatures:
-    """The catalogue's ``representation`` (one of :data:`REPRESENTATIONS`)."""
+    """The catalogue's ``representation`` (one of :data:`REPRESENTATIONS`).
+
+    For an evaluation, pass the :class:`Catalog` known at training time (its tags are only
+    the training side's); a whole ``Dataset`` is the serving view, where everything is known.
+    """
     if representation == "tfidf":
         return tfidf_features(dataset, min_df=min_df)
     if representation == "genome":

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys.data.types import Dataset
+from recsys.data.types import Catalog, Dataset
 from recsys.errors import ConfigError
 from recsys.features.base import ItemFeatures
 from recsys.io import atomic_path
@@ -54,7 +54,7 @@ def load_encoder(settings: Settings | None = None, device: str | None = None) ->
     return SentenceTransformer(source, device=device)
 
 
-def movie_documents(dataset: Dataset, n_tags: int = 10) -> pl.DataFrame:
+def movie_documents(dataset: Catalog | Dataset, n_tags: int = 10) -> pl.DataFrame:
     """``[item_id, document]`` per catalogue movie, ordered by item id."""
     movies = dataset.movies.select(pl.col("item_id").cast(pl.Int64), "title", "year", "genres")
     if dataset.tags is not None and not dataset.tags.is_empty():
@@ -85,7 +85,7 @@ def movie_documents(dataset: Dataset, n_tags: int = 10) -> pl.DataFrame:
 
 
 def embedding_cache_path(
-    dataset: Dataset, documents: pl.DataFrame, model_name: str, settings: Settings
+    dataset: Catalog | Dataset, documents: pl.DataFrame, model_name: str, settings: Settings
 ) -> Path:
     """Cache file of one (model, data release, documents) combination."""
     digest = hashlib.sha256()
@@ -97,7 +97,7 @@ def embedding_cache_path(
 
 
 def movie_embeddings(
-    dataset: Dataset,
+    dataset: Catalog | Dataset,
     settings: Settings | None = None,
     encoder: Any | None = None,
     batch_size: int = 64,

@@ -15,7 +15,7 @@ import polars as pl
 
 from recsys.data.parsers import parse_table
 from recsys.data.releases import get_release
-from recsys.data.types import Dataset
+from recsys.data.types import Catalog, Dataset
 from recsys.errors import DataError
 from recsys.features.base import ItemFeatures
 
@@ -48,7 +48,7 @@ def genome_from_frames(scores: pl.DataFrame, tags: pl.DataFrame) -> ItemFeatures
     return ItemFeatures.build(item_ids, matrix, names, "genome")
 
 
-def genome_features(dataset: Dataset) -> ItemFeatures:
+def genome_features(dataset: Catalog | Dataset) -> ItemFeatures:
     """The dataset's genome as item features; ``DataError`` for a release without one."""
     if dataset.genome_scores is None or dataset.genome_tags is None:
         raise DataError(

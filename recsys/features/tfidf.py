@@ -15,7 +15,7 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from recsys.data.types import Dataset
+from recsys.data.types import Catalog, Dataset
 from recsys.errors import ConfigError
 from recsys.features.base import ItemFeatures
 
@@ -39,7 +39,7 @@ def _tag_tokens(tags: pl.DataFrame | None, min_df: int) -> pl.DataFrame:
     return counts.join(frequent, on="token", how="semi")
 
 
-def movie_tokens(dataset: Dataset, min_df: int = 2) -> pl.DataFrame:
+def movie_tokens(dataset: Catalog | Dataset, min_df: int = 2) -> pl.DataFrame:
     """Every movie's tokens with counts: ``[item_id, token, count]`` (tags, genres, decade)."""
     if min_df < 1:
         raise ConfigError(f"min_df must be >= 1 (movies a tag must be applied to), got {min_df}")
@@ -59,7 +59,7 @@ def movie_tokens(dataset: Dataset, min_df: int = 2) -> pl.DataFrame:
     )
 
 
-def tfidf_features(dataset: Dataset, min_df: int = 2) -> ItemFeatures:
+def tfidf_features(dataset: Catalog | Dataset, min_df: int = 2) -> ItemFeatures:
     """TF-IDF vectors (unit rows) of every catalogue movie over tags, genres and decade."""
     tokens = movie_tokens(dataset, min_df)
     item_ids = np.unique(dataset.movies["item_id"].cast(pl.Int64).to_numpy())

@@ -18,8 +18,17 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
-from recsys.errors import ConfigError, NotFittedError, RecsysError, UnsupportedError
+from recsys.arguments import (
+    check_cutoff,
+    check_flag,
+    check_history,
+    check_id,
+    check_ids,
+    check_pairs,
+    unique_in_order,
+)
+from recsys.data.types import Catalog, Interactions, TrainingData
+from recsys.errors import ConfigError, NotFittedError, RecsysError, UnknownIdError, UnsupportedError
 from recsys.io import atomic_dir
 
 __all__ = [
@@ -70,16 +79,32 @@ class Explanation:
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a dense score block: (indices, scores), best first, ties by index."""
+    """Row-wise top-k of a dense score block: (indices, scores), best first, ties by index.
+
+    Among items with equal scores the lower column index wins, also at the cut-off: the
+    result depends on the scores only, never on how ``np.argpartition`` breaks ties.
+    """
     k = min(k, scores.shape[1])
     if k <= 0:
         empty = np.empty((scores.shape[0], 0))
         return empty.astype(np.int64), empty
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+    ragged = np.flatnonzero((scores >= kth).sum(axis=1) > k)  # ties straddle the cut-off
+    if len(ragged):
+        part[ragged] = _lowest_index_ties(scores[ragged], kth[ragged], k)
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
     return idx, np.take_along_axis(scores, idx, axis=1)
+
+
+def _lowest_index_ties(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the columns above ``kth`` plus the lowest-index ones equal to it: k in all."""
+    above, at_cut = scores > kth, scores == kth
+    wanted = k - above.sum(axis=1, keepdims=True)
+    chosen = above | (at_cut & (np.cumsum(at_cut, axis=1) <= wanted))
+    return np.nonzero(chosen)[1].reshape(-1, k)
 
 
 class Recommender:
@@ -123,15 +148,19 @@ class Recommender:
         return bool(self.capabilities & capability)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, train: Interactions, catalog: Any | None = None) -> Self:
-        """Learn from ``train`` (and item side information in ``catalog``); returns ``self``."""
-        self.train_ = train
+    def fit(self, train: TrainingData | Interactions) -> Self:
+        """Learn from ``train`` (ratings and the catalogue known at training time); ``self``.
+
+        Bare ``Interactions`` mean no catalogue: content-aware models then refuse to fit.
+        """
+        data = TrainingData.of(train)
+        self.train_ = data.interactions
         self.rng_ = np.random.default_rng(getattr(self.params, "seed", None))
-        self._fit(train, catalog)
+        self._fit(data.interactions, data.catalog)
         self._fitted = True
         return self
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         raise NotImplementedError
 
     def _check_fitted(self) -> None:
@@ -150,28 +179,49 @@ class Recommender:
     def recommend(
         self, user_ids: Any, k: int = 10, exclude_seen: bool = True
     ) -> pl.DataFrame:
-        """Top-``k`` items for each user: ``[user_id, item_id, score, rank]``, rank from 1."""
+        """Top-``k`` items for each user: ``[user_id, item_id, score, rank]``, rank from 1.
+
+        ``user_ids``: one integer id or a list/array of them (a repeated id is answered once);
+        ``k``: a positive integer. Unknown users raise UnknownIdError; any other bad argument
+        raises ArgumentError (see :mod:`recsys.arguments`).
+        """
         self._check_fitted()
-        user_ids = np.atleast_1d(np.asarray(user_ids, dtype=np.int64))
+        user_ids = unique_in_order(check_ids(user_ids, "user_ids"))
+        k, exclude_seen = check_cutoff(k), check_flag(exclude_seen, "exclude_seen")
         users = self.train_.user_index(user_ids)
         return self._rank(user_ids, users, self.train_.matrix[users], k, exclude_seen)
 
     def recommend_for_history(
         self, history: pl.DataFrame, k: int = 10, exclude_seen: bool = True, user_id: int = -1
     ) -> pl.DataFrame:
-        """Fold in a new user's ``[item_id, rating]`` history at query time, no refit."""
+        """Fold in a new user's ``[item_id, rating]`` history at query time, no refit.
+
+        Movies the model does not know are ignored; a history none of whose movies is known
+        raises UnknownIdError (there is nothing to base recommendations on). Ratings must be
+        finite and within the training rating scale.
+        """
         self._check_fitted()
         if not self.supports(Capability.FOLD_IN):
             raise UnsupportedError(f"{self.name} cannot fold in a new user; retrain it instead")
+        k, exclude_seen = check_cutoff(k), check_flag(exclude_seen, "exclude_seen")
+        user_id = check_id(user_id, "user_id")
         row = self.history_row(history)
         return self._rank(np.array([user_id]), np.array([FOLD_IN_USER]), row, k, exclude_seen)
 
     def history_row(self, history: pl.DataFrame) -> sp.csr_matrix:
-        """A one-row CSR over the model's items from ``[item_id, rating]`` (unknown dropped)."""
-        if history.is_empty():
-            raise RecsysError("The history is empty: rate at least one movie first")
+        """A one-row CSR over the model's items from ``[item_id, rating]`` (unknown dropped).
+
+        UnknownIdError when no movie of the history is known to the model.
+        """
+        history = check_history(history, self.train_.rating_scale)
         cols = self.train_.item_index(history["item_id"].to_numpy(), missing="mark")
         keep = cols >= 0
+        if not keep.any():
+            unknown = history["item_id"].head(5).to_list()
+            raise UnknownIdError(
+                f"None of the {history.height} movie(s) of the history is known to "
+                f"{self.name} (e.g. {unknown}): rate at least one movie of its catalogue"
+            )
         values = history["rating"].to_numpy().astype(np.float32)[keep]
         return sp.csr_matrix(
             (values, (np.zeros(keep.sum(), dtype=np.int64), cols[keep])),
@@ -186,8 +236,6 @@ class Recommender:
         k: int,
         exclude_seen: bool,
     ) -> pl.DataFrame:
-        if k < 1:
-            raise ConfigError(f"k must be a positive integer, got {k}")
         frames = []
         for start in range(0, len(users), _BATCH_USERS):
             block = slice(start, start + _BATCH_USERS)
@@ -214,10 +262,15 @@ class Recommender:
 
     # -- optional capabilities -------------------------------------------------------------
     def predict(self, user_ids: Any, item_ids: Any) -> np.ndarray:
-        """Predicted ratings for (user, item) pairs; unknown ids get the model's fallback."""
+        """Predicted ratings for (user, item) pairs; unknown ids get the model's fallback.
+
+        ``user_ids`` and ``item_ids`` are integer ids of equal length (one pair per position;
+        scalars make one pair); ArgumentError otherwise.
+        """
         self._check_fitted()
         if not self.supports(Capability.RATING):
             raise UnsupportedError(f"{self.name} does not predict ratings")
+        user_ids, item_ids = check_pairs(user_ids, item_ids, ("user_ids", "item_ids"))
         users = self.train_.user_index(user_ids, missing="mark")
         items = self.train_.item_index(item_ids, missing="mark")
         return np.asarray(self._predict(users, items), dtype=np.float64)
@@ -227,16 +280,17 @@ class Recommender:
 
     def similar_items(self, item_ids: Any, k: int = 10) -> pl.DataFrame:
         """The ``k`` most similar items to each item: ``[item_id, similar_item_id, score, rank]``.
+
+        ``item_ids``: integer ids (a repeated id is answered once); unknown ids raise
+        UnknownIdError.
         """
         self._check_fitted()
         if not self.supports(Capability.SIMILAR_ITEMS):
             raise UnsupportedError(f"{self.name} does not compute item similarities")
-        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
+        item_ids = unique_in_order(check_ids(item_ids, "item_ids"))
+        k = check_cutoff(k)
         items = self.train_.item_index(item_ids)
-        scores = np.asarray(self._similar(items), dtype=np.float64)
-        scores[np.arange(len(items)), items] = -np.inf
-        scores[~np.isfinite(scores)] = -np.inf
-        idx, best = top_k(scores, k)
+        idx, best = self._nearest_items(items, k)
         valid = np.isfinite(best)
         return pl.DataFrame(
             {
@@ -248,14 +302,30 @@ class Recommender:
             schema=SIMILARITY_SCHEMA,
         )
 
+    def _nearest_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and scores of each item's ``k`` nearest items, best first.
+
+        ``-inf`` marks a slot without a neighbour. The default ranks the dense rows of
+        ``_similar``; models with an index (faiss) override this.
+        """
+        scores = np.asarray(self._similar(items), dtype=np.float64)
+        scores[np.arange(len(items)), items] = -np.inf
+        scores[~np.isfinite(scores)] = -np.inf
+        return top_k(scores, k)
+
     def _similar(self, items: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def explain(self, user_id: int, item_id: int, top: int = 3) -> Explanation:
-        """Why ``item_id`` scores as it does for ``user_id`` (neighbours, factors or tags)."""
+        """Why ``item_id`` scores as it does for ``user_id`` (neighbours, factors or tags).
+
+        One integer ``user_id`` and ``item_id``, both known to the model; ``top`` >= 1.
+        """
         self._check_fitted()
         if not self.supports(Capability.EXPLAIN):
             raise UnsupportedError(f"{self.name} cannot explain its recommendations")
+        user_id, item_id = check_id(user_id, "user_id"), check_id(item_id, "item_id")
+        top = check_cutoff(top, "top")
         user = int(self.train_.user_index([user_id])[0])
         item = int(self.train_.item_index([item_id])[0])
         return self._explain(user_id, user, self.train_.matrix[user], item, top)
@@ -280,6 +350,7 @@ class Recommender:
                 "train_shape": np.array(train.shape),
                 "user_ids": self.train_.user_ids,
                 "item_ids": self.train_.item_ids,
+                "train_scale": np.array(self.train_.rating_scale, dtype=np.float64),
                 **{f"state_{k}": v for k, v in self._get_state().items()},
             }
             np.savez(tmp / "arrays.npz", **arrays)
@@ -302,7 +373,8 @@ class Recommender:
                 (arrays["train_data"], arrays["train_indices"], arrays["train_indptr"]),
                 shape=tuple(arrays["train_shape"]),
             )
-            model.train_ = Interactions(matrix, arrays["user_ids"], arrays["item_ids"])
+            scale = tuple(arrays["train_scale"]) if "train_scale" in arrays.files else None
+            model.train_ = Interactions(matrix, arrays["user_ids"], arrays["item_ids"], scale)
             state = {k[6:]: arrays[k] for k in arrays.files if k.startswith("state_")}
         model.rng_ = np.random.default_rng(getattr(model.params, "seed", None))
         model._set_state(state, meta)

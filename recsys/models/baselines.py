@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.registry import register
 
@@ -26,7 +26,7 @@ class RandomRecommender(Recommender):
     class Params:
         seed: int = 42
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         self.n_items_ = train.shape[1]
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
@@ -57,7 +57,7 @@ class MostPopular(Recommender):
         min_rating: float = 0.0
         seed: int = 42
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         counts = np.asarray((train.matrix > self.params.min_rating).sum(axis=0)).ravel()
         self.popularity_ = counts.astype(np.float64)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.models.base import Capability, Recommender
 from recsys.models.registry import register
@@ -101,7 +101,7 @@ class BiasRecommender(Recommender):
                     f"bias needs reg_u, reg_i >= 0 and n_epochs >= 1, got {self}"
                 )
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         p = self.params
         self.baselines_ = als_biases(train.matrix, p.reg_u, p.reg_i, p.n_epochs)
 

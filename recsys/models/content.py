@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.features import REPRESENTATIONS, ItemIndex, item_features
 from recsys.features.base import dense
-from recsys.models.base import SIMILARITY_SCHEMA, Capability, Explanation, Recommender
+from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.registry import register
 from recsys.models.similarity import csr_from_state, csr_to_state, rated_items_explanation
 
@@ -35,12 +34,12 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "index.faiss"
 
 
-def require_catalog(catalog: Any, model: str) -> Dataset:
+def require_catalog(catalog: Catalog | None, model: str) -> Catalog:
     """The catalogue a content-aware model needs, or a ``ConfigError`` saying how to pass it."""
-    if not isinstance(catalog, Dataset):
+    if not isinstance(catalog, Catalog):
         raise ConfigError(
-            f"{model} needs the item catalogue: call fit(train, catalog=<Dataset>) "
-            f"(got {type(catalog).__name__})"
+            f"{model} needs the item catalogue: call fit(TrainingData(interactions, catalog)) "
+            f"with the Catalog known at training time (got {type(catalog).__name__})"
         )
     return catalog
 
@@ -83,9 +82,9 @@ class ContentRecommender(Recommender):
                 raise ConfigError(f"content needs damping >= 0 and min_df >= 1, got {self}")
 
     # -- fitting ---------------------------------------------------------------------------
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
-        dataset = require_catalog(catalog, self.name)
-        features = item_features(dataset, self.params.representation, self.params.min_df)
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
+        known = require_catalog(catalog, self.name)
+        features = item_features(known, self.params.representation, self.params.min_df)
         self._use_features(features.align(train.item_ids), features.feature_names)
         self.global_mean_ = float(train.matrix.data.mean()) if train.nnz else 0.0
         self.index_ = ItemIndex.build(self.features_)
@@ -113,22 +112,11 @@ class ContentRecommender(Recommender):
         scores[:, ~self.has_vector_] = -np.inf  # nothing is known about these items
         return scores
 
-    def similar_items(self, item_ids: Any, k: int = 10) -> pl.DataFrame:
+    def _nearest_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Nearest items by cosine of their vectors (faiss); items without a vector get none."""
-        self._check_fitted()
-        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
-        items = self.train_.item_index(item_ids)
         idx, scores = self.index_.neighbours(items, k)
         valid = (idx >= 0) & (scores > 0) & self.has_vector_[items][:, None]
-        return pl.DataFrame(
-            {
-                "item_id": np.repeat(item_ids, idx.shape[1])[valid.ravel()],
-                "similar_item_id": self.train_.item_ids[idx[valid]],
-                "score": scores[valid],
-                "rank": np.tile(np.arange(1, idx.shape[1] + 1), len(items))[valid.ravel()],
-            },
-            schema=SIMILARITY_SCHEMA,
-        )
+        return np.where(valid, idx, 0), np.where(valid, scores, -np.inf)
 
     # -- explanations ----------------------------------------------------------------------
     def _explain(

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.linalg.lapack
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.models.registry import register
 from recsys.models.similarity import ItemWeightsRecommender
@@ -62,7 +61,7 @@ class EASE(ItemWeightsRecommender):
             if self.reg <= 0:
                 raise ConfigError(f"ease needs reg > 0 (the λ of G + λI), got {self.reg}")
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         x = self._inputs(train.matrix).astype(np.float32)
         gram = (x.T @ x).toarray().astype(np.float32, copy=False)  # x is float32: no copy
         gram[np.diag_indices_from(gram)] += np.float32(self.params.reg)

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import ConfigError, RecsysError
 from recsys.features import REPRESENTATIONS, item_features
 from recsys.models.base import Capability, Explanation, Recommender, top_k
@@ -151,8 +151,8 @@ def _validation_split(train: Interactions, fraction: float, rng: np.random.Gener
         raise RecsysError("no user has enough ratings for a validation split")
     log.info("validation split: %d users, %d held-out ratings, %d items made cold",
              len(users), int(held.sum()), n_cold)
-    return _Validation(Interactions(keep, train.user_ids, train.item_ids), users,
-                       out[users].toarray() > 0, keep[users].toarray() != 0)
+    inner = Interactions(keep, train.user_ids, train.item_ids, train.rating_scale)
+    return _Validation(inner, users, out[users].toarray() > 0, keep[users].toarray() != 0)
 
 
 def _ndcg(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
@@ -203,9 +203,9 @@ class _Ensemble(Recommender):
     def _specs(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def _fit_components(self, train: Interactions, catalog: Any | None) -> list[Recommender]:
-        return [create_model(s["name"], **s["params"]).fit(train, catalog)
-                for s in self._specs()]
+    def _fit_components(self, train: Interactions, catalog: Catalog | None) -> list[Recommender]:
+        data = TrainingData(train, catalog)
+        return [create_model(s["name"], **s["params"]).fit(data) for s in self._specs()]
 
     def _component_scores(self, users: np.ndarray, rows: sp.csr_matrix,
                           models: list[Recommender] | None = None,
@@ -222,7 +222,7 @@ class _Ensemble(Recommender):
             blocks.append(normalise_scores(scores, self.params.normalization))
         return blocks
 
-    def _validation_scores(self, train: Interactions, catalog: Any | None
+    def _validation_scores(self, train: Interactions, catalog: Catalog | None
                            ) -> tuple[_Validation, list[np.ndarray]]:
         """A validation split and every component's normalised scores on it (fit on inner)."""
         valid = _validation_split(train, self.params.valid_fraction, self.rng_)
@@ -327,7 +327,7 @@ class HybridBlend(_Ensemble):
     def _specs(self) -> list[dict[str, Any]]:
         return list(self.params.components)
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         self.cold_items_ = cold_items(train)
         self.weights_ = np.array(self.params.weights or [1.0] * len(self._specs()))
         self.offset_ = self.params.cold_item_offset or 0.0
@@ -337,7 +337,7 @@ class HybridBlend(_Ensemble):
         self.weights_ = self.weights_ / self.weights_.sum()
         self.components_ = self._fit_components(train, catalog)
 
-    def _learn(self, train: Interactions, catalog: Any | None) -> None:
+    def _learn(self, train: Interactions, catalog: Catalog | None) -> None:
         """Weights (grid over the simplex, ranking rated items only), then the cold-item
         offset, on a validation split."""
         valid, blocks = self._validation_scores(train, catalog)
@@ -440,7 +440,7 @@ class HybridSwitch(_Ensemble):
     def _specs(self) -> list[dict[str, Any]]:
         return [self.params.collaborative, self.params.content, self.params.cold_user_model]
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         self.cold_items_ = cold_items(train, self.params.cold_item_ratings)
         offset = self.params.cold_item_offset
         if offset is None:
@@ -448,7 +448,7 @@ class HybridSwitch(_Ensemble):
         self.offset_ = float(offset)
         self.components_ = self._fit_components(train, catalog)
 
-    def _fit_offset(self, train: Interactions, catalog: Any | None) -> float:
+    def _fit_offset(self, train: Interactions, catalog: Catalog | None) -> float:
         valid, blocks = self._validation_scores(train, catalog)
         cold = cold_items(valid.inner, self.params.cold_item_ratings)
         return self._learn_offset(
@@ -535,9 +535,9 @@ class CollectiveEASE(ItemWeightsRecommender):
                 raise ConfigError(f"representation must be one of {REPRESENTATIONS}")
             _check_fraction("hybrid_collective_ease", self.valid_fraction)
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
-        dataset = require_catalog(catalog, self.name)
-        features = item_features(dataset, self.params.representation, self.params.min_df)
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
+        known = require_catalog(catalog, self.name)
+        features = item_features(known, self.params.representation, self.params.min_df)
         side = _side_gram(features.align(train.item_ids))
         candidates = np.atleast_1d(np.asarray(self.params.side_weight, dtype=np.float64))
         if len(candidates) > 1:

@@ -22,7 +22,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.models.base import FOLD_IN_USER, Capability, Explanation, Recommender
 from recsys.models.registry import register
 
@@ -34,7 +34,7 @@ class _FactorModel(Recommender):
 
     capabilities = Capability.TOP_N | Capability.SIMILAR_ITEMS
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         # implicit warns about (and is slowed by) a multi-threaded BLAS: limit it while we train.
         with threadpool_limits(1, "blas"):
             model = self._new_model()

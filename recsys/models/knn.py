@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.bias import Baselines, als_biases
@@ -105,7 +105,7 @@ class _NeighbourhoodModel(Recommender):
     Params = KNNParams
 
     # -- fitting ---------------------------------------------------------------------------
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         p = self.params
         self.baselines_ = als_biases(train.matrix)
         x_matrix = self._x_matrix(train.matrix)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.models.registry import register
 from recsys.models.similarity import ItemWeightsRecommender, top_k_dense
@@ -52,7 +51,7 @@ class RP3beta(ItemWeightsRecommender):
             if self.alpha <= 0 or self.beta < 0 or self.k < 1:
                 raise ConfigError(f"rp3beta needs alpha > 0, beta >= 0, k >= 1; got {self}")
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         x = self._inputs(train.matrix)
         p_ui = _row_normalised(x, self.params.alpha)
         p_iu = _row_normalised(x.T.tocsr(), self.params.alpha)

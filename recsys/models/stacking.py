@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError, RecsysError
 from recsys.models.base import Capability
 from recsys.models.hybrid import _component, _Ensemble
@@ -62,7 +62,7 @@ def _holdout(train: Interactions, fraction: float, rng: np.random.Generator
         raise RecsysError(f"rating_blend: {int(held.sum())} of {coo.nnz} ratings held out; "
                           f"the training data is too small for valid_fraction={fraction}")
     rest = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=coo.shape)
-    inner = Interactions(rest, train.user_ids, train.item_ids)
+    inner = Interactions(rest, train.user_ids, train.item_ids, train.rating_scale)
     return inner, coo.row[held], coo.col[held], coo.data[held].astype(np.float64)
 
 
@@ -105,7 +105,7 @@ class RatingBlend(_Ensemble):
     def _specs(self) -> list[dict[str, Any]]:
         return list(self.params.components)
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         p = self.params
         inner, users, items, ratings = _holdout(train, p.valid_fraction, self.rng_)
         self.components_ = self._fit_components(inner, catalog)

@@ -48,7 +48,7 @@ from surprise import (
     Trainset,
 )
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.models.base import Capability, Recommender
 from recsys.models.registry import register
@@ -359,7 +359,7 @@ class SurpriseRecommender(Recommender):
     algorithm: ClassVar[type[AlgoBase]]
     persisted: ClassVar[tuple[str, ...]] = ()  # learned arrays; empty = refit on load
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         self._attach(self._new_algorithm().fit(self._trainset(train)))
 
     def _new_algorithm(self) -> AlgoBase:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from recsys.data.types import Interactions
+from recsys.data.types import Catalog, Interactions
 from recsys.models.base import Capability, Recommender
 from recsys.models.registry import register
 
@@ -105,7 +105,7 @@ class MultVAE(Recommender):
         threads: int = 1
         seed: int = 42
 
-    def _fit(self, train: Interactions, catalog: Any | None) -> None:
+    def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         p = self.params
         matrix = train.matrix
         with _torch_session(p.seed, p.threads):

@@ -70,7 +70,7 @@ MODEL_INFO = Gauge(
 
 _lock = threading.Lock()
 _server_port: int | None = None
-_served_versions: dict[str, tuple[str, str]] = {}
+_served_versions: dict[tuple[str, str], str] = {}  # (model, dataset) -> version
 
 
 def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
@@ -116,10 +116,14 @@ def record_feedback(experiment: str, arm: str, event: str) -> None:
 
 
 def set_model_info(model: str, version: str, dataset: str) -> None:
-    """Publish which version of ``model`` is served, replacing the previously served one."""
+    """Publish which version of ``model`` is served on ``dataset``, replacing the previous one.
+
+    The app serves the same model names on several datasets at once: each (model, dataset)
+    keeps its own series.
+    """
     with _lock:
-        previous = _served_versions.get(model)
-        if previous is not None and previous != (version, dataset):
-            MODEL_INFO.remove(model, *previous)
-        _served_versions[model] = (version, dataset)
+        previous = _served_versions.get((model, dataset))
+        if previous is not None and previous != version:
+            MODEL_INFO.remove(model, previous, dataset)
+        _served_versions[(model, dataset)] = version
     MODEL_INFO.labels(model=model, version=version, dataset=dataset).set(1)

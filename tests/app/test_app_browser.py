@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import APP_MODELS
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -36,14 +37,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(app_env: dict) -> Iterator[str]:
+def metrics_port() -> int:
+    """The Prometheus port of the app process under test."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_env: dict, metrics_port: int) -> Iterator[str]:
     """``streamlit run app/main.py`` on a free port; stopped after the module."""
     port = free_port()
+    env = {**os.environ, **app_env, "RECSYS_METRICS_PORT": str(metrics_port)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, **app_env}, stdout=subprocess.DEVNULL,
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
@@ -140,3 +148,19 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
         print(f"page render {title:20s} {seconds:.2f} s")
     slow = {t: s for t, s in timings.items() if s > PAGE_SWITCH_LIMIT_S * 3}
     assert not slow, f"pages far above the {PAGE_SWITCH_LIMIT_S} s target: {slow}"
+
+
+def test_the_app_process_publishes_its_served_models(
+    app_url: str, page: object, metrics_port: int
+) -> None:
+    """Once a visitor has loaded a dataset, /metrics of the app process names its models."""
+    page.goto(app_url)
+    settle(page, "Dataset: ml-latest-small", timeout_s=90)
+    text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    served = {
+        (m["model"], m["dataset"])
+        for m in (dict(re.findall(r'(\w+)="([^"]*)"', line)) for line in text.splitlines()
+                  if line.startswith("recsys_model_info{") and line.endswith(" 1.0"))
+    }
+    expected = {(name, "ml-latest-small") for name in APP_MODELS["ml-latest-small"]}
+    assert expected <= served

@@ -13,6 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -23,13 +24,14 @@ from recsys.errors import UnknownIdError
 from recsys.monitoring import metrics
 from recsys.monitoring.drift import DriftReport, drift_report
 from recsys.monitoring.push import push_pipeline_metrics
+from recsys.service import RecommenderService, prepare_dataset
+from recsys.settings import Settings
 
 JOB = "recsys-retrain"
 
 
 def serve_app_traffic(stop: threading.Event) -> None:
     """Stand-in for app users: requests, an occasional failure and A/B feedback."""
-    metrics.set_model_info("it-ease", "7", "ml-latest-small")
     step = 0
     while not stop.wait(0.02):
         step += 1
@@ -42,11 +44,20 @@ def serve_app_traffic(stop: threading.Event) -> None:
 
 
 @pytest.fixture(scope="module")
+def served(mirror_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RecommenderService:
+    """The app's own loading path: opening the service publishes ``recsys_model_info``."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("served"), data_mirror=mirror_dir)
+    prepare_dataset("ml-latest-small", settings, {"most_popular": {}})
+    return RecommenderService.open("ml-latest-small", settings)
+
+
+@pytest.fixture(scope="module")
 def stack(
     tool: Callable[[str], str],
     free_port: Callable[[], int],
     start_service: Callable,
     tmp_path_factory: pytest.TempPathFactory,
+    served: RecommenderService,
 ) -> Iterator[Stack]:
     for name in MONITORING:
         tool(name)  # skip early when the stack is not installed
@@ -121,6 +132,17 @@ def test_drift_alert_reaches_slack(stack: Stack, shifted_drift: DriftReport) -> 
     assert {"fallback", "mrkdwn_in"} <= set(attachment)
     titles = {p["attachments"][0]["title"] for _, p in stack.slack.received}
     assert all("rating_psi" in title for title in titles)  # no other check crossed its line
+
+
+def test_served_model_versions_panel_shows_the_loaded_models(
+    stack: Stack, served: RecommenderService, panel_queries: list[tuple[str, str, str]]
+) -> None:
+    (expr,) = [e for _, title, e in panel_queries if title == "Served model versions"]
+    series = stack.wait_for(expr)
+    labels = {(s["metric"]["model"], s["metric"]["dataset"], s["metric"]["version"])
+              for s in series}
+    card = served.cards["most_popular"]
+    assert ("most_popular", "ml-latest-small", card.trained_at) in labels
 
 
 def test_every_grafana_panel_returns_data(

@@ -68,7 +68,7 @@ def test_rerun_skips_completed_steps_and_redoes_changed_ones(
     run_pipeline(ctx, ["ingest", "validate", "split"])
     before = finished(ctx)
     (ctx.run_dir / ".train.abc.tmp").mkdir()  # what a killed attempt leaves behind
-    run_pipeline(ctx, ["ingest", "validate", "split", "train"])
+    run_pipeline(ctx, ["ingest", "validate", "split", "select", "train"])
     after = finished(ctx)
     after_train_hash = ctx.marker("train")["input_hash"]
     assert {s: after[s] for s in before} == before  # skipped, not redone
@@ -112,3 +112,21 @@ def test_run_dir_is_per_day_and_path_safe() -> None:
     path = run_dir_for(settings, "ml-100k", "manual__2025-01-02T03:04:05+00:00")
     assert path == Path("/d/runs/ml-100k/manual__2025-01-02T03_04_05_00_00")
     assert run_dir_for(settings, "ml-100k", None).parent == Path("/d/runs/ml-100k")
+
+
+def test_selection_never_reads_the_test_period(make_context: Callable[..., RunContext]) -> None:
+    """The challenger is chosen on validation: with the test file gone, select still runs and
+    picks the same model; only evaluate (after the choice) needs the test period."""
+    ctx = make_context("select", {"most_popular": {}, "ease": {"reg": 500.0}})
+    run_pipeline(ctx, ["ingest", "validate", "split"])
+    split = ctx.output("split")
+    valid_cut = ctx.summary("split")["valid_cut_timestamp"]
+    assert valid_cut < ctx.summary("split")["cut_timestamp"]
+    (split / "test.parquet").rename(split / "test.parquet.hidden")
+    chosen = run_step(ctx, "select")
+    assert chosen["challenger"] == "ease"
+    assert set(chosen["validation_metrics"]) == {"most_popular", "ease"}
+    (split / "test.parquet.hidden").rename(split / "test.parquet")
+    run_step(ctx, "train")
+    evaluated = run_step(ctx, "evaluate")
+    assert evaluated["challenger"] == "ease" and evaluated["selected_on"] == "validation"

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from recsys.data.load import ingest
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.models import create_model
 from recsys.monitoring.metrics import REGISTRY
@@ -34,7 +34,7 @@ PERSONAS = Path(__file__).resolve().parents[2] / "app" / "personas.yaml"
 @pytest.fixture(scope="module")
 def service(ml_small: Dataset) -> RecommenderService:
     train = Interactions.from_frame(ml_small.ratings, items=ml_small.movies["item_id"])
-    models = {name: create_model(name).fit(train, catalog=ml_small)
+    models = {name: create_model(name).fit(TrainingData.for_serving(train, ml_small))
               for name in ("most_popular", "content")}
     return RecommenderService(ml_small, models)
 

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from recsys.ab.replay import ReplaySpec, render_report, run_replay, sensitivity_curve
+from recsys.data.types import Dataset
 from recsys.errors import ConfigError
 
 SPEC = {
@@ -45,7 +46,10 @@ def ratings() -> pl.DataFrame:
 
 def test_replay_end_to_end(ratings: pl.DataFrame) -> None:
     spec = ReplaySpec.from_dict(SPEC)
-    result = run_replay(ratings, spec)
+    movies = pl.DataFrame({"item_id": np.arange(300, dtype=np.int32)}).with_columns(
+        title=pl.format("Movie {}", "item_id"), year=pl.lit(2000, pl.Int32),
+        genres=pl.lit(["Drama"], pl.List(pl.String)))
+    result = run_replay(Dataset("synthetic-replay", ratings, movies, synthetic=True), spec)
     ab = result.ab
     assert result.split_info["replayed_users"] == 400
     assert sum(ab.srm.observed.values()) == 400 and not ab.srm.flagged

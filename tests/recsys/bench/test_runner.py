@@ -9,10 +9,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from recsys.bench import report
-from recsys.bench.runner import make_splits, run_benchmark
-from recsys.bench.spec import BenchmarkSpec, ProtocolSpec
+from recsys.bench.runner import run_benchmark
+from recsys.bench.spec import BenchmarkSpec
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError
+from recsys.evaluation.protocol import make_splits
 from recsys.settings import Settings
 
 TINY_SPEC = {
@@ -135,11 +136,11 @@ def test_mlflow_runs_read_back(outcome: tuple) -> None:
 
 def test_make_splits_rejects_unknown_protocol_params(tiny: Dataset) -> None:
     with pytest.raises(ConfigError, match="ratio_typo"):
-        make_splits(ProtocolSpec("stratified", {"ratio_typo": 0.5}), tiny.ratings, 0)
+        make_splits("stratified_split", {"ratio_typo": 0.5}, tiny.ratings, 0)
 
 
 def test_make_splits_passes_the_seed(tiny: Dataset) -> None:
-    first = make_splits(ProtocolSpec("random_holdout", {}), tiny.ratings, 1)[0]
-    again = make_splits(ProtocolSpec("random_holdout", {}), tiny.ratings, 1)[0]
-    other = make_splits(ProtocolSpec("random_holdout", {}), tiny.ratings, 2)[0]
+    first = make_splits("random_holdout", {}, tiny.ratings, 1)[0]
+    again = make_splits("random_holdout", {}, tiny.ratings, 1)[0]
+    other = make_splits("random_holdout", {}, tiny.ratings, 2)[0]
     assert first.test.equals(again.test) and not first.test.equals(other.test)

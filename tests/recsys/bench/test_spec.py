@@ -17,13 +17,13 @@ SPEC_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "specs"
 MINIMAL = {
     "name": "mini",
     "dataset": "ml-100k",
-    "protocol": {"kind": "stratified", "params": {"ratio": 0.75, "by": "item"}},
+    "protocol": {"kind": "stratified_split", "params": {"ratio": 0.75, "by": "item"}},
     "metrics": ["ndcg@10", "rmse"],
     "models": [
         {"name": "most_popular"},
         {"name": "ease", "label": "EASE",
          "tune": {"grid": {"reg": [100, 500]}, "metric": "ndcg@10",
-                  "validation": {"kind": "stratified", "params": {"ratio": 0.8}}}},
+                  "validation": {"kind": "stratified_split", "params": {"ratio": 0.8}}}},
     ],
     "published": {"source": "paper", "protocol": "same",
                   "rows": [{"label": "SVD", "metrics": {"rmse": 0.938681}}]},

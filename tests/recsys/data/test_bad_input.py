@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fixtures import RATINGS, build_zip, write_release
 
@@ -134,11 +135,19 @@ def test_nan_and_out_of_range_ratings(tmp_path: Path, settings: Settings) -> Non
     assert report.stats["rating"]["nan"] == 1 and report.stats["rating"]["off_scale"] == 1
 
 
-def test_duplicate_rows(tmp_path: Path, settings: Settings) -> None:
-    u, m, r, t = RATINGS[0]
-    report = _with_extra_ratings(tmp_path, settings, f"{u},{m},{r},{t}\n")
-    assert report.stats["counts"]["ratings"] == len(RATINGS) + 1  # kept, not dropped
-    assert ("error", "duplicate_pairs", 1) in {(f.level, f.check, f.count) for f in report.findings}
+def test_duplicate_rows_keep_the_latest_and_fail_validation(
+    tmp_path: Path, settings: Settings
+) -> None:
+    u, m, _, t = RATINGS[0]
+    report = _with_extra_ratings(
+        tmp_path, settings, f"{u},{m},1.5,{t + 10}\n{u},{m},2.5,{t - 10}\n"
+    )
+    assert report.stats["counts"]["ratings"] == len(RATINGS)  # one rating per pair is loaded
+    assert report.stats["provenance"]["duplicate_ratings_dropped"] == 2
+    assert ("error", "duplicate_pairs", 2) in {(f.level, f.check, f.count) for f in report.findings}
+    ratings = ingest("ml-20m", settings=settings).ratings
+    kept = ratings.filter((pl.col("user_id") == u) & (pl.col("item_id") == m))
+    assert kept.rows() == [(u, m, 1.5, t + 10)]  # the latest, not a sum
 
 
 def test_validate_cli_exits_1_on_errors(

@@ -7,7 +7,7 @@ import pytest
 from recsys.data.releases import RELEASES, Layout, get_release
 from recsys.errors import UnknownDatasetError
 
-# ENVIRONMENT.md, "Official archive facts (GroupLens)".
+# GroupLens' published archive sizes and SHA-256 (data/README.md, "Verification").
 PUBLISHED = {
     "ml-latest-small": (
         978_202,

@@ -200,3 +200,29 @@ def test_perfect_lists_on_real_data(ml_small) -> None:
     # precision@10 is below 1 exactly for users with fewer than 10 relevant items
     capped = result["n_relevant"].clip(upper_bound=10) / 10
     assert result["precision@10"].to_list() == pytest.approx(capped.to_list())
+
+
+@pytest.mark.parametrize(
+    ("recs_rows", "expected"),
+    [
+        # tied ranks used to give precision@2 = 1.5 and MAP = 2.25
+        ({"user_id": [1, 1, 1], "item_id": [10, 11, 12], "rank": [1, 1, 2]}, "repeat a rank"),
+        # a duplicated item used to give recall = 2.0
+        ({"user_id": [1, 1], "item_id": [10, 10], "rank": [1, 2]}, "repeat a item"),
+        # ranks from 0 used to give nDCG = inf
+        ({"user_id": [1, 1], "item_id": [10, 11], "rank": [0, 1]}, "ranks from 1"),
+        ({"user_id": [1], "item_id": [10], "rank": [1.5]}, "integer ranks"),
+        ({"user_id": [1, 1], "item_id": [10, 11], "rank": [1, None]}, "without nulls"),
+    ],
+    ids=["tied-ranks", "duplicate-item", "rank-zero", "float-rank", "null-rank"],
+)
+def test_malformed_recommendations_are_refused(recs_rows: dict, expected: str) -> None:
+    truth = pl.DataFrame({"user_id": [1, 1], "item_id": [10, 11]})
+    with pytest.raises(DataError, match=expected):
+        ranking_metrics(pl.DataFrame(recs_rows), truth, k=2)
+
+
+@pytest.mark.parametrize("k", [2.5, "10", True, 0])
+def test_the_cut_off_must_be_an_integer(recs: pl.DataFrame, truth: pl.DataFrame, k) -> None:
+    with pytest.raises(ConfigError, match="k must be a positive integer"):
+        ranking_metrics(recs, truth, k=k)

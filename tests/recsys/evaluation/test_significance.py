@@ -128,3 +128,20 @@ def test_significance_matrix_is_symmetric() -> None:
         ("b", 0.01, None, 0.03),
         ("c", 0.2, 0.03, None),
     ]
+
+
+def test_same_seed_same_ci_whatever_the_row_order() -> None:
+    """Five shuffles of the same per-user values give one confidence interval (seed 0)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pl.DataFrame({
+        "model": ["a"] * n + ["b"] * n,
+        "user_id": np.tile(np.arange(n), 2),
+        "ndcg@10": np.concatenate([rng.random(n), rng.random(n) * 0.9]),
+    })
+    results = {
+        compare_models(frame.sample(fraction=1.0, shuffle=True, seed=s), "ndcg@10")
+        .select("ci_low", "ci_high").row(0)
+        for s in range(5)
+    }
+    assert len(results) == 1

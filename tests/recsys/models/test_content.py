@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ConfigError
 from recsys.features import embeddings, tfidf_features
 from recsys.models import Capability, Recommender, create_model
@@ -22,8 +22,14 @@ MOVIES = pl.DataFrame(
         "item_id": [1, 2, 3, 4, 5, 6],
         "title": ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"],
         "year": [1994, 1995, 1980, 1981, 1996, 1983],
-        "genres": [["Comedy", "Crime"], ["Comedy", "Crime"], ["Horror"], ["Horror"],
-                   ["Comedy", "Crime"], ["Horror"]],
+        "genres": [
+            ["Comedy", "Crime"],
+            ["Comedy", "Crime"],
+            ["Horror"],
+            ["Horror"],
+            ["Comedy", "Crime"],
+            ["Horror"],
+        ],
     },
     schema_overrides={"item_id": pl.Int32, "year": pl.Int32},
 )
@@ -37,8 +43,12 @@ TAGS = pl.DataFrame(
     schema_overrides={"user_id": pl.Int32, "item_id": pl.Int32},
 )
 RATINGS = pl.DataFrame(
-    {"user_id": [1, 1, 2, 2, 2, 3], "item_id": [1, 3, 2, 4, 3, 4],
-     "rating": [5.0, 1.0, 5.0, 2.0, 4.0, 5.0], "timestamp": [1, 2, 3, 4, 5, 6]},
+    {
+        "user_id": [1, 1, 2, 2, 2, 3],
+        "item_id": [1, 3, 2, 4, 3, 4],
+        "rating": [5.0, 1.0, 5.0, 2.0, 4.0, 5.0],
+        "timestamp": [1, 2, 3, 4, 5, 6],
+    },
     schema_overrides={"user_id": pl.Int32, "item_id": pl.Int32, "rating": pl.Float32},
 )
 
@@ -55,7 +65,9 @@ def train() -> Interactions:
 
 @pytest.fixture(scope="module")
 def model(train: Interactions, catalog: Dataset) -> Recommender:
-    return create_model("content", representation="tfidf").fit(train, catalog)
+    return create_model("content", representation="tfidf").fit(
+        TrainingData.for_serving(train, catalog)
+    )
 
 
 def test_scores_are_cosines_of_the_damped_centred_profile(
@@ -111,19 +123,23 @@ def test_save_writes_a_faiss_index(model: Recommender, tmp_path: Path) -> None:
     assert loaded.similar_items([1, 3], k=3).equals(model.similar_items([1, 3], k=3))
 
 
-def test_embedding_explains_by_rated_movies(train: Interactions, catalog: Dataset,
-                                            tmp_path: Path) -> None:
+def test_embedding_explains_by_rated_movies(
+    train: Interactions, catalog: Dataset, tmp_path: Path
+) -> None:
     # Vectors stored as a cache hit (no model run): movie 5 points where movie 2 does.
     vectors = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 1, 3]]
     settings = Settings(data_dir=tmp_path)
     docs = embeddings.movie_documents(catalog)
-    path = embeddings.embedding_cache_path(catalog, docs, embeddings.model_source(settings)[1],
-                                           settings)
+    path = embeddings.embedding_cache_path(
+        catalog, docs, embeddings.model_source(settings)[1], settings
+    )
     path.parent.mkdir(parents=True)
     np.save(path, vectors)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RECSYS_DATA_DIR", str(tmp_path))
-        model = create_model("content", representation="embedding").fit(train, catalog)
+        model = create_model("content", representation="embedding").fit(
+            TrainingData.for_serving(train, catalog)
+        )
     explanation = model.explain(2, 5)
     assert explanation.text.startswith("Because you rated item 2 (5)")
     assert [c["item_id"] for c in explanation.contributions] == [2]  # movie 3 is orthogonal

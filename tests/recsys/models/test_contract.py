@@ -13,8 +13,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.data.types import Dataset, Interactions
-from recsys.errors import NotFittedError, UnknownIdError, UnsupportedError
+from recsys.data.types import Dataset, Interactions, TrainingData
+from recsys.errors import ArgumentError, NotFittedError, UnknownIdError, UnsupportedError
 from recsys.models import Capability, Recommender, available_models, create_model
 from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
 
@@ -57,7 +57,7 @@ def fitted(
     request: pytest.FixtureRequest, small_train: Interactions, ml_small: Dataset
 ) -> Recommender:
     """Each registered model, fitted once on the small real slice (catalogue: ml_small)."""
-    return make(request.param).fit(small_train, ml_small)
+    return make(request.param).fit(TrainingData.for_serving(small_train, ml_small))
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def seen_pairs(train: Interactions) -> set[tuple[int, int]]:
 @pytest.mark.parametrize("name", MODELS)
 def test_fit_returns_self(name: str, checkerboard: Any, ml_small: Dataset) -> None:
     model = make(name)
-    assert model.fit(checkerboard.train, ml_small) is model
+    assert model.fit(TrainingData.for_serving(checkerboard.train, ml_small)) is model
     users = checkerboard.train.user_ids[:2]
     n_items = checkerboard.train.shape[1]
     recs = model.recommend(users, k=n_items, exclude_seen=False)
@@ -126,7 +126,7 @@ def test_batch_equals_single_user(fitted: Recommender, users: np.ndarray) -> Non
 def test_deterministic_under_seed(
     fitted: Recommender, users: np.ndarray, ml_small: Dataset
 ) -> None:
-    again = fitted.clone().fit(fitted.train_, ml_small)
+    again = fitted.clone().fit(TrainingData.for_serving(fitted.train_, ml_small))
     assert again.recommend(users, k=K).equals(fitted.recommend(users, k=K))
 
 
@@ -205,3 +205,92 @@ def test_checkerboard_withheld_item_ranks_first(name: str, checkerboard: Any) ->
     assert dict(zip(top["user_id"].to_list(), top["item_id"].to_list(), strict=True)) == (
         checkerboard.held_out
     )
+
+
+# -- the public argument rules (recsys.arguments), honoured by every model -----------------
+BAD_K = [10.5, "10", 0, -1, True, None, 10.0]
+BAD_IDS = [["abc"], [1.5], None, "7", [[1, 2]], [True], [None], 2**70]
+
+
+@pytest.mark.parametrize("k", BAD_K)
+def test_k_must_be_a_positive_integer(fitted: Recommender, users: np.ndarray, k: Any) -> None:
+    with pytest.raises(ArgumentError, match="k must be a positive integer"):
+        fitted.recommend(users, k=k)
+
+
+def test_numpy_integers_are_fine(fitted: Recommender, users: np.ndarray) -> None:
+    expected = fitted.recommend(users, k=K)
+    as_numpy = fitted.recommend(users.astype(np.int32), k=np.int64(K))
+    assert as_numpy.equals(expected)
+    assert fitted.recommend(pl.Series(users), k=K).equals(expected)
+
+
+@pytest.mark.parametrize("ids", BAD_IDS, ids=repr)
+def test_ids_must_be_integers(fitted: Recommender, ids: Any) -> None:
+    with pytest.raises(ArgumentError, match="user_ids"):
+        fitted.recommend(ids, k=K)
+
+
+def test_a_repeated_user_is_answered_once(fitted: Recommender, users: np.ndarray) -> None:
+    twice = fitted.recommend([users[1], users[0], users[1]], k=K)
+    assert twice.equals(fitted.recommend([users[1], users[0]], k=K))
+    assert not twice.select(pl.struct("user_id", "item_id").is_duplicated().any()).item()
+
+
+def test_a_history_of_unknown_movies_is_refused(fitted: Recommender) -> None:
+    if not fitted.supports(Capability.FOLD_IN):
+        pytest.skip(f"{fitted.name} does not fold in histories")
+    history = pl.DataFrame({"item_id": [-1, -2], "rating": [4.0, 5.0]})
+    with pytest.raises(UnknownIdError, match="None of the 2 movie"):
+        fitted.recommend_for_history(history, k=K)
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        {"item_id": [1], "rating": [4.0]},  # not a frame
+        pl.DataFrame({"item_id": [1]}),  # no rating column
+        pl.DataFrame({"item_id": [], "rating": []}),
+        pl.DataFrame({"item_id": [1.5], "rating": [4.0]}),
+        pl.DataFrame({"item_id": [1], "rating": [float("nan")]}),
+        pl.DataFrame({"item_id": [1], "rating": [99.0]}),
+        pl.DataFrame({"item_id": [1], "rating": ["good"]}),
+    ],
+    ids=["dict", "no-rating", "empty", "float-id", "nan", "off-scale", "text"],
+)
+def test_a_malformed_history_is_refused(fitted: Recommender, history: Any) -> None:
+    if not fitted.supports(Capability.FOLD_IN):
+        pytest.skip(f"{fitted.name} does not fold in histories")
+    with pytest.raises(ArgumentError, match="history"):
+        fitted.recommend_for_history(history, k=K)
+
+
+def test_predict_needs_pairs_of_equal_length(fitted: Recommender, users: np.ndarray) -> None:
+    if not fitted.supports(Capability.RATING):
+        pytest.skip(f"{fitted.name} does not predict ratings")
+    items = fitted.train_.item_ids[:3]
+    with pytest.raises(ArgumentError, match="same length"):
+        fitted.predict(users[:2], items)
+    with pytest.raises(ArgumentError, match="item_ids"):
+        fitted.predict(users[:1], [1.5])
+
+
+def test_similar_items_checks_ids_and_k(fitted: Recommender) -> None:
+    if not fitted.supports(Capability.SIMILAR_ITEMS):
+        pytest.skip(f"{fitted.name} does not compute item similarities")
+    item = fitted.train_.item_ids[0]
+    assert fitted.similar_items([item, item], k=K).equals(fitted.similar_items([item], k=K))
+    with pytest.raises(ArgumentError, match="k must"):
+        fitted.similar_items([item], k=2.5)
+    with pytest.raises(ArgumentError, match="item_ids"):
+        fitted.similar_items(["x"], k=K)
+
+
+def test_explain_takes_one_user_and_one_item(fitted: Recommender, users: np.ndarray) -> None:
+    if not fitted.supports(Capability.EXPLAIN):
+        pytest.skip(f"{fitted.name} cannot explain")
+    item = int(fitted.train_.item_ids[0])
+    with pytest.raises(ArgumentError, match="user_id must be one integer id"):
+        fitted.explain(list(users[:2]), item)
+    with pytest.raises(ArgumentError, match="top must"):
+        fitted.explain(int(users[0]), item, top=0)

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.data.types import Dataset, Interactions
+from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ConfigError
 from recsys.models import Recommender, create_model, hybrid
 from recsys.models.hybrid import normalise_scores, simplex_grid
@@ -47,11 +47,16 @@ def test_simplex_grid() -> None:
 def test_blend_with_fixed_weights_is_the_weighted_sum(
     train: Interactions, ml_small: Dataset
 ) -> None:
-    blend = create_model("hybrid_blend", components=[EASE, CONTENT], weights=[3, 1],
-                         cold_item_offset=-0.5, cold_item_rank=0)
-    blend.fit(train, ml_small)
-    ease = create_model("ease", reg=10.0).fit(train, ml_small)
-    content = create_model("content").fit(train, ml_small)
+    blend = create_model(
+        "hybrid_blend",
+        components=[EASE, CONTENT],
+        weights=[3, 1],
+        cold_item_offset=-0.5,
+        cold_item_rank=0,
+    )
+    blend.fit(TrainingData.for_serving(train, ml_small))
+    ease = create_model("ease", reg=10.0).fit(TrainingData.for_serving(train, ml_small))
+    content = create_model("content").fit(TrainingData.for_serving(train, ml_small))
     rows = train.matrix[:3]
     users = np.arange(3)
     ease_scores = ease._score(users, rows).astype(np.float64)
@@ -67,8 +72,12 @@ def test_blend_with_fixed_weights_is_the_weighted_sum(
 def test_cold_item_rank_lifts_the_best_cold_item(train: Interactions, ml_small: Dataset) -> None:
     cold = np.diff(train.matrix.tocsc().indptr) == 0
     params = {"components": [EASE, CONTENT], "weights": [1, 0], "cold_item_offset": -100.0}
-    buried = create_model("hybrid_blend", cold_item_rank=0, **params).fit(train, ml_small)
-    lifted = create_model("hybrid_blend", cold_item_rank=3, **params).fit(train, ml_small)
+    buried = create_model("hybrid_blend", cold_item_rank=0, **params).fit(
+        TrainingData.for_serving(train, ml_small)
+    )
+    lifted = create_model("hybrid_blend", cold_item_rank=3, **params).fit(
+        TrainingData.for_serving(train, ml_small)
+    )
     user = int(train.user_ids[0])
     top = buried.recommend([user], k=3)["item_id"].to_list()
     assert not set(top) & set(train.item_ids[cold])
@@ -81,7 +90,7 @@ def test_blend_learns_grid_weights_and_saves_components(
     train: Interactions, ml_small: Dataset, tmp_path: Path
 ) -> None:
     blend = create_model("hybrid_blend", components=[EASE, CONTENT], grid_step=0.25)
-    blend.fit(train, ml_small)
+    blend.fit(TrainingData.for_serving(train, ml_small))
     assert np.isclose(blend.weights_.sum(), 1.0)
     assert any(np.allclose(blend.weights_, w) for w in simplex_grid(2, 0.25))
     path = blend.save(tmp_path / "blend")
@@ -106,29 +115,36 @@ def test_switch_routes_new_users_and_merges_cold_items_with_an_offset(
     train: Interactions, ml_small: Dataset, tmp_path: Path
 ) -> None:
     switch = create_model("hybrid_switch", collaborative=EASE, min_ratings=5, cold_item_rank=0)
-    switch.fit(train, ml_small)
-    popular = create_model("most_popular").fit(train, ml_small)
-    content = create_model("content").fit(train, ml_small)
+    switch.fit(TrainingData.for_serving(train, ml_small))
+    popular = create_model("most_popular").fit(TrainingData.for_serving(train, ml_small))
+    content = create_model("content").fit(TrainingData.for_serving(train, ml_small))
     cold = np.diff(train.matrix.tocsc().indptr) == 0
     assert cold.any() and switch.offset_ in hybrid.OFFSET_GRID
     persona = pl.DataFrame({"item_id": train.item_ids[:2], "rating": [5.0, 4.0]})
     warm = set(train.item_ids[~cold].tolist())
     ranked = switch.recommend_for_history(persona, k=30)["item_id"].to_list()
     ranked_warm = [item for item in ranked if item in warm]  # new user: popularity order
-    assert ranked_warm == popular.recommend_for_history(persona, k=30)["item_id"].to_list()[
-        :len(ranked_warm)]
+    assert (
+        ranked_warm
+        == popular.recommend_for_history(persona, k=30)["item_id"].to_list()[: len(ranked_warm)]
+    )
     rows = train.matrix[:2]
     scores = switch._score(np.arange(2), rows)
     np.testing.assert_allclose(
         scores[:, cold],
-        normalise_scores(content._score(np.arange(2), rows))[:, cold] + switch.offset_)
+        normalise_scores(content._score(np.arange(2), rows))[:, cold] + switch.offset_,
+    )
     fixed = create_model("hybrid_switch", collaborative=EASE, cold_item_offset=100.0)
-    top = fixed.fit(train, ml_small).recommend([int(train.user_ids[0])], k=int(cold.sum()))
+    top = fixed.fit(TrainingData.for_serving(train, ml_small)).recommend(
+        [int(train.user_ids[0])], k=int(cold.sum())
+    )
     assert set(top["item_id"]) <= set(train.item_ids[cold])  # a huge offset: cold items first
     loaded = Recommender.load(switch.save(tmp_path / "switch"))
     np.testing.assert_allclose(loaded._score(np.arange(2), rows), scores)
-    assert "nobody has rated" in switch.explain(int(train.user_ids[0]),
-                                                int(train.item_ids[cold][0])).text
+    assert (
+        "nobody has rated"
+        in switch.explain(int(train.user_ids[0]), int(train.item_ids[cold][0])).text
+    )
 
 
 def test_validation_split_makes_as_many_items_cold_as_train_has(train: Interactions) -> None:
@@ -145,7 +161,7 @@ def test_collective_ease_without_side_weight_is_ease(
 ) -> None:
     plain = create_model("ease", reg=10.0).fit(train)
     collective = create_model("hybrid_collective_ease", reg=10.0, side_weight=0.0)
-    collective.fit(train, ml_small)
+    collective.fit(TrainingData.for_serving(train, ml_small))
     np.testing.assert_allclose(collective.weights_, plain.weights_, rtol=1e-3, atol=1e-6)
 
 
@@ -153,13 +169,20 @@ def test_collective_ease_reaches_cold_items(train: Interactions, ml_small: Datas
     cold = np.diff(train.matrix.tocsc().indptr) == 0
     plain = create_model("hybrid_collective_ease", reg=10.0, side_weight=0.0)
     side = create_model("hybrid_collective_ease", reg=10.0, side_weight=20.0)
-    assert np.abs(plain.fit(train, ml_small).weights_[:, cold]).max() == 0.0
-    assert np.abs(side.fit(train, ml_small).weights_[~cold][:, cold]).max() > 1e-3
+    assert (
+        np.abs(plain.fit(TrainingData.for_serving(train, ml_small)).weights_[:, cold]).max() == 0.0
+    )
+    assert (
+        np.abs(side.fit(TrainingData.for_serving(train, ml_small)).weights_[~cold][:, cold]).max()
+        > 1e-3
+    )
 
 
 def test_collective_ease_tunes_its_side_weight(train: Interactions, ml_small: Dataset) -> None:
     tuned = create_model("hybrid_collective_ease", reg=10.0, side_weight=[0.0, 20.0])
-    tuned.fit(train, ml_small)
+    tuned.fit(TrainingData.for_serving(train, ml_small))
     assert tuned.side_weight_ in (0.0, 20.0)
     fixed = create_model("hybrid_collective_ease", reg=10.0, side_weight=tuned.side_weight_)
-    np.testing.assert_allclose(tuned.weights_, fixed.fit(train, ml_small).weights_, rtol=1e-5)
+    np.testing.assert_allclose(
+        tuned.weights_, fixed.fit(TrainingData.for_serving(train, ml_small)).weights_, rtol=1e-5
+    )

@@ -42,6 +42,9 @@ def test_feedback_and_model_info() -> None:
     metrics.set_model_info("t-info", "4", "ml-100k")
     assert sample("recsys_model_info", model="t-info", version="4", dataset="ml-100k") == 1
     assert sample("recsys_model_info", model="t-info", version="3", dataset="ml-100k") is None
+    metrics.set_model_info("t-info", "1", "ml-latest-small")  # same name, another dataset
+    assert sample("recsys_model_info", model="t-info", version="4", dataset="ml-100k") == 1
+    assert sample("recsys_model_info", model="t-info", version="1", dataset="ml-latest-small") == 1
 
 
 def test_metrics_server_is_idempotent_and_serves_the_registry() -> None:

@@ -1,0 +1,158 @@
+"""Checks of the arguments of the public verbs, in one place.
+
+The model API (``recommend``, ``recommend_for_history``, ``predict``, ``similar_items``,
+``explain``), the metrics and the service call these, so that a careless call gets the same
+clear :class:`~recsys.errors.ArgumentError` everywhere, naming the argument and what was
+expected, instead of a NumPy traceback or a silently wrong answer. The rules:
+
+* a cut-off (``k``, ``top``) is an ``int`` or NumPy integer, at least 1 (not a bool, a float
+  or a string);
+* ids are integers: an ``int``, a NumPy integer, or a 1-D list, array or Series of integers
+  (floats such as ``1.5``, strings, bools, ``None`` and nested lists are refused); a
+  repeated id in one request is answered once, in the order of first appearance;
+* paired arguments (``predict(user_ids, item_ids)``) have equal lengths;
+* a history is a polars frame ``[item_id, rating]`` of integer ids and finite ratings
+  within the rating scale; a movie rated twice in it keeps its last rating.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from recsys.errors import ArgumentError
+
+__all__ = [
+    "check_cutoff",
+    "check_flag",
+    "check_history",
+    "check_id",
+    "check_ids",
+    "check_pairs",
+    "unique_in_order",
+]
+
+_SHOWN = 5  # offending values quoted in a message
+
+
+def check_cutoff(value: Any, name: str = "k") -> int:
+    """``value`` as an int when it is an integer >= 1, else ArgumentError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentError(
+            f"{name} must be a positive integer (int or numpy integer), got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if value < 1:
+        raise ArgumentError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` when it is a bool (or NumPy bool), else ArgumentError naming ``name``."""
+    if not isinstance(value, bool | np.bool_):
+        raise ArgumentError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_ids(values: Any, name: str) -> np.ndarray:
+    """Integer ids as a 1-D int64 array (a scalar becomes one id); ArgumentError otherwise."""
+    if isinstance(values, pl.Series):
+        values = values.to_numpy()
+    elif isinstance(values, str | bytes) or values is None:
+        raise _not_ids(values, name)
+    try:
+        array = np.asarray(values)
+    except (ValueError, OverflowError) as error:  # ragged or too large for int64
+        raise _not_ids(values, name) from error
+    if array.ndim > 1:
+        raise ArgumentError(f"{name} must be a flat list of ids, got shape {array.shape}")
+    array = np.atleast_1d(array)
+    if array.dtype == object:
+        array = _integral_objects(array, values, name)
+    if array.dtype.kind not in "iu":
+        raise _not_ids(values, name)
+    return array.astype(np.int64)
+
+
+def _integral_objects(array: np.ndarray, values: Any, name: str) -> np.ndarray:
+    """An object array (mixed Python and NumPy ints) whose every element is an integer."""
+    bad = [v for v in array if isinstance(v, bool) or not isinstance(v, numbers.Integral)]
+    if bad:
+        raise _not_ids(values, name)
+    try:
+        return array.astype(np.int64)
+    except OverflowError as error:
+        raise ArgumentError(f"{name} holds ids beyond the 64-bit range") from error
+
+
+def _not_ids(values: Any, name: str) -> ArgumentError:
+    shown = values
+    if isinstance(values, Sequence | np.ndarray) and not isinstance(values, str | bytes):
+        shown = list(values[:_SHOWN])
+    return ArgumentError(
+        f"{name} must be integer ids (an int, or a list/array of ints), got {shown!r}"
+    )
+
+
+def check_id(value: Any, name: str) -> int:
+    """One integer id, else ArgumentError naming ``name``."""
+    ids = check_ids(value, name)
+    if ids.shape != (1,) or np.ndim(value) != 0:
+        raise ArgumentError(f"{name} must be one integer id, got {value!r}")
+    return int(ids[0])
+
+
+def unique_in_order(ids: np.ndarray) -> np.ndarray:
+    """``ids`` without repeats, in the order of their first appearance."""
+    _, first = np.unique(ids, return_index=True)
+    return ids[np.sort(first)]
+
+
+def check_pairs(first: Any, second: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Two id arguments of equal length (e.g. ``predict(user_ids, item_ids)``)."""
+    a, b = check_ids(first, names[0]), check_ids(second, names[1])
+    if len(a) != len(b):
+        raise ArgumentError(
+            f"{names[0]} and {names[1]} must have the same length (one pair per position), "
+            f"got {len(a)} and {len(b)}"
+        )
+    return a, b
+
+
+def check_history(history: Any, scale: tuple[float, float]) -> pl.DataFrame:
+    """A ``[item_id, rating]`` history, checked; one row per movie (its last rating)."""
+    if not isinstance(history, pl.DataFrame):
+        raise ArgumentError(
+            f"history must be a polars DataFrame with columns item_id and rating, got "
+            f"{type(history).__name__}"
+        )
+    missing = [c for c in ("item_id", "rating") if c not in history.columns]
+    if missing:
+        raise ArgumentError(
+            f"history lacks column(s) {missing}: expected [item_id, rating], got "
+            f"{history.columns}"
+        )
+    if history.is_empty():
+        raise ArgumentError("history is empty: rate at least one movie first")
+    items = check_ids(history["item_id"], "history item_id")
+    ratings = _check_ratings(history["rating"], scale)
+    frame = pl.DataFrame({"item_id": items, "rating": ratings})
+    return frame.unique("item_id", keep="last", maintain_order=True)
+
+
+def _check_ratings(column: pl.Series, scale: tuple[float, float]) -> np.ndarray:
+    if not column.dtype.is_numeric():
+        raise ArgumentError(f"history ratings must be numbers, got {column.dtype}")
+    values = column.cast(pl.Float64).to_numpy()
+    low, high = scale
+    bad = values[~np.isfinite(values) | (values < low) | (values > high)]
+    if len(bad):
+        raise ArgumentError(
+            f"history ratings must be finite and within the rating scale [{low}, {high}], "
+            f"got {bad[:_SHOWN].tolist()}"
+        )
+    return values.astype(np.float32)

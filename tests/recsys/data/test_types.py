@@ -1,0 +1,40 @@
+"""The duplicates policy: one rating per (user, movie), the latest; never a sum."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from recsys.data.types import Interactions, keep_latest_ratings
+
+
+def _ratings(rows: list[tuple[int, int, float, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema=["user_id", "item_id", "rating", "timestamp"], orient="row"
+    ).with_columns(pl.col("rating").cast(pl.Float32))
+
+
+def test_keep_latest_by_timestamp_keeps_other_rows_in_order() -> None:
+    frame = _ratings([(1, 10, 4.0, 200), (2, 10, 3.0, 50), (1, 10, 2.0, 100), (1, 11, 5.0, 1)])
+    kept, dropped = keep_latest_ratings(frame)
+    assert dropped == 1
+    assert kept.rows() == [(1, 10, 4.0, 200), (2, 10, 3.0, 50), (1, 11, 5.0, 1)]
+
+
+def test_equal_timestamps_or_none_keep_the_last_row() -> None:
+    frame = _ratings([(1, 10, 4.0, 7), (1, 10, 2.0, 7)])
+    assert keep_latest_ratings(frame)[0].rows() == [(1, 10, 2.0, 7)]
+    untimed = frame.drop("timestamp")
+    assert keep_latest_ratings(untimed)[0].rows() == [(1, 10, 2.0)]
+
+
+def test_no_duplicates_is_the_same_frame() -> None:
+    frame = _ratings([(1, 10, 4.0, 1), (1, 11, 2.0, 2)])
+    kept, dropped = keep_latest_ratings(frame)
+    assert dropped == 0 and kept is frame
+
+
+def test_interactions_never_sum_a_repeated_rating() -> None:
+    frame = _ratings([(1, 10, 4.0, 100), (1, 10, 4.0, 200), (1, 11, 3.0, 5)])
+    matrix = Interactions.from_frame(frame).matrix
+    assert matrix.nnz == 2
+    assert matrix.toarray().tolist() == [[4.0, 3.0]]  # not 8.0, still on the scale

@@ -1,0 +1,150 @@
+"""Leakage tests: nothing from the test side of a split (ratings, tags, the future after a cut)
+reaches a model, a feature or a tuning step, for every protocol of the splitter registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recsys.bench import runner
+from recsys.bench.spec import BenchmarkSpec
+from recsys.data.types import Dataset, TrainingData
+from recsys.errors import ConfigError
+from recsys.evaluation.protocol import (
+    FUTURE_POLICY,
+    SPLITTERS,
+    make_splits,
+    newer_share,
+    prepare_split,
+)
+from recsys.models import create_model
+
+N_USERS, N_ITEMS, PER_USER = 40, 50, 15
+PARAMS: dict[str, dict[str, Any]] = {  # small enough for 40 users
+    "kfold": {"k": 3},
+    "cold_start_users": {"user_fraction": 0.25, "n_known": 3},
+    "cold_start_items": {"fraction": 0.2},
+    "leave_last_n": {"n": 3},
+}
+
+
+def _token(user: int, item: int) -> str:
+    return f"pair{user}x{item}"
+
+
+@pytest.fixture(scope="module")
+def tagged() -> Dataset:
+    """Every rating carries a tag unique to its (user, movie) pair, written a second later;
+    a tag on a movie the user never rated is written too (never known at training time)."""
+    rng = np.random.default_rng(7)
+    rows, tags = [], []
+    for user in range(1, N_USERS + 1):
+        items = rng.choice(np.arange(1, N_ITEMS + 1), PER_USER, replace=False)
+        for step, item in enumerate(items):
+            stamp = 1_000_000 + 50_000 * user + 1_000 * step
+            rows.append((user, int(item), float(rng.integers(1, 11)) / 2, stamp))
+            tags.append((user, int(item), _token(user, int(item)), stamp + 1))
+        tags.append((user, N_ITEMS + 1, "unrated", 2_000_000))
+    ratings = pl.DataFrame(rows, schema=["user_id", "item_id", "rating", "timestamp"],
+                           orient="row").with_columns(
+        pl.col("user_id", "item_id").cast(pl.Int32), pl.col("rating").cast(pl.Float32))
+    movies = pl.DataFrame({"item_id": np.arange(1, N_ITEMS + 2, dtype=np.int32)}).with_columns(
+        title=pl.format("Movie {}", "item_id"), year=pl.lit(1999, pl.Int32),
+        genres=pl.lit(["Drama"], pl.List(pl.String)))
+    tag_frame = pl.DataFrame(tags, schema=["user_id", "item_id", "tag", "timestamp"],
+                             orient="row").with_columns(pl.col("user_id", "item_id").cast(pl.Int32))
+    return Dataset("synthetic-tagged", ratings, movies, tags=tag_frame, synthetic=True)
+
+
+def _pairs(frame: pl.DataFrame) -> set[tuple[int, int]]:
+    return set(zip(frame["user_id"].to_list(), frame["item_id"].to_list(), strict=True))
+
+
+@pytest.mark.parametrize("protocol", sorted(SPLITTERS))
+def test_no_test_rating_or_tag_reaches_training(protocol: str, tagged: Dataset) -> None:
+    for split in make_splits(protocol, PARAMS.get(protocol, {}), tagged.ratings, seed=3):
+        prepared = prepare_split(split, tagged, full_catalog=True)
+        test_pairs = _pairs(split.test)
+        assert not _pairs(prepared.interactions.to_frame()) & test_pairs
+        known = prepared.train.catalog.tags
+        assert known is not None and not _pairs(known) & test_pairs
+        assert _pairs(known) <= _pairs(split.train)  # only tags of training ratings
+        assert "unrated" not in known["tag"].to_list()
+        first_test = dict(split.test.group_by("user_id").agg(pl.col("timestamp").min()).rows())
+        cut = split.params.get("cut_timestamp")
+        for user, stamp in known.select("user_id", "timestamp").rows():
+            if cut is not None:
+                assert stamp < cut
+            elif protocol == "leave_last_n":
+                assert stamp < first_test.get(user, np.inf)
+        assert prepared.future["policy"] == FUTURE_POLICY[protocol]
+
+
+@pytest.mark.parametrize("protocol", sorted(SPLITTERS))
+def test_content_features_never_hold_a_test_tag(protocol: str, tagged: Dataset) -> None:
+    split = make_splits(protocol, PARAMS.get(protocol, {}), tagged.ratings, seed=3)[0]
+    prepared = prepare_split(split, tagged, full_catalog=True)
+    model = create_model("content", representation="tfidf", min_df=1).fit(prepared.train)
+    vocabulary = set(model.feature_names_.tolist())
+    leaked = {_token(u, i) for u, i in _pairs(split.test)} & vocabulary
+    assert not leaked
+    assert {_token(u, i) for u, i in _pairs(split.train)} & vocabulary  # tags do arrive
+
+
+def test_the_benchmark_runner_fits_and_tunes_on_training_only(
+    tagged: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fit of a run — tuning candidates included — sees no test pair and no test tag."""
+    fits: list[TrainingData] = []
+
+    def recording(name: str, **params: Any):
+        model = create_model(name, **params)
+        original = model.fit
+
+        def fit(train: TrainingData):
+            fits.append(TrainingData.of(train))
+            return original(train)
+
+        model.fit = fit
+        return model
+
+    monkeypatch.setattr(runner, "create_model", recording)
+    spec = BenchmarkSpec.from_dict({
+        "name": "leak-check", "dataset": "synthetic-tagged", "full_catalog": True,
+        "protocol": {"kind": "cold_start_items", "params": {"fraction": 0.2}},
+        "seeds": [5], "k": [5], "metrics": ["ndcg@5"],
+        "models": [{"name": "content", "params": {"min_df": 1}, "tune": {
+            "metric": "ndcg@5", "grid": {"damping": [0.0, 5.0]},
+            "validation": {"kind": "random_holdout", "params": {"test_fraction": 0.2}}}}],
+    })
+    runner.run_benchmark(spec, dataset=tagged, tracking=False, progress=False)
+    outer = make_splits("cold_start_items", {"fraction": 0.2}, tagged.ratings, seed=5)[0]
+    test_pairs = _pairs(outer.test)
+    assert len(fits) == 3  # two tuning candidates and the final fit
+    for data in fits:
+        assert not _pairs(data.interactions.to_frame()) & test_pairs
+        assert not _pairs(data.catalog.tags) & test_pairs
+
+
+def test_future_share_is_measured() -> None:
+    assert newer_share(np.array([1, 2, 3, 4]), np.array([2, 4])) == pytest.approx((0.5 + 0) / 2)
+    assert newer_share(np.array([1, 2]), np.array([5])) == 0.0
+
+
+def test_leave_last_n_states_the_future_it_keeps(tagged: Dataset) -> None:
+    split = make_splits("leave_last_n", {"n": 3}, tagged.ratings, seed=0)[0]
+    future = prepare_split(split, tagged).future
+    assert "other users' ratings made after them" in future["policy"]
+    assert 0 < future["train_newer_than_test_share"] < 1
+    temporal = make_splits("temporal_global", {"test_fraction": 0.2}, tagged.ratings, seed=0)[0]
+    assert prepare_split(temporal, tagged).future["train_newer_than_test_share"] == 0.0
+
+
+def test_unknown_protocols_and_params_are_refused(tagged: Dataset) -> None:
+    with pytest.raises(ConfigError, match="unknown protocol 'stratified'"):
+        make_splits("stratified", {}, tagged.ratings, 0)
+    with pytest.raises(ConfigError, match="ratio_typo"):
+        make_splits("stratified_split", {"ratio_typo": 0.5}, tagged.ratings, 0)
