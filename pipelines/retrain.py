@@ -18,7 +18,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.steps import DEFAULT_CONFIG, STEPS, PipelineConfig, RunContext, run_pipeline
+from pipelines.config import DEFAULT_CONFIG, PipelineConfig, RunContext
+from pipelines.runner import STEPS, run_pipeline
 from recsys.errors import RecsysError
 from recsys.settings import Settings, get_settings
 

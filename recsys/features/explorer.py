@@ -21,7 +21,7 @@ from recsys.features.base import ItemFeatures, dense
 from recsys.features.embeddings import movie_embeddings
 from recsys.features.genome import genome_features
 from recsys.features.tfidf import tfidf_features
-from recsys.models.similarity import centred_values, similarity_block
+from recsys.linalg import centred_values, similarity_block
 
 __all__ = ["METHODS", "catalog_map", "list_overlap", "similar_movies"]
 

@@ -30,6 +30,7 @@ from recsys.arguments import (
 from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import ConfigError, NotFittedError, RecsysError, UnknownIdError, UnsupportedError
 from recsys.io import atomic_dir
+from recsys.linalg import top_k
 
 __all__ = [
     "Capability",
@@ -37,7 +38,6 @@ __all__ = [
     "Recommender",
     "RECOMMENDATION_SCHEMA",
     "SIMILARITY_SCHEMA",
-    "top_k",
 ]
 
 RECOMMENDATION_SCHEMA = {
@@ -76,35 +76,6 @@ class Explanation:
     score: float
     text: str
     contributions: list[dict[str, Any]] = field(default_factory=list)
-
-
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a dense score block: (indices, scores), best first, ties by index.
-
-    Among items with equal scores the lower column index wins, also at the cut-off: the
-    result depends on the scores only, never on how ``np.argpartition`` breaks ties.
-    """
-    k = min(k, scores.shape[1])
-    if k <= 0:
-        empty = np.empty((scores.shape[0], 0))
-        return empty.astype(np.int64), empty
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-    ragged = np.flatnonzero((scores >= kth).sum(axis=1) > k)  # ties straddle the cut-off
-    if len(ragged):
-        part[ragged] = _lowest_index_ties(scores[ragged], kth[ragged], k)
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)
-    return idx, np.take_along_axis(scores, idx, axis=1)
-
-
-def _lowest_index_ties(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndarray:
-    """Per row, the columns above ``kth`` plus the lowest-index ones equal to it: k in all."""
-    above, at_cut = scores > kth, scores == kth
-    wanted = k - above.sum(axis=1, keepdims=True)
-    chosen = above | (at_cut & (np.cumsum(at_cut, axis=1) <= wanted))
-    return np.nonzero(chosen)[1].reshape(-1, k)
 
 
 class Recommender:

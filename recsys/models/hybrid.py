@@ -39,9 +39,9 @@ import scipy.sparse as sp
 from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import ConfigError, RecsysError
 from recsys.features import REPRESENTATIONS, item_features
-from recsys.models.base import Capability, Explanation, Recommender, top_k
+from recsys.linalg import ease_weights, top_k
+from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.content import require_catalog
-from recsys.models.ease import _spd_inverse
 from recsys.models.registry import create_model, get_model_class, register
 from recsys.models.similarity import ItemWeightsRecommender
 
@@ -556,13 +556,7 @@ class CollectiveEASE(ItemWeightsRecommender):
         x = self._inputs(train.matrix)
         gram = side * np.float32(side_weight)
         gram += (x.T @ x).toarray().astype(np.float32)
-        gram[np.diag_indices_from(gram)] += np.float32(self.params.reg)
-        precision = _spd_inverse(gram)
-        if not precision.flags.c_contiguous:
-            precision = precision.T  # symmetric: the C-order view of the same matrix
-        precision /= -np.diag(precision).copy()[None, :]
-        np.fill_diagonal(precision, 0.0)
-        return precision
+        return ease_weights(gram, self.params.reg)
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return super()._get_state() | {"side_weight": np.array(self.side_weight_)}

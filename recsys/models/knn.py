@@ -27,17 +27,11 @@ import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
+from recsys.linalg import SIMILARITIES, keep_top_k, similarity_matrix
 from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.bias import Baselines, als_biases
 from recsys.models.registry import register
-from recsys.models.similarity import (
-    SIMILARITIES,
-    csr_from_state,
-    csr_to_state,
-    keep_top_k,
-    rated_items_explanation,
-    similarity_matrix,
-)
+from recsys.models.similarity import csr_from_state, csr_to_state, rated_items_explanation
 
 __all__ = ["ItemKNN", "UserKNN", "CENTERINGS"]
 

@@ -12,14 +12,14 @@ from surprise import similarities as surprise_sims
 
 from recsys.data.types import Interactions
 from recsys.errors import ConfigError
-from recsys.models import create_model
-from recsys.models.similarity import (
+from recsys.linalg import (
     SIMILARITIES,
     centred_values,
     keep_top_k,
     similarity_block,
     similarity_matrix,
 )
+from recsys.models import create_model
 
 # 3 users × 4 items; 0 = not rated. Co-rated items: (u0,u1) {0,2,3}, (u0,u2) {0,1,3},
 # (u1,u2) {0,3}.
