@@ -213,18 +213,28 @@ def _quality_table(entries: LogbookEntries, out: _Writer) -> str:
     for name in _datasets(entries, out.ctx):
         report = read_quality(name, out.ctx.settings)
         if report is None:
-            rows.append([name, f"{out.red} missing: `recsys data validate {name}`", *["–"] * 8])
+            rows.append([name, f"{out.red} missing: `recsys data validate {name}`", *["–"] * 9])
             continue
         stats, counts = report["stats"], report["stats"]["counts"]
         rows.append([
             name, f"{out.badge(report['ok'])} {'PASS' if report['ok'] else 'FAIL'}",
             *(_number(counts[k]) for k in ("ratings", "users", "movies", "tags")),
             _number(stats["duplicate_pairs"]), _number(stats["orphan_ratings"]),
-            _number(stats["sparsity"]), f"`{report['manifest_hash'][:12]}`",
+            _number(stats["sparsity"]), _edition(stats.get("provenance") or {}),
+            f"`{report['manifest_hash'][:12]}`",
         ])
     columns = ["dataset", "report", "ratings", "users", "movies", "tags", "duplicate pairs",
-               "orphan ratings", "sparsity", "manifest"]
+               "orphan ratings", "sparsity", "edition", "manifest"]
     return "### Data quality (from `recsys data validate`)\n\n" + _table(columns, rows)
+
+
+def _edition(provenance: dict[str, Any]) -> str:
+    """The edition a copy resembles, and whether its checksums are the published ones."""
+    near = provenance.get("resembles") or {}
+    verified = {True: "verified", False: "unverified", None: "?"}[provenance.get("verified")]
+    if not near:
+        return verified
+    return f"{near['edition']} ({'exact' if near.get('exact') else 'closest'}), {verified}"
 
 
 def _ingest_table(entries: LogbookEntries, out: _Writer) -> str:
@@ -244,8 +254,8 @@ def _run_cell(out: _Writer, run_id: str | None) -> str:
     if not run_id:
         return "–"
     found = out.ctx.mlflow.run(run_id)
-    return f"`{run_id[:8]}` ({found['status'].lower()})" if found else f"`{run_id[:8]}` (not in " \
-        "this tracking store)"
+    state = found["status"].lower() if found else "not in this tracking store"
+    return f"`{run_id[:8]}` ({state})"
 
 
 def _benchmark_table(folder: Path, out: _Writer) -> str:

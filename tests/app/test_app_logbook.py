@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from recsys.report import ENTRIES_DIR
+from recsys.report.entries import load_entries
+
 
 def test_logbook_page_shows_every_section(app: AppTest) -> None:
     app.run()
@@ -14,5 +17,8 @@ def test_logbook_page_shows_every_section(app: AppTest) -> None:
                   "Architecture decisions", "Versions"):
         assert any(label.startswith(title) for label in labels), labels
     shown = "\n".join(str(m.value) for m in app.markdown)
-    assert "Tag leak in the cold-items content study (open)" in shown
-    assert "recommenders-ml100k" in shown and ":red[✘]" in shown and "🔴" not in shown
+    for entry in load_entries(ENTRIES_DIR).journal:
+        assert f"{entry.block} · {entry.title} (" in shown
+    assert "recommenders-ml100k" in shown
+    assert ":green[✔]" in shown or ":red[✘]" in shown
+    assert "🔴" not in shown and "🟢" not in shown  # Streamlit colours, no emoji font needed

@@ -196,6 +196,9 @@ def test_quality_proof_reads_the_validate_report(tmp_path: Path, results_copy: P
     assert main(["data", "validate", "ml-latest-small"]) == 0
     status = check(proof, ctx)
     assert status.ok and status.detail.startswith("PASS")
+    data = build_logbook(ctx, _entries()).section("data").markdown
+    assert "| ml-latest-small | 🟢 PASS | 100,836 | 610 | 9,742 | 3,683 | 0 | 0 |" in data
+    assert "(exact), verified" in data
 
 
 def test_champion_proof_reads_the_registry(tmp_path: Path, results_copy: Path) -> None:
