@@ -191,7 +191,10 @@ class BenchmarkSpec:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def select(self, labels: list[str]) -> BenchmarkSpec:
-        """The same spec restricted to the models with these labels (or registry names)."""
+        """The same spec restricted to the models with these labels (or registry names).
+
+        Goals about a model left out (or measured against one) are left out with it.
+        """
         chosen = [m for m in self.models if m.display in labels or m.name in labels]
         missing = sorted(set(labels) - {m.display for m in chosen} - {m.name for m in chosen})
         if missing:
@@ -199,7 +202,10 @@ class BenchmarkSpec:
                 f"Spec {self.name!r} has no model(s) {missing}; "
                 f"its models are {[m.display for m in self.models]}"
             )
-        return dataclasses.replace(self, models=chosen)
+        kept = {m.display for m in chosen}
+        goals = [g for g in self.goals
+                 if g.model in kept | {"best"} and g.reference in kept | {None, "published"}]
+        return dataclasses.replace(self, models=chosen, goals=goals)
 
     @property
     def ranking_ks(self) -> list[int]:

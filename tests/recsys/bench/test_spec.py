@@ -141,3 +141,11 @@ def test_committed_specs_load_and_name_registered_models(name: str) -> None:
     assert spec.name == path.stem
     unknown = {m.name for m in spec.models} - set(available_models())
     assert not unknown, f"{path.name} uses unregistered models {unknown}"
+
+
+def test_selecting_models_drops_the_goals_of_the_others() -> None:
+    """`recsys bench run SPEC --models X` on a spec with goals about other models runs X."""
+    spec = load_spec(SPEC_DIR / "recommenders-ml100k.yaml")
+    picked = spec.select(["ALS tuned"])
+    assert [m.display for m in picked.models] == ["ALS tuned"]
+    assert all(g.model in ("ALS tuned", "best") for g in picked.goals)
