@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from recsys.config import check_keys
 from recsys.data.load import load_dataset
 from recsys.data.types import Dataset, Split
 from recsys.errors import ConfigError, DataError, RecsysError
@@ -63,16 +64,11 @@ class PipelineConfig:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], where: str = "config") -> PipelineConfig:
         """Check every key (unknown ones are errors) and fill missing sections with ``{}``."""
-        unknown = sorted(set(raw) - set(SECTIONS) - {"dataset", "models"})
-        if unknown:
-            raise ConfigError(f"{where}: unknown section(s) {unknown}; expected "
-                              f"dataset, models, {', '.join(SECTIONS)}")
-        sections = {name: dict(raw.get(name) or {}) for name in SECTIONS}
-        for name, values in sections.items():
-            bad = sorted(set(values) - SECTIONS[name])
-            if bad:
-                raise ConfigError(f"{where}: unknown key(s) {bad} in {name!r}; expected some of "
-                                  f"{sorted(SECTIONS[name])}")
+        check_keys(raw, {*SECTIONS, "dataset", "models"}, where, noun="section", name="the config")
+        sections = {
+            name: check_keys(raw.get(name) or {}, keys, where, name=repr(name))
+            for name, keys in SECTIONS.items()
+        }
         models = dict(raw.get("models") or {})
         if not raw.get("dataset") or not models:
             raise ConfigError(f"{where}: needs a dataset and at least one model under 'models'")

@@ -23,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from recsys.config import build
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation import compare_models, recommend_latency
 from recsys.evaluation.metrics import catalog_coverage
@@ -61,11 +62,7 @@ class GatePolicy:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GatePolicy:
         """Build from a config mapping; an unknown key is an error, not a silent default."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown gate option(s) {unknown}; expected some of {sorted(known)}")
-        policy = cls(**values)
+        policy = build(cls, values, "gate", noun="gate option")
         if not 0 < policy.alpha < 1 or policy.max_latency_ratio <= 0 or policy.latency_users < 1:
             raise ConfigError(f"gate policy out of range: {policy}")
         return policy

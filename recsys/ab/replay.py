@@ -25,7 +25,7 @@ from scipy import stats
 
 from recsys.ab.analysis import AbResult, analyze, welch_test, ztest_proportions
 from recsys.ab.design import sample_size_proportions, sample_size_sign_test
-from recsys.ab.experiment import Experiment, strict_fields
+from recsys.ab.experiment import Experiment
 from recsys.ab.interleaving import (
     InterleavingResult,
     interleaving_credit,
@@ -33,6 +33,7 @@ from recsys.ab.interleaving import (
     sign_test_pvalues,
     team_draft,
 )
+from recsys.config import check_keys
 from recsys.data.types import Dataset, Interactions, Split
 from recsys.errors import ConfigError
 from recsys.evaluation.metrics import item_popularity, novelty_per_user
@@ -91,7 +92,7 @@ class ReplaySpec:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ReplaySpec:
         """Build from a mapping (the YAML spec); unknown keys fail loudly."""
-        values = strict_fields(raw, cls, "replay spec")
+        values = check_keys(raw, cls, "replay spec")
         values["experiment"] = Experiment.from_dict(values["experiment"])
         if "sensitivity_users" in values:
             values["sensitivity_users"] = tuple(int(n) for n in values["sensitivity_users"])

@@ -27,8 +27,9 @@ from recsys.arguments import (
     check_pairs,
     unique_in_order,
 )
+from recsys.config import check_keys
 from recsys.data.types import Catalog, Interactions, TrainingData
-from recsys.errors import ConfigError, NotFittedError, RecsysError, UnknownIdError, UnsupportedError
+from recsys.errors import NotFittedError, RecsysError, UnknownIdError, UnsupportedError
 from recsys.io import atomic_dir
 from recsys.linalg import top_k
 
@@ -91,14 +92,9 @@ class Recommender:
         seed: int = 42
 
     def __init__(self, **params: Any) -> None:
-        known = {f.name for f in dataclasses.fields(self.Params)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(
-                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
-                f"valid parameters are {sorted(known)}"
-            )
-        self.params = self.Params(**params)
+        checked = check_keys(params, self.Params, type(self).__name__, noun="parameter",
+                             name="its Params")
+        self.params = self.Params(**checked)
         self._fitted = False
 
     # -- scikit-learn style plumbing -------------------------------------------------------
