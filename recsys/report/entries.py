@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-
-from recsys.bench.spec import _build as build_strict  # the one strict builder (see #11)
+from recsys.config import load_yaml
 from recsys.errors import ConfigError
 
 __all__ = [
@@ -172,26 +170,25 @@ class LogbookEntries:
     decisions: list[Decision]
 
 
-def _read(path: Path) -> Any:
-    if not path.exists():
-        raise ConfigError(f"logbook source {path} is missing")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+@dataclass(frozen=True)
+class _ChecklistFile:
+    checklist: list[ChecklistItem]
 
 
-def _items(path: Path, cls: type, key: str) -> list[Any]:
-    data = _read(path)
-    if not isinstance(data, dict) or set(data) != {key} or not isinstance(data[key], list):
-        raise ConfigError(f"{path}: expected one top-level key {key!r} holding a list")
-    return [build_strict(cls, item, f"{path}:{key}[{i}]") for i, item in enumerate(data[key])]
+@dataclass(frozen=True)
+class _JournalFile:
+    journal: list[JournalEntry]
+
+
+@dataclass(frozen=True)
+class _DecisionsFile:
+    decisions: list[Decision]
 
 
 def load_entries(folder: Path) -> LogbookEntries:
     """Read ``checklist.yaml``, ``journal.yaml`` and ``decisions.yaml`` from ``folder``."""
     return LogbookEntries(
-        checklist=_items(folder / "checklist.yaml", ChecklistItem, "checklist"),
-        journal=_items(folder / "journal.yaml", JournalEntry, "journal"),
-        decisions=_items(folder / "decisions.yaml", Decision, "decisions"),
+        checklist=load_yaml(folder / "checklist.yaml", _ChecklistFile).checklist,
+        journal=load_yaml(folder / "journal.yaml", _JournalFile).journal,
+        decisions=load_yaml(folder / "decisions.yaml", _DecisionsFile).decisions,
     )
