@@ -23,12 +23,13 @@ from recsys.data.types import Dataset, Split
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation.protocol import PreparedSplit, prepare_split
 from recsys.registry_gate import GatePolicy, ModelRegistry
+from recsys.runs import MARKER
 from recsys.settings import Settings
+from recsys.tracking import REGISTERED_MODEL
 
 __all__ = ["DEFAULT_CONFIG", "MARKER", "PipelineConfig", "RunContext"]
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yaml")
-MARKER = "_done.json"
 # period -> (training file, scored file) of the split step, and the summary key of its cut
 PERIODS = {
     "validation": (("fit.parquet", "valid.parquet"), "valid_cut_timestamp"),
@@ -139,6 +140,6 @@ class RunContext:
 
     def registry(self) -> ModelRegistry:
         """The MLflow registered model of this dataset."""
-        name = str(self.config.get("registry", "model_name", "recsys-{dataset}"))
+        name = str(self.config.get("registry", "model_name", REGISTERED_MODEL))
         return ModelRegistry(self.settings.tracking_uri, name.format(dataset=self.config.dataset),
                              str(self.config.get("registry", "experiment", "retrain")))

@@ -29,11 +29,12 @@ from recsys.evaluation import compare_models, recommend_latency
 from recsys.evaluation.metrics import catalog_coverage
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate
 from recsys.models.base import Recommender
+from recsys.tracking import CHAMPION_ALIAS
 
 __all__ = [
     "CHAMPION",
     "GatePolicy",
-    "Guardrail",
+    "GuardrailCheck",
     "GateDecision",
     "ModelEvaluation",
     "evaluate_for_gate",
@@ -43,7 +44,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
+CHAMPION = CHAMPION_ALIAS
 COVERAGE = "coverage"
 LATENCY = "latency_p95_ms"
 
@@ -111,7 +112,7 @@ def evaluate_for_gate(
 
 
 @dataclass(frozen=True)
-class Guardrail:
+class GuardrailCheck:
     """One guardrail check: the challenger's value against the limit set by the champion."""
 
     name: str
@@ -142,7 +143,7 @@ class GateDecision:
     ci_high: float | None = None
     p_value: float | None = None
     n_users: int | None = None
-    guardrails: tuple[Guardrail, ...] = field(default_factory=tuple)
+    guardrails: tuple[GuardrailCheck, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``decision.json``)."""
@@ -167,11 +168,11 @@ class GateDecision:
 
 def _guardrails(
     challenger: Mapping[str, float], champion: Mapping[str, float], policy: GatePolicy
-) -> tuple[Guardrail, ...]:
+) -> tuple[GuardrailCheck, ...]:
     return (
-        Guardrail(COVERAGE, challenger[COVERAGE], champion[COVERAGE],
+        GuardrailCheck(COVERAGE, challenger[COVERAGE], champion[COVERAGE],
                   champion[COVERAGE] - policy.max_coverage_drop, higher_is_better=True),
-        Guardrail(LATENCY, challenger[LATENCY], champion[LATENCY],
+        GuardrailCheck(LATENCY, challenger[LATENCY], champion[LATENCY],
                   max(champion[LATENCY] * policy.max_latency_ratio, policy.latency_budget_ms),
                   higher_is_better=False),
     )

@@ -72,11 +72,6 @@ class ItemFeatures(_MetricFeatures):
         """True when the matrix is a SciPy sparse matrix."""
         return sp.issparse(self.matrix)
 
-    @property
-    def interpretable(self) -> bool:
-        """True when the dimensions are human-readable (tags, genres), not embedding axes."""
-        return self.kind != "embedding"
-
     def positions(self, item_ids: Any) -> np.ndarray:
         """Row index of each raw id, -1 where the id has no row."""
         item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))

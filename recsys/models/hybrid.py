@@ -40,8 +40,15 @@ from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import ConfigError, RecsysError
 from recsys.features import REPRESENTATIONS, item_features
 from recsys.linalg import ease_weights, top_k
-from recsys.models.base import Capability, Explanation, Recommender
+from recsys.models.base import Capability, Recommender
 from recsys.models.content import require_catalog
+from recsys.models.explanation import (
+    Component,
+    Explanation,
+    ExplanationKind,
+    Switch,
+    SwitchRule,
+)
 from recsys.models.registry import create_model, get_model_class, register
 from recsys.models.similarity import ItemWeightsRecommender
 
@@ -244,11 +251,12 @@ class _Ensemble(Recommender):
         return float(_best(OFFSET_GRID, lambda offset: valid.ndcg(score(offset), self.params.k),
                            f"{self.name} cold-item offset"))
 
-    def _component_explanation(self, model: Recommender, user_id: int | None, user: int,
-                               row: sp.csr_matrix, item: int, top: int) -> str:
-        if not model.supports(Capability.EXPLAIN):
-            return ""
-        return model._explain(user_id, user, row, item, top).text
+    def _component(self, model: Recommender, weight: float, contribution: float,
+                   user: int, row: sp.csr_matrix, item: int, top: int) -> Component:
+        """A component's share of the score with its own explanation (None if it has none)."""
+        explanation = model._explain(user, row, item, top) if model.supports(
+            Capability.EXPLAIN) else None
+        return Component(model.name, weight, contribution, explanation)
 
     def _save_files(self, folder: Path) -> None:
         for position, model in enumerate(self.components_):
@@ -367,23 +375,16 @@ class HybridBlend(_Ensemble):
         return self._blend(self.weights_, self._component_scores(users, rows), rows,
                            self.cold_items_, self.offset_)
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
-        users = np.array([user])
-        parts = [float(w * block[0, item]) for w, block in
-                 zip(self.weights_, self._component_scores(users, row), strict=True)]
-        lead = int(np.argmax(parts))
-        model = self.components_[lead]
-        contributions = [
-            {"model": m.name, "weight": float(w), "contribution": c}
-            for m, w, c in zip(self.components_, self.weights_, parts, strict=True)
-        ]
-        shares = ", ".join(f"{c['model']} {c['weight']:.0%}" for c in contributions)
-        detail = self._component_explanation(model, user_id, user, row, item, top)
-        text = f"Blend of {shares}; mostly {model.name}" + (f": {detail}" if detail else "")
-        return Explanation(user_id, int(self.train_.item_ids[item]), float(sum(parts)), text,
-                           contributions)
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """Each component (in the blend's order): its weight, its weighted normalised score
+        of the item and its own evidence."""
+        blocks = self._component_scores(np.array([user]), row)
+        parts = [float(w * block[0, item]) for w, block in zip(self.weights_, blocks, strict=True)]
+        components = [self._component(m, float(w), c, user, row, item, top)
+                      for m, w, c in zip(self.components_, self.weights_, parts, strict=True)]
+        score = float(self._score(np.array([user]), row)[0, item])
+        return Explanation(ExplanationKind.BLEND, int(self.train_.item_ids[item]), score,
+                           components=tuple(components))
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights_, "offset": np.array(self.offset_)}
@@ -467,21 +468,21 @@ class HybridSwitch(_Ensemble):
         blocks = self._component_scores(users, rows)
         return self._merge(blocks, rows, self.cold_items_, self.offset_)
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """The rule that picked the component scoring this item, and that component's own
+        explanation."""
         collaborative, content, cold_user = self.components_
         if self.cold_items_[item]:
-            model, why = content, "nobody has rated this movie yet"
+            model, rule = content, SwitchRule.COLD_ITEM
         elif row.nnz < self.params.min_ratings:
-            model, why = cold_user, f"you have rated fewer than {self.params.min_ratings} movies"
+            model, rule = cold_user, SwitchRule.FEW_RATINGS
         else:
-            model, why = collaborative, "you have rated enough movies"
-        detail = self._component_explanation(model, user_id, user, row, item, top)
-        text = f"{model.name} (because {why})" + (f": {detail}" if detail else "")
+            model, rule = collaborative, SwitchRule.ENOUGH_RATINGS
         score = float(self._score(np.array([user]), row)[0, item])
-        return Explanation(user_id, int(self.train_.item_ids[item]), score, text,
-                           [{"model": model.name, "reason": why}])
+        component = self._component(model, 1.0, score, user, row, item, top)
+        return Explanation(ExplanationKind.SWITCH, int(self.train_.item_ids[item]), score,
+                           components=(component,),
+                           switch=Switch(rule, self.params.min_ratings))
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return {"offset": np.array(self.offset_)}

@@ -12,12 +12,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.linalg import binary_pattern
-from recsys.models.base import Capability, Explanation, Recommender
+from recsys.models.base import Capability, Recommender
+from recsys.models.explanation import Explanation, ExplanationKind, RatedItem
 
 __all__ = [
     "ItemWeightsRecommender",
     "csr_from_state",
     "csr_to_state",
+    "rated_items",
     "rated_items_explanation",
 ]
 
@@ -41,32 +43,23 @@ def csr_from_state(prefix: str, state: dict[str, np.ndarray]) -> sp.csr_matrix:
     )
 
 
-def rated_items_explanation(
-    user_id: int | None,
-    item_id: int,
-    rated_ids: np.ndarray,
-    ratings: np.ndarray,
-    contributions: np.ndarray,
-    top: int,
-) -> Explanation:
-    """"Because you rated X": the user's rated items with the largest positive contributions."""
+def rated_items(
+    rated_ids: np.ndarray, ratings: np.ndarray, contributions: np.ndarray, top: int
+) -> tuple[RatedItem, ...]:
+    """The ``top`` rated items with the largest positive contributions, largest first."""
     order = np.lexsort((rated_ids, -contributions))[:top]
     order = order[contributions[order] > 0]
-    items = [
-        {
-            "item_id": int(rated_ids[j]),
-            "rating": float(ratings[j]),
-            "contribution": float(contributions[j]),
-        }
-        for j in order
-    ]
-    if items:
-        text = "Because you rated " + ", ".join(
-            f"item {c['item_id']} ({c['rating']:g})" for c in items
-        )
-    else:
-        text = "None of your rated items points to this one"
-    return Explanation(user_id, item_id, float(contributions.sum()), text, items)
+    return tuple(RatedItem(int(rated_ids[j]), float(ratings[j]), float(contributions[j]))
+                 for j in order)
+
+
+def rated_items_explanation(
+    item_id: int, rated_ids: np.ndarray, ratings: np.ndarray, contributions: np.ndarray,
+    top: int,
+) -> Explanation:
+    """A score that is a sum over the rated items: the items that add the most to it."""
+    return Explanation(ExplanationKind.RATED_ITEMS, item_id, float(contributions.sum()),
+                       rated_items=rated_items(rated_ids, ratings, contributions, top))
 
 
 class ItemWeightsRecommender(Recommender):
@@ -96,15 +89,14 @@ class ItemWeightsRecommender(Recommender):
         block = self.weights_[items]
         return block.toarray() if sp.issparse(block) else np.asarray(block)
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """``score_i = Σ_j x_j W[j, i]``: each rated item ``j`` adds ``x_j W[j, i]``."""
         x = self._inputs(row)
         rated = x.indices
         column = self.weights_[rated][:, [item]]
         weights = column.toarray().ravel() if sp.issparse(column) else np.asarray(column).ravel()
         return rated_items_explanation(
-            user_id, int(self.train_.item_ids[item]), self.train_.item_ids[rated],
+            int(self.train_.item_ids[item]), self.train_.item_ids[rated],
             row.data.astype(np.float64), x.data * weights, top,
         )
 

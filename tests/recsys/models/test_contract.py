@@ -17,6 +17,7 @@ from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ArgumentError, NotFittedError, UnknownIdError, UnsupportedError
 from recsys.models import Capability, Recommender, available_models, create_model
 from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
+from recsys.service.explanations import describe
 
 FAST_PARAMS: dict[str, dict[str, Any]] = {
     "item_knn": {"k": 20},
@@ -43,6 +44,8 @@ CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta"}
 # (an ALS fold-in re-solves the user factors, so it only approximates the trained ones).
 FOLD_IN_EXACT = {"item_knn", "ease", "rp3beta", "most_popular", "content", "hybrid_blend",
                  "hybrid_switch", "hybrid_collective_ease"}
+# Models whose explanation decomposes a re-solved score rather than the trained one.
+SCORE_RESOLVED = {"als"}
 MODELS = available_models()
 K = 5
 
@@ -173,7 +176,44 @@ def test_explain_capability(fitted: Recommender, users: np.ndarray) -> None:
         return
     explanation = fitted.explain(int(users[0]), item)
     assert isinstance(explanation, Explanation)
-    assert explanation.item_id == item and explanation.text
+    assert explanation.item_id == item and describe(explanation, _placeholder_titles)
+
+
+def _placeholder_titles(item_ids: list[int]) -> list[str]:
+    return [f"movie {i}" for i in item_ids]
+
+
+def test_explanation_is_of_the_ranking_score(fitted: Recommender, users: np.ndarray) -> None:
+    """The evidence explains the very score the item was ranked by (ALS re-solves the user's
+    factors to decompose the score, so its explanation is of the folded-in score)."""
+    if not fitted.supports(Capability.EXPLAIN) or fitted.name in SCORE_RESOLVED:
+        pytest.skip(f"{fitted.name}: no explanation of the trained score")
+    recs = fitted.recommend(users[:1], k=K)
+    for item, score in zip(recs["item_id"].to_list(), recs["score"].to_list(), strict=True):
+        assert fitted.explain(int(users[0]), item).score == pytest.approx(score, rel=1e-4,
+                                                                          abs=1e-6)
+
+
+def test_explain_for_history_capability(fitted: Recommender, users: np.ndarray) -> None:
+    """A history is explained like a known user (exactly so where fold-in is exact)."""
+    user = int(users[0])
+    history = fitted.train_.to_frame().filter(pl.col("user_id") == user)
+    item = int(fitted.recommend([user], k=1)["item_id"][0])
+    if not (fitted.supports(Capability.EXPLAIN) and fitted.supports(Capability.FOLD_IN)):
+        with pytest.raises(UnsupportedError):
+            fitted.explain_for_history(history, item)
+        return
+    folded = fitted.explain_for_history(history, item)
+    assert folded.item_id == item and folded.kind == fitted.explain(user, item).kind
+    if fitted.name in FOLD_IN_EXACT:
+        assert _same(folded, fitted.explain(user, item))
+
+
+def _same(a: Explanation, b: Explanation) -> bool:
+    """Equal evidence up to float rounding (the folded-in row is float32 like the trained one)."""
+    return a.kind == b.kind and a.score == pytest.approx(b.score, rel=1e-4, abs=1e-6) and [
+        r.item_id for r in a.rated_items] == [r.item_id for r in b.rated_items] and [
+        f.name for f in a.features] == [f.name for f in b.features]
 
 
 def test_fold_in_capability(fitted: Recommender, users: np.ndarray) -> None:

@@ -11,6 +11,7 @@ import pytest
 from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ConfigError
 from recsys.models import Recommender, create_model, hybrid
+from recsys.models.explanation import ExplanationKind, SwitchRule
 from recsys.models.hybrid import normalise_scores, simplex_grid
 
 EASE = {"name": "ease", "params": {"reg": 10.0}}
@@ -99,7 +100,8 @@ def test_blend_learns_grid_weights_and_saves_components(
     user = int(train.user_ids[0])
     item = int(blend.recommend([user], 1)["item_id"][0])
     explanation = Recommender.load(path).explain(user, item)
-    assert explanation.text.startswith("Blend of ease")
+    assert explanation.kind is ExplanationKind.BLEND
+    assert [c.model for c in explanation.components] == ["ease", "content"]
 
 
 def test_blend_rejects_bad_components() -> None:
@@ -141,10 +143,9 @@ def test_switch_routes_new_users_and_merges_cold_items_with_an_offset(
     assert set(top["item_id"]) <= set(train.item_ids[cold])  # a huge offset: cold items first
     loaded = Recommender.load(switch.save(tmp_path / "switch"))
     np.testing.assert_allclose(loaded._score(np.arange(2), rows), scores)
-    assert (
-        "nobody has rated"
-        in switch.explain(int(train.user_ids[0]), int(train.item_ids[cold][0])).text
-    )
+    explanation = switch.explain(int(train.user_ids[0]), int(train.item_ids[cold][0]))
+    assert explanation.switch.rule is SwitchRule.COLD_ITEM  # nobody has rated it
+    assert explanation.components[0].model == "content"
 
 
 def test_validation_split_makes_as_many_items_cold_as_train_has(train: Interactions) -> None:

@@ -132,5 +132,5 @@ def test_rp3beta_known_answer() -> None:
     )
     np.testing.assert_allclose(model.weights_.toarray(), expected, rtol=1e-6)
     explanation = model.explain(1, 12)  # user 1 rated item 10, which leads to item 12
-    assert explanation.contributions[0]["item_id"] == 10
-    assert explanation.contributions[0]["rating"] == 5.0
+    assert explanation.rated_items[0].item_id == 10
+    assert explanation.rated_items[0].rating == 5.0
