@@ -13,13 +13,13 @@
 #
 # The shape of the data decides the evaluation: a long popularity tail makes most-popular a
 # strong baseline and coverage a metric worth reporting; bursts of activity over time make
-# random splits optimistic. All frames come from `recsys.insights`.
+# random splits optimistic. All frames come from `recsys.data.stats`.
 
 # %%
 import matplotlib.pyplot as plt
 import polars as pl
 
-from recsys import insights
+from recsys.data import stats
 from recsys.data.load import ingest
 from recsys.data.validate import validate_dataset
 from recsys.settings import get_settings
@@ -36,7 +36,7 @@ datasets = {name: ingest(name, settings=settings) for name in NAMES}
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for ax, name in zip(axes, NAMES, strict=True):
-    dist = insights.rating_distribution(datasets[name].ratings)
+    dist = stats.rating_distribution(datasets[name].ratings)
     ax.bar(dist["rating"].to_numpy(), dist["share"].to_numpy(), width=0.4)
     ax.set(title=name, xlabel="rating", ylabel="share of ratings")
 fig.tight_layout()
@@ -52,7 +52,7 @@ plt.show()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for ax, by in zip(axes, ("item_id", "user_id"), strict=True):
     for name in NAMES:
-        tail = insights.long_tail(datasets[name].ratings, by=by)
+        tail = stats.long_tail(datasets[name].ratings, by=by)
         ax.plot(tail["rank"] / tail.height, tail["cumulative_share"], label=name)
     ax.axvline(0.2, color="grey", linestyle=":")
     ax.set(title=f"long tail by {by}", xlabel="rank (share of ids)",
@@ -76,7 +76,7 @@ pl.DataFrame([{"dataset": name, "share of ratings on the top 20% movies":
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for ax, name in zip(axes, NAMES, strict=True):
-    months = insights.ratings_over_time(datasets[name].ratings, every="1mo")
+    months = stats.ratings_over_time(datasets[name].ratings, every="1mo")
     ax.plot(months["period"].to_numpy(), months["ratings"].to_numpy())
     ax.set(title=name, ylabel="ratings per month")
     ax.tick_params(axis="x", rotation=45)
@@ -87,7 +87,7 @@ plt.show()
 # ## Genres over the years (ml-latest-small)
 
 # %%
-trends = insights.genre_trends(datasets["ml-latest-small"].ratings,
+trends = stats.genre_trends(datasets["ml-latest-small"].ratings,
                                datasets["ml-latest-small"].movies, top=6)
 fig, ax = plt.subplots(figsize=(10, 3.5))
 for (genre,), frame in trends.group_by("genre", maintain_order=True):

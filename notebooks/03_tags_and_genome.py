@@ -20,7 +20,7 @@
 import matplotlib.pyplot as plt
 import polars as pl
 
-from recsys import insights
+from recsys.data import stats
 from recsys.data.load import ingest
 from recsys.data.releases import RELEASES
 from recsys.settings import get_settings
@@ -37,8 +37,8 @@ print(f"{tags.height:,} tags by {tags['user_id'].n_unique()} users on "
 # A handful of users write most tags: the tag vocabulary reflects few people's taste.
 
 # %%
-per_user = insights.long_tail(tags, by="user_id")
-per_movie = insights.long_tail(tags, by="item_id")
+per_user = stats.long_tail(tags, by="user_id")
+per_movie = stats.long_tail(tags, by="item_id")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 axes[0].bar(per_user["rank"].to_numpy()[:20], per_user["count"].to_numpy()[:20])
 axes[0].set(title="tags per user (top 20 taggers)", xlabel="tagger rank", ylabel="tags")
@@ -50,14 +50,14 @@ plt.show()
 # %% [markdown]
 # ## What a movie's tags look like
 #
-# The most tagged movie, with the tags its users applied (`insights.movie_tags`, the same view
+# The most tagged movie, with the tags its users applied (`stats.movie_tags`, the same view
 # as the app's insights page).
 
 # %%
 top_movie = int(per_movie["id"][0])
 title = small.movies.filter(pl.col("item_id") == top_movie)["title"][0]
 print(title)
-insights.movie_tags(small, top_movie, top=12)
+stats.movie_tags(small, top_movie, top=12)
 
 # %% [markdown]
 # ## Tags and ratings share their authors

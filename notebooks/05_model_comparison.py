@@ -13,21 +13,21 @@
 #
 # Nothing is retrained here: the benchmark runner (`recsys bench run SPEC`) wrote
 # `benchmarks/results/<spec>/` with the per-model summary, per-user values, significance and
-# provenance (commit, MLflow runs); this notebook reads them with `recsys.insights` and checks
+# provenance (commit, MLflow runs); this notebook reads them with `recsys.bench.results` and checks
 # each spec's goals with `recsys.bench.report.evaluate_goals`.
 
 # %%
 import matplotlib.pyplot as plt
 import polars as pl
 
-from recsys import insights
+from recsys.bench import results
 from recsys.bench.report import evaluate_goals
 from recsys.bench.spec import load_spec
 
-RESULTS = insights.REPO_RESULTS
+RESULTS = results.RESULTS_DIR
 SPECS = RESULTS.parent / "specs"
-runs = {folder.name: insights.load_benchmark(folder)
-        for folder in insights.benchmark_folders(RESULTS)}
+runs = {folder.name: results.load_benchmark(folder)
+        for folder in results.benchmark_folders(RESULTS)}
 pl.DataFrame([{"benchmark": name, "dataset": run.dataset,
                "protocol": run.context.get("protocol", {}).get("kind"),
                "models": run.summary.height, "commit": run.context.get("git_commit", "")[:7]}

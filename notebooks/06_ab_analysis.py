@@ -19,21 +19,20 @@
 
 # %%
 import matplotlib.pyplot as plt
-import polars as pl
 
-from recsys import insights
 from recsys.ab.analysis import srm_test
 from recsys.ab.assignment import assign_frame
 from recsys.ab.design import sample_size_proportions
-from recsys.ab.replay import load_replay_spec
+from recsys.ab.replay import SavedReplay, load_replay_spec
+from recsys.bench.results import RESULTS_DIR
 from recsys.data.load import ingest
 from recsys.settings import get_settings
 
-REPO = insights.REPO_RESULTS.parents[1]
-spec = load_replay_spec(REPO / "benchmarks" / "specs" / "ab-replay-ml-latest-small.yaml")
+NAME = "ab-replay-ml-latest-small"
+spec = load_replay_spec(RESULTS_DIR.parent / "specs" / f"{NAME}.yaml")
 experiment = spec.experiment
-replay = insights.replay_results()["ab-replay-ml-latest-small"]
-primary = replay["ab"]["metrics"][0]
+replay = SavedReplay.load(RESULTS_DIR / NAME)
+primary = replay.metrics.row(0, named=True)
 print(experiment.id, [arm.name for arm in experiment.arms], experiment.traffic,
       experiment.primary_metric)
 
@@ -44,11 +43,10 @@ print(experiment.id, [arm.name for arm in experiment.arms], experiment.traffic,
 # effect (relative) over the control's observed hit rate.
 
 # %%
-needed = sample_size_proportions(primary["control_value"], experiment.mde, experiment.alpha,
+needed = sample_size_proportions(primary["control"], experiment.mde, experiment.alpha,
                                  experiment.power, relative=True)
-print(f"control hit rate {primary['control_value']:.4f}; +{experiment.mde:.0%} relative needs "
-      f"{needed:,} users per arm (the replay recorded {replay['ab']['required_n_per_arm']:,}); "
-      f"ml-latest-small has {primary['n_control'] + primary['n_treatment']} users in all")
+print(f"control {primary['metric']} {primary['control']:.4f}; +{experiment.mde:.0%} relative "
+      f"needs {needed:,} users per arm; the replay had {replay.replayed_users} users in all")
 
 # %% [markdown]
 # ## 2. Assign: a hash of (experiment, salt, user), never a coin flip at request time
@@ -70,7 +68,7 @@ observed
 srm = srm_test(observed, dict(zip([a.name for a in experiment.arms], experiment.traffic,
                                   strict=True)))
 print(f"chi2 = {srm.chi2:.3f}, p = {srm.p_value:.3f}, flagged = {srm.flagged}; "
-      f"the replay recorded p = {replay['ab']['srm']['p_value']:.3f}")
+      f"the replay recorded p = {replay.srm.p_value:.3f}")
 
 # %% [markdown]
 # ## 4. Read the outcome: effects with their intervals, guardrails, power
@@ -80,22 +78,19 @@ print(f"chi2 = {srm.chi2:.3f}, p = {srm.p_value:.3f}, flagged = {srm.flagged}; "
 # why — at this size the split test is badly underpowered.
 
 # %%
-metrics = pl.DataFrame([{k: m[k] for k in ("metric", "lift", "p_value", "significant")}
-                        | {"low": m["lift_ci"][0], "high": m["lift_ci"][1]}
-                        for m in replay["ab"]["metrics"]])
+metrics = replay.metrics
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-y = range(metrics.height)
-axes[0].errorbar(metrics["lift"], list(y), xerr=[metrics["lift"] - metrics["low"],
-                 metrics["high"] - metrics["lift"]], fmt="o")
+y = list(range(metrics.height))
+axes[0].errorbar(metrics["lift"], y, xerr=[metrics["lift"] - metrics["lift_low"],
+                 metrics["lift_high"] - metrics["lift"]], fmt="o")
 axes[0].axvline(0, color="grey", linestyle=":")
-axes[0].set(yticks=list(y), yticklabels=metrics["metric"].to_list(),
+axes[0].set(yticks=y, yticklabels=metrics["metric"].to_list(),
             xlabel="relative lift of the treatment (95% CI)")
-curve = pl.DataFrame(replay["sensitivity"])
-for column in ("split_power", "paired_power", "interleaving_power"):
-    axes[1].plot(curve["n_users"], curve[column], marker="o", label=column)
+for (design,), curve in replay.power.group_by("design", maintain_order=True):
+    axes[1].plot(curve["n_users"], curve["power"], marker="o", label=design)
 axes[1].axhline(0.8, color="grey", linestyle=":")
 axes[1].set(xscale="log", xlabel="users", ylabel="power", title="sensitivity")
 axes[1].legend()
 fig.tight_layout()
 plt.show()
-print(replay["ab"]["conclusion"])
+print(replay.conclusion)

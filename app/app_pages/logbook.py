@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import service
+from app import state
 from recsys.report import ENTRIES_DIR, REPO_ROOT
 from recsys.report.entries import load_entries
 from recsys.report.logbook import Logbook, build_logbook, open_context
@@ -14,7 +14,7 @@ from recsys.report.logbook import Logbook, build_logbook, open_context
 @st.cache_data(ttl=300, show_spinner="Reading the test results, benchmark results, MLflow…")
 def logbook() -> Logbook:
     """The logbook as ``recsys report logbook`` builds it (paths shown as text, not links)."""
-    ctx = open_context(REPO_ROOT, service.settings())
+    ctx = open_context(REPO_ROOT, state.settings())
     return build_logbook(ctx, load_entries(ENTRIES_DIR), link_base=None, style="streamlit")
 
 

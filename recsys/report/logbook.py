@@ -19,7 +19,9 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from recsys import insights
+from recsys import runs
+from recsys.ab.replay import saved_replays
+from recsys.bench import results
 from recsys.errors import ConfigError
 from recsys.io import write_text
 from recsys.report import NOTEBOOKS_DIR
@@ -32,9 +34,10 @@ from recsys.report.entries import (
     Proof,
 )
 from recsys.report.notebooks import notebook_paths
-from recsys.report.proofs import Context, Status, check, measure, registered_model_name
+from recsys.report.proofs import Context, Status, check, measure
 from recsys.report.sources import Git, MlflowSource, read_junit, read_quality
 from recsys.settings import Settings
+from recsys.tracking import registered_model_name
 
 __all__ = [
     "JUNIT_FILES",
@@ -106,7 +109,7 @@ def open_context(repo: Path, settings: Settings, results_root: Path | None = Non
         results_root=results_root or repo / "benchmarks" / "results",
         settings=settings,
         tests=read_junit(files),
-        mlflow=MlflowSource(settings.tracking_uri),
+        mlflow=MlflowSource(settings),
         git=Git(repo),
     )
 
@@ -259,7 +262,7 @@ def _run_cell(out: _Writer, run_id: str | None) -> str:
 
 
 def _benchmark_table(folder: Path, out: _Writer) -> str:
-    run = insights.load_benchmark(folder)
+    run = results.load_benchmark(folder)
     columns = [c for c in METRIC_COLUMNS
                if c in run.summary.columns and run.summary[c].null_count() < run.summary.height]
     commit = out.commit(run.context.get("git_commit"))
@@ -273,7 +276,7 @@ def _benchmark_table(folder: Path, out: _Writer) -> str:
 
 
 def _benchmarks(entries: LogbookEntries, out: _Writer) -> str:
-    folders = insights.benchmark_folders(out.ctx.results_root)
+    folders = results.benchmark_folders(out.ctx.results_root)
     tables = "\n\n".join(_benchmark_table(folder, out) for folder in folders)
     return ("### Comparative results (committed benchmark results)\n\nQuality, time and memory "
             "per model; each row names the commit and MLflow run that produced it. Rows are "
@@ -300,10 +303,10 @@ def _registry(entries: LogbookEntries, out: _Writer) -> str:
     title = f"### MLflow registry (`{mlflow.tracking_uri}`)"
     if not mlflow.available:
         return f"{title}\n\n{out.red} no tracking store: run `python -m pipelines.retrain`"
-    rows = [[name, f"v{v['version']}", ", ".join(v["aliases"]) or "–", v["tags"].get("model", ""),
-             _run_cell(out, v["run"]), v["tags"].get("gate.promote", "")]
+    rows = [[name, f"v{v['version']}", v["aliases"] or "–", v["model"],
+             f"`{v['run']}`", v["promote"]]
             for dataset in _datasets(entries, out.ctx)
-            for name in [registered_model_name(out.ctx.repo, dataset)]
+            for name in [registered_model_name(dataset)]
             for v in mlflow.versions(name)]
     return f"{title}\n\n" + _table(["model", "version", "aliases", "recommender", "run",
                                     "gate promoted"], rows)
@@ -312,7 +315,7 @@ def _registry(entries: LogbookEntries, out: _Writer) -> str:
 def _pipeline_runs(entries: LogbookEntries, out: _Writer) -> str:
     rows = []
     for dataset in _datasets(entries, out.ctx):
-        frame = insights.pipeline_runs(dataset, out.ctx.settings)
+        frame = runs.pipeline_runs(dataset, out.ctx.settings)
         rows += [[dataset, r["run"], r["challenger"], r["promoted"], r["reason"],
                   _number(r.get("ndcg@10"))] for r in frame.iter_rows(named=True)]
     return "### Retraining pipeline runs\n\n" + _table(
@@ -321,13 +324,13 @@ def _pipeline_runs(entries: LogbookEntries, out: _Writer) -> str:
 
 def _replays(entries: LogbookEntries, out: _Writer) -> str:
     rows = []
-    for name, result in insights.replay_results(out.ctx.results_root).items():
-        ab, primary = result["ab"], result["ab"]["metrics"][0]
+    for name, replay in saved_replays(out.ctx.results_root).items():
+        primary = replay.metrics.row(0, named=True)
         rows.append([out.link(name, out.ctx.rel(out.ctx.results_root / name / "report.md")),
-                     f"{ab['control']} vs {ab['treatment']}", primary["metric"],
+                     f"{replay.control} vs {replay.treatment}", primary["metric"],
                      f"{primary['lift']:+.1%}", _number(primary["p_value"]),
-                     f"{out.badge(not ab['srm']['flagged'])} p = {ab['srm']['p_value']:.3g}",
-                     out.commit(result["meta"].get("git_commit"))])
+                     f"{out.badge(not replay.srm.flagged)} p = {replay.srm.p_value:.3g}",
+                     out.commit(replay.commit)])
     return "### Offline A/B replays\n\n" + _table(
         ["replay", "arms", "primary", "lift", "p", "sample ratio", "commit"], rows)
 

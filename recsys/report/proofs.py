@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import yaml
 
+from recsys.bench import results
 from recsys.bench.spec import load_spec, lower_is_better
 from recsys.errors import RecsysError
 from recsys.report.entries import Measurement, Proof
 from recsys.report.sources import Git, MlflowSource, TestRun, read_quality
 from recsys.settings import Settings
+from recsys.tracking import CHAMPION_ALIAS, registered_model_name
 
-__all__ = ["Context", "Status", "Reading", "check", "measure", "registered_model_name"]
+__all__ = ["Context", "Status", "Reading", "check", "measure"]
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ def _results(proof: Proof, ctx: Context) -> Status:
 
 
 def _summary(ctx: Context, name: str) -> pl.DataFrame | None:
-    path = _folder(ctx, name) / "results.csv"
-    return pl.read_csv(path) if path.exists() else None
+    folder = _folder(ctx, name)
+    return results.load_benchmark(folder).summary if (folder / "results.csv").exists() else None
 
 
 def _goals(proof: Proof, ctx: Context) -> Status:
@@ -153,11 +154,11 @@ def _value(summary: pl.DataFrame, model: str, metric: str) -> float | None:
 
 
 def _significant(ctx: Context, proof: Proof) -> bool | None:
-    path = _folder(ctx, proof.target) / "significance.csv"
-    if not path.exists():
+    significance = results.load_benchmark(_folder(ctx, proof.target)).significance
+    if significance is None:
         return None
     pair = {proof.better, proof.than}
-    rows = pl.read_csv(path).filter(pl.col("metric") == proof.metric)
+    rows = significance.filter(pl.col("metric") == proof.metric)
     row = rows.filter(pl.col("model_a").is_in(list(pair)) & pl.col("model_b").is_in(list(pair)))
     return bool(row["significant"][0]) if row.height else None
 
@@ -182,22 +183,16 @@ def _compare(proof: Proof, ctx: Context) -> Status:
     return Status(ok, detail, link)
 
 
-def registered_model_name(repo: Path, dataset: str) -> str:
-    """The pipeline's registered model name for ``dataset`` (``pipelines/config.yaml``)."""
-    config = yaml.safe_load((repo / "pipelines" / "config.yaml").read_text(encoding="utf-8"))
-    return str(config["registry"]["model_name"]).format(dataset=dataset)
-
-
 def _champion(proof: Proof, ctx: Context) -> Status:
-    from recsys.registry_gate import CHAMPION  # loads the models: only when needed
-
-    name = registered_model_name(ctx.repo, proof.target)
+    name = registered_model_name(proof.target)
     if not ctx.mlflow.available:
         return Status(False, f"no MLflow store at {ctx.mlflow.tracking_uri}: run the pipeline")
-    holder = next((v for v in ctx.mlflow.versions(name) if CHAMPION in v["aliases"]), None)
+    holder = next((v for v in ctx.mlflow.versions(name)
+                   if CHAMPION_ALIAS in v["aliases"].split(", ")), None)
     if holder is None:
-        return Status(False, f"{name} has no {CHAMPION!r} version in {ctx.mlflow.tracking_uri}")
-    return Status(True, f"{name} v{holder['version']} (run {holder['run'][:8]})")
+        return Status(False, f"{name} has no {CHAMPION_ALIAS!r} version in "
+                      f"{ctx.mlflow.tracking_uri}")
+    return Status(True, f"{name} v{holder['version']} (run {holder['run']})")
 
 
 _CHECKERS = {"test": _test, "quality": _quality, "results": _results, "goals": _goals,

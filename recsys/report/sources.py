@@ -1,7 +1,9 @@
 """Readers of the logbook's real sources: test results, quality reports, MLflow and git.
 
-Benchmark results are read with :mod:`recsys.insights`. Every reader is read-only and answers
-``None`` (or an empty value) when its source is missing, so that the logbook can say so.
+Benchmark results are read with :mod:`recsys.bench.results`, replays with
+:class:`recsys.ab.replay.SavedReplay`, pipeline runs with :mod:`recsys.runs`. Every reader is
+read-only and answers ``None`` (or an empty value) when its source is missing, so that the
+logbook can say so.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from recsys.data.fetch import reports_dir
 from recsys.errors import DataError
 from recsys.settings import Settings
+from recsys.tracking import existing_client, registered_versions
 
 __all__ = [
     "Commit",
@@ -104,17 +107,12 @@ def read_quality(dataset: str, settings: Settings) -> dict[str, Any] | None:
 
 # -- MLflow -------------------------------------------------------------------------------------
 class MlflowSource:
-    """Runs and registered models of one tracking store; empty when the store does not exist."""
+    """Runs and registered models of the configured store; empty when the store does not exist."""
 
-    def __init__(self, tracking_uri: str) -> None:
-        self.tracking_uri = tracking_uri
-        self.client = None
-        database = tracking_uri.removeprefix("sqlite:///")
-        if tracking_uri.startswith("sqlite:///") and not Path(database).exists():
-            return  # never create a store just to read it
-        from mlflow.tracking import MlflowClient
-
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tracking_uri = settings.tracking_uri
+        self.client = existing_client(settings)  # never creates a store just to read it
 
     @property
     def available(self) -> bool:
@@ -135,23 +133,9 @@ class MlflowSource:
                 "experiment": run.info.experiment_id}
 
     def versions(self, model_name: str) -> list[dict[str, Any]]:
-        """Versions of a registered model, newest first: ``{version, run, aliases, tags}``.
-
-        Aliases come from the registered model: ``search_model_versions`` leaves them empty.
-        """
-        if self.client is None:
-            return []
-        from mlflow.exceptions import MlflowException
-
-        try:
-            aliases = dict(self.client.get_registered_model(model_name).aliases)
-        except MlflowException:
-            return []
-        found = self.client.search_model_versions(f"name='{model_name}'")
-        rows = [{"version": int(v.version), "run": v.run_id or "",
-                 "aliases": sorted(a for a, n in aliases.items() if int(n) == int(v.version)),
-                 "tags": dict(v.tags), "created": v.creation_timestamp} for v in found]
-        return sorted(rows, key=lambda row: row["version"], reverse=True)
+        """Versions of a registered model, newest first (:func:`recsys.tracking.
+        registered_versions`): ``{version, model, aliases, created, run, promote}``."""
+        return registered_versions(self.settings, model_name).to_dicts()
 
 
 # -- git ----------------------------------------------------------------------------------------
