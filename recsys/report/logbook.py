@@ -34,7 +34,7 @@ from recsys.report.entries import (
     Proof,
 )
 from recsys.report.notebooks import notebook_paths
-from recsys.report.proofs import Context, Status, check, measure
+from recsys.report.proofs import Context, Status, benchmark_run, check, measure
 from recsys.report.sources import Git, MlflowSource, read_junit, read_quality
 from recsys.settings import Settings
 from recsys.tracking import registered_model_name
@@ -262,7 +262,7 @@ def _run_cell(out: _Writer, run_id: str | None) -> str:
 
 
 def _benchmark_table(folder: Path, out: _Writer) -> str:
-    run = results.load_benchmark(folder)
+    run = benchmark_run(out.ctx, folder.name)
     columns = [c for c in METRIC_COLUMNS
                if c in run.summary.columns and run.summary[c].null_count() < run.summary.height]
     commit = out.commit(run.context.get("git_commit"))

@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -24,7 +26,7 @@ from recsys.report.sources import Git, MlflowSource, TestRun, read_quality
 from recsys.settings import Settings
 from recsys.tracking import CHAMPION_ALIAS, registered_model_name
 
-__all__ = ["Context", "Status", "Reading", "check", "measure"]
+__all__ = ["Context", "Status", "Reading", "benchmark_run", "check", "measure"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class Context:
     tests: TestRun | None
     mlflow: MlflowSource
     git: Git
+    memo: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def cached(self, kind: str, key: str, read: Callable[[], Any]) -> Any:
+        """``read()`` once per (kind, key) in this context: a source is read once per logbook."""
+        if (kind, key) not in self.memo:
+            self.memo[kind, key] = read()
+        return self.memo[kind, key]
 
     def rel(self, path: Path) -> str:
         """``path`` relative to the checkout when inside it (links are repository paths)."""
@@ -121,9 +130,16 @@ def _results(proof: Proof, ctx: Context) -> Status:
                   link)
 
 
-def _summary(ctx: Context, name: str) -> pl.DataFrame | None:
+def benchmark_run(ctx: Context, name: str) -> results.BenchmarkRun | None:
+    """The results folder ``name`` read once per context (None when it has no results.csv)."""
     folder = _folder(ctx, name)
-    return results.load_benchmark(folder).summary if (folder / "results.csv").exists() else None
+    return ctx.cached("benchmark", name, lambda: results.load_benchmark(folder)
+                      if (folder / "results.csv").exists() else None)
+
+
+def _summary(ctx: Context, name: str) -> pl.DataFrame | None:
+    run = benchmark_run(ctx, name)
+    return None if run is None else run.summary
 
 
 def _goals(proof: Proof, ctx: Context) -> Status:
@@ -134,8 +150,9 @@ def _goals(proof: Proof, ctx: Context) -> Status:
     link = ctx.rel(_folder(ctx, proof.target) / "report.md")
     if not spec_path.exists() or summary is None:
         return Status(False, "missing: spec or results.csv", link)
-    outcomes = [o for o in evaluate_goals(load_spec(spec_path), summary)
-                if proof.metric in (None, o.goal.metric)]
+    every = ctx.cached("goals", proof.target,
+                       lambda: evaluate_goals(load_spec(spec_path), summary))
+    outcomes = [o for o in every if proof.metric in (None, o.goal.metric)]
     missed = [o.text for o in outcomes if not o.met]
     if not outcomes:
         return Status(False, f"the spec states no goal on {proof.metric or 'any metric'}", link)
@@ -154,7 +171,8 @@ def _value(summary: pl.DataFrame, model: str, metric: str) -> float | None:
 
 
 def _significant(ctx: Context, proof: Proof) -> bool | None:
-    significance = results.load_benchmark(_folder(ctx, proof.target)).significance
+    run = benchmark_run(ctx, proof.target)
+    significance = None if run is None else run.significance
     if significance is None:
         return None
     pair = {proof.better, proof.than}

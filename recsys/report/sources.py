@@ -21,7 +21,7 @@ from typing import Any
 from recsys.data.fetch import reports_dir
 from recsys.errors import DataError
 from recsys.settings import Settings
-from recsys.tracking import existing_client, registered_versions
+from recsys.tracking import existing_client, registered_versions, store_exists
 
 __all__ = [
     "Commit",
@@ -112,12 +112,16 @@ class MlflowSource:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.tracking_uri = settings.tracking_uri
-        self.client = existing_client(settings)  # never creates a store just to read it
+
+    @cached_property
+    def client(self) -> Any | None:
+        """The store's client, made on first use (importing MLflow takes seconds)."""
+        return existing_client(self.settings)  # never creates a store just to read it
 
     @property
     def available(self) -> bool:
         """True when a tracking store is there to read."""
-        return self.client is not None
+        return store_exists(self.tracking_uri)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         """``{id, name, status, experiment}`` of a run, or None when this store lacks it."""
@@ -155,10 +159,16 @@ class Commit:
 
 @dataclass
 class Git:
-    """Read-only git queries in one checkout (answers None outside a repository)."""
+    """Read-only git queries in one checkout (answers None outside a repository).
+
+    The checked-out history is read once (one ``git log``) and hashes are looked up in it;
+    other refs (``HEAD``, ``abc123^``, a commit of another branch) cost one ``git show`` each,
+    cached like file contents.
+    """
 
     repo: Path
-    _cache: dict[str, Commit | None] = field(default_factory=dict)
+    _refs: dict[str, Commit | None] = field(default_factory=dict)
+    _files: dict[tuple[str, str], bytes | None] = field(default_factory=dict)
 
     def _bytes(self, *args: str) -> bytes | None:
         try:
@@ -172,13 +182,26 @@ class Git:
         out = self._bytes(*args)
         return None if out is None else out.decode("utf-8", "replace")
 
+    @cached_property
+    def history(self) -> list[Commit]:
+        """Every commit reachable from HEAD, newest first."""
+        out = self._run("log", "--format=%H%x00%cs%x00%s") or ""
+        return [Commit(*line.split("\x00")) for line in out.splitlines()
+                if line.count("\x00") == 2]
+
     def commit(self, ref: str) -> Commit | None:
-        """The commit a hash or ref names, or None when this history does not hold it."""
-        if ref not in self._cache:
-            out = self._run("show", "-s", "--format=%H%x00%cs%x00%s", f"{ref}^{{commit}}", "--")
-            parts = out.strip().split("\x00") if out else []
-            self._cache[ref] = Commit(*parts) if len(parts) == 3 else None
-        return self._cache[ref]
+        """The commit a hash or ref names, or None when this repository does not hold it."""
+        if ref not in self._refs:
+            hexadecimal = len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower())
+            found = [c for c in self.history if c.sha.startswith(ref.lower())] if hexadecimal \
+                else []
+            self._refs[ref] = found[0] if len(found) == 1 else self._show_commit(ref)
+        return self._refs[ref]
+
+    def _show_commit(self, ref: str) -> Commit | None:
+        out = self._run("show", "-s", "--format=%H%x00%cs%x00%s", f"{ref}^{{commit}}", "--")
+        parts = out.strip().split("\x00") if out else []
+        return Commit(*parts) if len(parts) == 3 else None
 
     def head(self) -> Commit | None:
         """The checked-out commit."""
@@ -190,12 +213,13 @@ class Git:
 
     def log(self, limit: int = 30) -> list[Commit]:
         """The latest commits, newest first."""
-        out = self._run("log", f"-{limit}", "--format=%H%x00%cs%x00%s") or ""
-        return [Commit(*line.split("\x00")) for line in out.splitlines() if line.count("\x00") == 2]
+        return self.history[:limit]
 
     def show(self, ref: str, path: str) -> bytes | None:
         """A file's bytes as of ``ref`` (``git show ref:path``), or None."""
-        return self._bytes("show", f"{ref}:{path}")
+        if (ref, path) not in self._files:
+            self._files[ref, path] = self._bytes("show", f"{ref}:{path}")
+        return self._files[ref, path]
 
     def tags_at(self, ref: str) -> list[str]:
         """Tags pointing at ``ref`` (release versions)."""
