@@ -26,8 +26,7 @@ st.caption(f"Generated {book.generated} from the last test run, the data quality
 if st.button("Regenerate", icon=":material/refresh:"):
     logbook.clear()
     st.rerun()
-sections = book.sections
-labels = [s.title + (f" · :red[✘ {s.red}]" if s.red else "") for s in sections]
-for tab, section in zip(st.tabs(labels), sections, strict=True):
-    with tab:
-        st.markdown(section.markdown)
+titles = {s.key: s.title + (f" · :red[✘ {s.red}]" if s.red else "") for s in book.sections}
+key = st.radio("Section", list(titles), format_func=titles.get, horizontal=True,
+               key="logbook_section", label_visibility="collapsed")
+st.markdown(book.section(key).markdown)
