@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from recsys.errors import ConfigError, RecsysError
 from recsys.settings import Settings, get_settings
 
@@ -131,33 +129,18 @@ class LabRunner:
 
 def run_lab(dataset_name: str, models: Sequence[str], settings: Settings, name: str,
             progress: Callable[[float, str], None]) -> Path:
-    """Benchmark ``models`` one by one on the same split; write the results folder."""
+    """Run the lab's spec through the benchmark runner (one evaluation, one significance
+    analysis, as every benchmark) and write its results folder."""
     from recsys.bench.report import write_results
-    from recsys.bench.runner import BenchmarkResult, run_benchmark
+    from recsys.bench.runner import run_benchmark
     from recsys.data.load import load_dataset
-    from recsys.evaluation.stats import compare_models
 
     dataset = load_dataset(dataset_name, settings)
-    spec = lab_spec(dataset_name, models, name)
-    results = []
-    for index, model in enumerate(models):
+
+    def announce(index: int, model: str) -> None:
         progress(index / len(models), f"Fitting and evaluating {model} ({index + 1}/{len(models)})")
-        results.append(run_benchmark(spec.select([model]), settings, progress=False,
-                                     tracking=False, dataset=dataset, threads=1))
-    progress(0.95, "Testing the differences")
-    per_user = pl.concat([r.per_user for r in results], how="diagonal_relaxed")
-    significance = {}
-    if len(results) > 1:
-        for metric in ("ndcg@10", "recall@10"):
-            means = per_user.group_by("model", "user_id").agg(pl.col(metric).mean())
-            significance[metric] = compare_models(means, metric, n_boot=200)
-    combined = BenchmarkResult(
-        spec=spec,
-        summary=pl.concat([r.summary for r in results], how="diagonal_relaxed"),
-        splits=pl.concat([r.splits for r in results], how="diagonal_relaxed"),
-        per_user=per_user, significance=significance,
-        segments=pl.concat([r.segments for r in results], how="diagonal_relaxed"),
-        tuning=pl.DataFrame(), context={**results[0].context, "launched_from": "app lab"},
-        errors={k: v for r in results for k, v in r.errors.items()},
-    )
-    return write_results(combined, lab_folder(settings) / name)
+
+    result = run_benchmark(lab_spec(dataset_name, models, name), settings, progress=False,
+                           tracking=False, dataset=dataset, threads=1, on_model=announce)
+    result.context["launched_from"] = "app lab"
+    return write_results(result, lab_folder(settings) / name)

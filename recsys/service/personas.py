@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from recsys.config import check_keys
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.service.catalog import MovieCatalog, normalise_titles
 
@@ -96,10 +97,9 @@ def load_personas(path: Path | str, movies: pl.DataFrame) -> list[Persona]:
 
 
 def _persona(path: Path | str, entry: Mapping[str, Any], movies: pl.DataFrame) -> Persona | None:
-    unknown = sorted(set(entry) - _PERSONA_KEYS)
-    if unknown or not entry.get("id") or not entry.get("ratings"):
-        raise ConfigError(f"{path}: persona {entry.get('id')!r} needs id, name, ratings; "
-                          f"unknown keys {unknown}")
+    entry = check_keys(entry, _PERSONA_KEYS, str(path), name="a persona")
+    if not entry.get("id") or not entry.get("ratings"):
+        raise ConfigError(f"{path}: persona {entry.get('id')!r} needs id, name, ratings")
     wanted = pl.DataFrame(entry["ratings"], schema={"title": pl.String(), "year": pl.Int32(),
                                                     "rating": pl.Float32()})
     resolved = resolve_titles(movies, wanted)
