@@ -8,7 +8,7 @@ DATASET ?= ml-latest-small
 PORT ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install airflow-venv demo test test-slow stack-test lint bench clean-venv
+.PHONY: install airflow-venv demo test test-slow stack-test lint bench notebooks logbook clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,17 +36,26 @@ demo: install ## fetch ml-latest-small, validate it, train the default models, s
 	$(RECSYS) train $(DATASET) $(TRAIN_FLAGS)
 	$(VENV)/bin/streamlit run app/main.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-test: install airflow-venv ## run the whole default test suite
-	$(PY) -m pytest
+# Each run leaves its JUnit XML in test-output/: the logbook's checklist reads it.
+test: install airflow-venv ## run the whole default test suite (notebooks included)
+	$(PY) -m pytest --junitxml=test-output/junit.xml
 
 test-slow: install airflow-venv ## the slow-marked tests (simulations, services); none selected is not a failure
-	$(PY) -m pytest -m slow || test $$? -eq 5
+	$(PY) -m pytest -m slow --junitxml=test-output/junit-slow.xml || test $$? -eq 5
 
 stack-test: install ## the whole stack in Docker, built without Hub and exercised end to end (root)
 	$(PY) -m ops.stack
 
 lint: install
-	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops
+	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops notebooks
 
 bench: install ## ingest benchmark on a synthetic ml-20m-shaped dataset
 	$(PY) benchmarks/ingest_benchmark.py
+
+notebooks: install ## execute notebooks/*.py against the data and render them to build/notebooks/*.html
+	$(RECSYS) report notebooks --out build/notebooks
+
+logbook: install ## regenerate docs/logbook/logbook.{md,html} from the last test run and the results
+	$(RECSYS) data fetch ml-latest-small && $(RECSYS) data validate ml-latest-small
+	$(RECSYS) data fetch ml-100k && $(RECSYS) data validate ml-100k
+	$(RECSYS) report logbook

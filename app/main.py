@@ -25,6 +25,7 @@ PAGES = [
     st.Page("app_pages/lab.py", title="Benchmark lab", icon=":material/science:"),
     st.Page("app_pages/insights.py", title="Data insights", icon=":material/bar_chart:"),
     st.Page("app_pages/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
+    st.Page("app_pages/logbook.py", title="Logbook", icon=":material/menu_book:"),
 ]
 
 

@@ -219,10 +219,22 @@ def registered_versions(settings: Settings, name: str) -> pl.DataFrame:
     versions = client.search_model_versions(f"name='{name}'") if client else []
     if not versions:
         return pl.DataFrame()
+    aliases = _aliases(client, name)
     return pl.DataFrame([
         {"version": int(v.version), "model": v.tags.get("model", ""),
-         "aliases": ", ".join(getattr(v, "aliases", []) or []),
+         "aliases": ", ".join(sorted(a for a, n in aliases.items() if n == int(v.version))),
          "created": v.creation_timestamp, "run": (v.run_id or "")[:8],
          "promote": v.tags.get("gate.promote", "")}
         for v in versions
     ]).with_columns(pl.from_epoch("created", time_unit="ms")).sort("version", descending=True)
+
+
+def _aliases(client: Any, name: str) -> dict[str, int]:
+    """Alias -> version of a registered model (``search_model_versions`` leaves them empty)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return {alias: int(version)
+                for alias, version in client.get_registered_model(name).aliases.items()}
+    except MlflowException:
+        return {}

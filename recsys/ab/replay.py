@@ -454,6 +454,7 @@ class SavedReplay:
     srm: SrmResult
     interleaving: str
     sensitivity: pl.DataFrame  # [n_users, <one power column per design>]
+    commit: str = ""  # the git commit that ran the replay
 
     @classmethod
     def load(cls, folder: Path) -> SavedReplay:
@@ -468,7 +469,7 @@ class SavedReplay:
         return cls(folder.name, raw["spec"]["dataset"], int(raw["split"]["replayed_users"]),
                    ab["control"], ab["treatment"], ab["conclusion"], _saved_metrics(ab["metrics"]),
                    SrmResult(**srm), raw["interleaving"]["summary"],
-                   pl.DataFrame(raw["sensitivity"]))
+                   pl.DataFrame(raw["sensitivity"]), raw.get("meta", {}).get("git_commit", ""))
 
     @property
     def power(self) -> pl.DataFrame:

@@ -160,6 +160,7 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
     switch(tab, "Data insights", "Genre trends", timings)
     switch(tab, "Monitoring", "Live recommendation latency", timings)
     assert tab.get_by_text("Latency per model").first.is_visible()
+    switch(tab, "Logbook", "Journal of problems and fixes", timings)
 
     for title, seconds in timings.items():
         print(f"page render {title:20s} {seconds:.2f} s")
