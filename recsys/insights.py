@@ -149,6 +149,11 @@ class BenchmarkRun:
         """Name of the dataset the benchmark ran on."""
         return str(self.context.get("dataset", {}).get("name", "?"))
 
+    def side(self, model: str) -> str:
+        """``ours``, or ``peer: <library> <version>`` for a peer row (from the run's context)."""
+        peer = self.context.get("peers", {}).get(model)
+        return f"peer: {peer['library']} {peer['version']}" if peer else "ours"
+
     def per_user(self) -> pl.DataFrame | None:
         """Per-user metric values (read on demand: the largest file of a run)."""
         path = self.folder / "per_user.parquet"

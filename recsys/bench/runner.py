@@ -43,6 +43,7 @@ from recsys.evaluation.metrics import (
     rating_summary,
 )
 from recsys.models import Capability, Recommender, create_model, get_model_class
+from recsys.models.peers import describe_peers
 from recsys.settings import Settings, get_settings
 from recsys.tracking import NullTracker, Tracker, git_commit, open_tracker
 
@@ -487,6 +488,7 @@ def _context(
             for d in datas
         ],
         "git_commit": git_commit(Path(__file__).parent),
+        "peers": describe_peers((m.display, m.name, m.params) for m in spec.models),
         "hardware": hardware_info(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "tracking_uri": tracker.tracking_uri,

@@ -193,7 +193,10 @@ class BenchmarkSpec:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def select(self, labels: list[str]) -> BenchmarkSpec:
-        """The same spec restricted to the models with these labels (or registry names)."""
+        """The same spec restricted to the models with these labels (or registry names).
+
+        Goals about models left out are left out too.
+        """
         chosen = [m for m in self.models if m.display in labels or m.name in labels]
         missing = sorted(set(labels) - {m.display for m in chosen} - {m.name for m in chosen})
         if missing:
@@ -201,7 +204,9 @@ class BenchmarkSpec:
                 f"Spec {self.name!r} has no model(s) {missing}; "
                 f"its models are {[m.display for m in self.models]}"
             )
-        return dataclasses.replace(self, models=chosen)
+        kept = {"best", "published", None, *(m.display for m in chosen)}
+        goals = [g for g in self.goals if g.model in kept and g.reference in kept]
+        return dataclasses.replace(self, models=chosen, goals=goals)
 
     @property
     def ranking_ks(self) -> list[int]:
