@@ -315,6 +315,10 @@ def _fairness_section(result: BenchmarkResult) -> str:
             f"{context.get('threads', 'the library default')} for the whole run; a peer's "
             "`threads` pins BLAS/OpenMP, torch and the peer's own thread setting while it fits "
             "and scores.")
+    if peers:
+        note += (" A peer's `size MB` is its saved score snapshot of the training users; for a "
+                 "peer run in its own venv (LensKit) `fit s` also covers starting that "
+                 "interpreter, the Parquet exchange and scoring every training user.")
     return "## Fairness\n\n" + note + "\n\n" + _table(rows)
 
 
