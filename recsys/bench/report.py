@@ -295,17 +295,24 @@ def _fairness_section(result: BenchmarkResult) -> str:
     """Which side was tuned and how, the threads each ran on, the peers' versions."""
     context = result.context
     peers = context.get("peers", {})
-    rows = []
-    for model in result.spec.models:
-        peer = peers.get(model.display)
-        rows.append({
-            "model": model.display,
-            "side": "peer" if peer else "ours",
-            "hyper-parameters": _how_chosen(model, peer),
-            "threads": str(peer["threads"] if peer else context.get("threads", "library default")),
-            "library": f"{peer['library']} {peer['version']}" if peer else
-            f"recsys `{context['git_commit'][:10]}`",
-        })
+    rows = [_fairness_row(m, peers.get(m.display), context) for m in result.spec.models]
+    return "## Fairness\n\n" + _fairness_note(context, bool(peers)) + "\n\n" + _table(rows)
+
+
+def _fairness_row(
+    model: ModelSpec, peer: dict[str, Any] | None, context: dict[str, Any]
+) -> dict[str, str]:
+    return {
+        "model": model.display,
+        "side": "peer" if peer else "ours",
+        "hyper-parameters": _how_chosen(model, peer),
+        "threads": str(peer["threads"] if peer else context.get("threads", "library default")),
+        "library": f"{peer['library']} {peer['version']}" if peer
+        else f"recsys `{context['git_commit'][:10]}`",
+    }
+
+
+def _fairness_note(context: dict[str, Any], has_peers: bool) -> str:
     note = ("Both sides train on the same training part of the same split, have their training "
             "items removed by the same code and are scored by the same evaluator. Ours are "
             "searched on a validation split carved from each training part where the spec "
@@ -315,11 +322,11 @@ def _fairness_section(result: BenchmarkResult) -> str:
             f"{context.get('threads', 'the library default')} for the whole run; a peer's "
             "`threads` pins BLAS/OpenMP, torch and the peer's own thread setting while it fits "
             "and scores.")
-    if peers:
+    if has_peers:
         note += (" A peer's `size MB` is its saved score snapshot of the training users; for a "
                  "peer run in its own venv (LensKit) `fit s` also covers starting that "
                  "interpreter, the Parquet exchange and scoring every training user.")
-    return "## Fairness\n\n" + note + "\n\n" + _table(rows)
+    return note
 
 
 def _how_chosen(model: ModelSpec, peer: dict[str, Any] | None) -> str:
