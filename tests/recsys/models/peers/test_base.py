@@ -81,3 +81,12 @@ def test_implicit_bpr_peer_agrees_with_our_bpr(small_train: Interactions) -> Non
     ours = create_model("bpr", **params).fit(small_train).recommend(users, k=10)
     assert peer["item_id"].to_list() == ours["item_id"].to_list()
     np.testing.assert_allclose(peer["score"], ours["score"], rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LenskitItemKNN.available(), reason=LenskitItemKNN.missing_message())
+def test_lenskit_worker_failure_is_a_recsys_error(checkerboard: object) -> None:
+    model = create_model("peer:lenskit.item_knn", feedback="no-such-feedback")
+    with pytest.raises(RecsysError, match="LensKit worker failed") as error:
+        model.fit(checkerboard.train)
+    assert "feedback" in str(error.value)  # LensKit's own message comes through
