@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.express as px
 import polars as pl
 import streamlit as st
@@ -11,6 +13,13 @@ from recsys.bench.plots import pareto_figure, segment_figure, significance_figur
 from recsys.bench.results import load_benchmark
 from recsys.models import available_models
 from recsys.service.lab import LAB_PROTOCOL
+
+
+def _shade_peers(row: Any) -> list[str]:
+    """A background for the cells of a peer row, none for ours."""
+    shade = "background-color: rgba(128, 128, 128, 0.15)" if row["side"] != "ours" else ""
+    return [shade] * len(row)
+
 
 dataset = st.session_state["dataset"]
 settings = state.settings()
@@ -62,9 +71,14 @@ with browse:
     metric = st.selectbox("Metric", run.metrics, index=run.metrics.index("ndcg@10")
                           if "ndcg@10" in run.metrics else 0, key="lab_metric")
     ranked = run.leaderboard(metric)
-    st.dataframe(ranked, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in ranked.columns[1:]})
+    sides = [run.side(model) for model in ranked["model"]]
+    ranked = ranked.insert_column(1, pl.Series("side", sides))
+    if any(side != "ours" for side in sides):
+        st.caption("Peer rows (shaded) are other toolkits run by the lab on the same split and "
+                   "scored by the same evaluator; the report's Fairness section says how each "
+                   "side was tuned.")
+    table = ranked.to_pandas().style.format(precision=4).apply(_shade_peers, axis=1)
+    st.dataframe(table, hide_index=True, width="stretch")
     st.plotly_chart(pareto_figure(run.summary, metric), width="stretch")
     if run.segments is not None and metric in run.segments.columns:
         st.plotly_chart(segment_figure(run.segments, metric), width="stretch")

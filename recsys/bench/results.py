@@ -54,6 +54,11 @@ class BenchmarkRun:
         """Name of the dataset the benchmark ran on."""
         return str(self.context.get("dataset", {}).get("name", "?"))
 
+    def side(self, model: str) -> str:
+        """``ours``, or ``peer: <library> <version>`` for a peer row (from the run's context)."""
+        peer = self.context.get("peers", {}).get(model)
+        return f"peer: {peer['library']} {peer['version']}" if peer else "ours"
+
     @property
     def metrics(self) -> list[str]:
         """The summary's metric columns that hold a value for at least one model."""

@@ -41,6 +41,7 @@ from recsys.evaluation.protocol import (
     prepare_split,
 )
 from recsys.models import Recommender, create_model, get_model_class
+from recsys.models.peers import describe_peers
 from recsys.settings import Settings, get_settings
 from recsys.tracking import NullTracker, Tracker, git_commit, open_tracker
 
@@ -361,6 +362,7 @@ def _context(
             for d in datas
         ],
         "git_commit": git_commit(Path(__file__).parent),
+        "peers": describe_peers((m.display, m.name, m.params) for m in spec.models),
         "hardware": hardware_info(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "tracking_uri": tracker.tracking_uri,

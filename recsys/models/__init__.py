@@ -10,6 +10,7 @@ from recsys.models import (
     hybrid,  # noqa: F401
     implicit_mf,  # noqa: F401
     knn,  # noqa: F401
+    peers,  # noqa: F401
     rp3beta,  # noqa: F401
     stacking,  # noqa: F401
     surprise_models,  # noqa: F401

@@ -191,3 +191,14 @@ def test_lab_launches_a_benchmark(app: AppTest) -> None:
     app.button(key="lab_run").click().run()
     assert not app.exception
     assert app.session_state["lab_job"]
+
+
+def test_lab_marks_peer_rows(app: AppTest) -> None:
+    open_page(app, "ml-100k", "lab")
+    folders = app.selectbox(key="lab_folder").options
+    app.selectbox(key="lab_folder").select_index(folders.index("peers-ml100k")).run()
+    table = app.dataframe[0].value
+    sides = dict(zip(table["model"], table["side"], strict=True))
+    assert sides["ours: EASE tuned"] == "ours"
+    assert sides["cornac BPR (k 200, 200 iterations)"].startswith("peer: cornac ")
+    assert "Peer rows (shaded)" in texts(app)

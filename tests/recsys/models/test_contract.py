@@ -1,7 +1,9 @@
 """The behavioural contract every registered model honours (parametrized over the registry).
 
 A model added to the registry is covered automatically. Give it small, fast hyper-parameters
-in ``FAST_PARAMS`` and list it in ``CHECKERBOARD`` if it learns item co-occurrence.
+in ``FAST_PARAMS`` and list it in ``CHECKERBOARD`` if it learns item co-occurrence. Peers that
+need the optional ``peers`` install run in the slow suite (CI installs the extra there) and are
+skipped where their library is missing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ArgumentError, NotFittedError, UnknownIdError, UnsupportedError
 from recsys.models import Capability, Recommender, available_models, create_model
 from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
+from recsys.models.peers import PeerRecommender
+from recsys.models.registry import get_model_class
 from recsys.service.explanations import describe
 
 FAST_PARAMS: dict[str, dict[str, Any]] = {
@@ -37,17 +41,35 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
     "hybrid_collective_ease": {"reg": 10.0},
     "rating_blend": {"components": [{"name": "bias", "params": {}},
                                     {"name": "item_knn", "params": {"k": 20}}]},
+    "peer:cornac.bpr": {"k": 8, "max_iter": 5},
+    "peer:cornac.bivae": {"k": 4, "encoder_structure": [8], "n_epochs": 2, "batch_size": 16},
+    "peer:implicit.als": {"factors": 8, "iterations": 3},
+    "peer:implicit.bpr": {"factors": 8, "iterations": 10},
+    "peer:lenskit.item_knn": {"feedback": "implicit"},
+    "peer:lenskit.implicit_mf": {"embedding_size": 8, "epochs": 3},
+    "peer:surprise.svd": {"n_factors": 8, "n_epochs": 3},
 }
 # Models that learn co-occurrence and must rank the withheld checkerboard item first.
-CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta"}
+CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta", "peer:lenskit.item_knn"}
 # Models whose fold-in of a known user's history reproduces that user's scores exactly
 # (an ALS fold-in re-solves the user factors, so it only approximates the trained ones).
 FOLD_IN_EXACT = {"item_knn", "ease", "rp3beta", "most_popular", "content", "hybrid_blend",
                  "hybrid_switch", "hybrid_collective_ease"}
 # Models whose explanation decomposes a re-solved score rather than the trained one.
 SCORE_RESOLVED = {"als"}
-MODELS = available_models()
 K = 5
+
+
+def _case(name: str) -> Any:
+    """``name``, or for a peer of the optional install: slow, and skipped when it is missing."""
+    cls = get_model_class(name)
+    if not (issubclass(cls, PeerRecommender) and cls.extra):
+        return name
+    missing = pytest.mark.skipif(not cls.available(), reason=cls.missing_message())
+    return pytest.param(name, marks=[pytest.mark.slow, missing])
+
+
+MODELS = [_case(name) for name in available_models()]
 
 
 def make(name: str) -> Recommender:
