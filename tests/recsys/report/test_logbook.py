@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from recsys.cli import main
@@ -106,6 +107,23 @@ def test_committed_entries_name_sources_that_exist() -> None:
     commits = [e.commit for e in entries.journal if e.commit]
     commits += [m.commit for e in entries.journal for m in e.measurements if m.commit]
     assert [c for c in commits if git.commit(c) is None] == []
+
+
+def test_no_entry_text_is_cut_by_a_yaml_comment() -> None:
+    """A plain YAML value stops at " #": "issue #18" in an unquoted text would be cut there."""
+    for path in sorted(ENTRIES.glob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        nodes = [yaml.compose(path.read_text(encoding="utf-8"))]
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, yaml.ScalarNode):
+                rest = lines[node.end_mark.line][node.end_mark.column:]
+                cut = not node.style and rest.lstrip().startswith("#")
+                assert not cut, f"{path.name}:{node.end_mark.line + 1}: quote this text"
+            elif isinstance(node, yaml.MappingNode):
+                nodes += [value for _, value in node.value]  # keys end before their value
+            elif isinstance(node, yaml.SequenceNode):
+                nodes += node.value
 
 
 def test_every_block_has_checklist_steps() -> None:
