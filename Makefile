@@ -1,6 +1,7 @@
 # The two commands a new user runs: `make demo` and `make test`.
 VENV ?= .venv
 AIRFLOW_VENV ?= .venv-airflow
+LENSKIT_VENV ?= .venv-lenskit
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 RECSYS := $(VENV)/bin/recsys
@@ -8,7 +9,7 @@ DATASET ?= ml-latest-small
 PORT ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install airflow-venv demo test test-slow stack-test lint bench clean-venv
+.PHONY: install airflow-venv peers demo test test-slow stack-test lint bench notebooks logbook clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,6 +28,20 @@ $(AIRFLOW_VENV)/.installed: pipelines/requirements-airflow.txt
 
 airflow-venv: $(AIRFLOW_VENV)/.installed ## create .venv-airflow (the DAG tests use it)
 
+# The peer toolkits of the benchmark lab: cornac in .venv (the `peers` extra), LensKit in its own
+# venv (it pins pandas 2; its adapters run it out of process).
+$(VENV)/.peers-installed: $(VENV)/.installed requirements-peers.txt
+	$(PIP) install --quiet -r requirements-peers.txt
+	touch $@
+
+$(LENSKIT_VENV)/.installed: requirements-peers-lenskit.txt
+	test -x $(LENSKIT_VENV)/bin/python || python3 -m venv $(LENSKIT_VENV)
+	$(LENSKIT_VENV)/bin/pip install --quiet --upgrade pip
+	$(LENSKIT_VENV)/bin/pip install --quiet -r requirements-peers-lenskit.txt
+	touch $@
+
+peers: $(VENV)/.peers-installed $(LENSKIT_VENV)/.installed ## install the peer toolkits (cornac, LensKit)
+
 # `recsys train` validates first and refuses a dataset whose quality report fails;
 # `make demo TRAIN_FLAGS=--allow-failed-validation` trains anyway.
 TRAIN_FLAGS ?=
@@ -36,17 +51,26 @@ demo: install ## fetch ml-latest-small, validate it, train the default models, s
 	$(RECSYS) train $(DATASET) $(TRAIN_FLAGS)
 	$(VENV)/bin/streamlit run app/main.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-test: install airflow-venv ## run the whole default test suite
-	$(PY) -m pytest
+# Each run leaves its JUnit XML in test-output/: the logbook's checklist reads it.
+test: install airflow-venv ## run the whole default test suite (notebooks included)
+	$(PY) -m pytest --junitxml=test-output/junit.xml
 
-test-slow: install airflow-venv ## the slow-marked tests (simulations, services); none selected is not a failure
-	$(PY) -m pytest -m slow || test $$? -eq 5
+test-slow: install airflow-venv peers ## the slow-marked tests (simulations, services, peers); none selected is not a failure
+	$(PY) -m pytest -m slow --junitxml=test-output/junit-slow.xml || test $$? -eq 5
 
 stack-test: install ## the whole stack in Docker, built without Hub and exercised end to end (root)
 	$(PY) -m ops.stack
 
 lint: install
-	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops
+	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops notebooks
 
 bench: install ## ingest benchmark on a synthetic ml-20m-shaped dataset
 	$(PY) benchmarks/ingest_benchmark.py
+
+notebooks: install ## execute notebooks/*.py against the data and render them to build/notebooks/*.html
+	$(RECSYS) report notebooks --out build/notebooks
+
+logbook: install ## regenerate docs/logbook/logbook.{md,html} from the last test run and the results
+	$(RECSYS) data fetch ml-latest-small && $(RECSYS) data validate ml-latest-small
+	$(RECSYS) data fetch ml-100k && $(RECSYS) data validate ml-100k
+	$(RECSYS) report logbook

@@ -10,8 +10,10 @@ import uuid
 
 import streamlit as st
 
-from app import service
+from app import state, widgets
 from recsys.errors import RecsysError
+from recsys.service import DATASETS
+from recsys.tracking import CHAMPION_ALIAS
 
 st.set_page_config(page_title="MovieLens recommender", page_icon=":material/movie:", layout="wide")
 
@@ -23,34 +25,35 @@ PAGES = [
     st.Page("app_pages/lab.py", title="Benchmark lab", icon=":material/science:"),
     st.Page("app_pages/insights.py", title="Data insights", icon=":material/bar_chart:"),
     st.Page("app_pages/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
+    st.Page("app_pages/logbook.py", title="Logbook", icon=":material/menu_book:"),
 ]
 
 
 def sidebar() -> None:
     """Dataset and model choice shared by every page (kept in session state)."""
-    settings = service.settings()
+    settings = state.settings()
     with st.sidebar:
-        st.selectbox("Dataset", service.DATASETS, key="dataset",
+        st.selectbox("Dataset", DATASETS, key="dataset",
                      help="MovieLens release the whole app works on")
         if settings.public_demo:
             st.caption(":material/public: Public demo: heavy actions are disabled and inputs "
                        "are bounded.")
     dataset = st.session_state["dataset"]
-    if not service.is_ready(dataset):
+    if not state.is_ready(dataset):
         st.info(f"First start: fetching {dataset} and training the default models. "
                 "This happens once and takes a minute or two.")
-        service.prepare(dataset)
-    models = service.get_service(dataset).model_names
-    preferred = next((m for m in ("champion", "item_knn", "ease") if m in models), models[0])
+        widgets.prepare(dataset)
+    models = state.get_service(dataset).model_names
+    preferred = next((m for m in (CHAMPION_ALIAS, "item_knn", "ease") if m in models), models[0])
     if st.session_state.get("model") not in models:
         st.session_state["model"] = preferred
     with st.sidebar:
         st.selectbox("Model", models, key="model", help="Model used by the Persona view")
 
 
-st.session_state.setdefault("dataset", service.DATASETS[0])
+st.session_state.setdefault("dataset", DATASETS[0])
 st.session_state.setdefault("subject_id", uuid.uuid4().hex[:16])
-service.metrics_port(service.settings().metrics_port)
+state.metrics_port(state.settings().metrics_port)
 page = st.navigation(PAGES)
 try:
     sidebar()

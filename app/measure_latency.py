@@ -33,7 +33,7 @@ def main() -> None:
         timings = []
         for _ in range(args.repeats):
             for persona in personas:
-                history = persona.ratings.select("item_id", "rating")
+                history = persona.history
                 start = time.perf_counter()
                 service.recommend(model, history=history, k=args.k)
                 timings.append(time.perf_counter() - start)

@@ -13,22 +13,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.steps import DEFAULT_CONFIG, STEPS, PipelineConfig, RunContext, run_pipeline
+from pipelines.config import DEFAULT_CONFIG, PipelineConfig, RunContext
+from pipelines.runner import STEPS, run_pipeline
 from recsys.errors import RecsysError
-from recsys.settings import Settings, get_settings
+from recsys.runs import run_dir_for
+from recsys.settings import get_settings
 
 __all__ = ["main", "build_parser", "run_dir_for"]
-
-
-def run_dir_for(settings: Settings, dataset: str, run_id: str | None) -> Path:
-    """``<data_dir>/runs/<dataset>/<run id>``; the id is made path-safe (Airflow's have ':')."""
-    run_id = run_id or datetime.now(UTC).strftime("%Y-%m-%d")
-    return settings.data_dir / "runs" / dataset / re.sub(r"[^A-Za-z0-9._-]+", "_", run_id)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,8 @@ clear :class:`~recsys.errors.ArgumentError` everywhere, naming the argument and 
 expected, instead of a NumPy traceback or a silently wrong answer. The rules:
 
 * a cut-off (``k``, ``top``) is an ``int`` or NumPy integer, at least 1 (not a bool, a float
-  or a string);
+  or a string) and, where a caller bounds it, at most that bound;
+* a search text is a string of at most the caller's number of characters;
 * ids are integers: an ``int``, a NumPy integer, or a 1-D list, array or Series of integers
   (floats such as ``1.5``, strings, bools, ``None`` and nested lists are refused); a
   repeated id in one request is answered once, in the order of first appearance;
@@ -33,14 +34,16 @@ __all__ = [
     "check_id",
     "check_ids",
     "check_pairs",
+    "check_text",
     "unique_in_order",
 ]
 
 _SHOWN = 5  # offending values quoted in a message
 
 
-def check_cutoff(value: Any, name: str = "k") -> int:
-    """``value`` as an int when it is an integer >= 1, else ArgumentError naming ``name``."""
+def check_cutoff(value: Any, name: str = "k", maximum: int | None = None) -> int:
+    """``value`` as an int when it is an integer >= 1 (and <= ``maximum`` when given), else
+    ArgumentError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ArgumentError(
             f"{name} must be a positive integer (int or numpy integer), got {value!r} "
@@ -48,7 +51,19 @@ def check_cutoff(value: Any, name: str = "k") -> int:
         )
     if value < 1:
         raise ArgumentError(f"{name} must be a positive integer, got {value}")
+    if maximum is not None and value > maximum:
+        raise ArgumentError(f"{name} must be between 1 and {maximum}, got {value}")
     return int(value)
+
+
+def check_text(value: Any, name: str, max_chars: int) -> str:
+    """A string of at most ``max_chars`` characters, else ArgumentError naming ``name``."""
+    if not isinstance(value, str):
+        raise ArgumentError(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise ArgumentError(f"{name} is {len(value)} characters long; at most {max_chars} "
+                            "are allowed")
+    return value
 
 
 def check_flag(value: Any, name: str) -> bool:

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "recsys.training",
     "recsys.bench.cli",
     "recsys.ab.cli",
+    "recsys.report.cli",
 ]
 
 

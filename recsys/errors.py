@@ -17,6 +17,7 @@ __all__ = [
     "NotFittedError",
     "UnknownIdError",
     "UnsupportedError",
+    "NotebookError",
 ]
 
 
@@ -67,3 +68,7 @@ class UnknownIdError(RecsysError, KeyError):
 
 class UnsupportedError(RecsysError, NotImplementedError):
     """A model was asked for a capability it does not declare."""
+
+
+class NotebookError(RecsysError):
+    """A step notebook failed to execute (the message names the cell's error)."""

@@ -23,16 +23,18 @@ from typing import Any
 
 import polars as pl
 
+from recsys.config import build
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation import compare_models, recommend_latency
 from recsys.evaluation.metrics import catalog_coverage
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate
 from recsys.models.base import Recommender
+from recsys.tracking import CHAMPION_ALIAS
 
 __all__ = [
     "CHAMPION",
     "GatePolicy",
-    "Guardrail",
+    "GuardrailCheck",
     "GateDecision",
     "ModelEvaluation",
     "evaluate_for_gate",
@@ -42,7 +44,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
+CHAMPION = CHAMPION_ALIAS
 COVERAGE = "coverage"
 LATENCY = "latency_p95_ms"
 
@@ -61,11 +63,7 @@ class GatePolicy:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GatePolicy:
         """Build from a config mapping; an unknown key is an error, not a silent default."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown gate option(s) {unknown}; expected some of {sorted(known)}")
-        policy = cls(**values)
+        policy = build(cls, values, "gate", noun="gate option")
         if not 0 < policy.alpha < 1 or policy.max_latency_ratio <= 0 or policy.latency_users < 1:
             raise ConfigError(f"gate policy out of range: {policy}")
         return policy
@@ -114,7 +112,7 @@ def evaluate_for_gate(
 
 
 @dataclass(frozen=True)
-class Guardrail:
+class GuardrailCheck:
     """One guardrail check: the challenger's value against the limit set by the champion."""
 
     name: str
@@ -145,7 +143,7 @@ class GateDecision:
     ci_high: float | None = None
     p_value: float | None = None
     n_users: int | None = None
-    guardrails: tuple[Guardrail, ...] = field(default_factory=tuple)
+    guardrails: tuple[GuardrailCheck, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``decision.json``)."""
@@ -170,11 +168,11 @@ class GateDecision:
 
 def _guardrails(
     challenger: Mapping[str, float], champion: Mapping[str, float], policy: GatePolicy
-) -> tuple[Guardrail, ...]:
+) -> tuple[GuardrailCheck, ...]:
     return (
-        Guardrail(COVERAGE, challenger[COVERAGE], champion[COVERAGE],
+        GuardrailCheck(COVERAGE, challenger[COVERAGE], champion[COVERAGE],
                   champion[COVERAGE] - policy.max_coverage_drop, higher_is_better=True),
-        Guardrail(LATENCY, challenger[LATENCY], champion[LATENCY],
+        GuardrailCheck(LATENCY, challenger[LATENCY], champion[LATENCY],
                   max(champion[LATENCY] * policy.max_latency_ratio, policy.latency_budget_ms),
                   higher_is_better=False),
     )

@@ -25,6 +25,7 @@ class Settings:
     embedding_model: str = ""
     public_demo: bool = False
     metrics_port: int = 8000
+    lenskit_python: Path | None = None  # the LensKit peers' own venv; .venv-lenskit by default
 
     @property
     def tracking_uri(self) -> str:
@@ -43,7 +44,7 @@ _ENV_NAMES = {f.name: "RECSYS_" + f.name.upper() for f in fields(Settings)}
 def _convert(name: str, raw: str) -> object:
     if name in ("data_dir",):
         return Path(raw)
-    if name == "data_mirror":
+    if name in ("data_mirror", "lenskit_python"):
         return Path(raw) if raw else None
     if name == "metrics_port":
         return int(raw)

@@ -1,9 +1,12 @@
-"""MLflow helpers: one tracker that logs runs in batches, plus the provenance every run carries.
+"""MLflow helpers: one tracker that logs runs in batches, the provenance every run carries,
+and the read side the app shows (latest runs, registered versions).
 
 The tracking URI comes from settings (``RECSYS_MLFLOW_TRACKING_URI``), by default a local SQLite
 file ``<data_dir>/mlflow.db`` whose artifacts go to ``<data_dir>/mlartifacts``. The tracker uses
 ``MlflowClient`` directly (no global active run), and logs params, metrics and tags with one
-``log_batch`` call per run to keep the overhead low.
+``log_batch`` call per run to keep the overhead low. Each dataset has one registered model,
+:func:`registered_model_name`, whose serving version holds the alias :data:`CHAMPION_ALIAS`.
+Readers never create a store: a missing SQLite file reads as "nothing tracked yet".
 """
 
 from __future__ import annotations
@@ -17,13 +20,35 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from recsys.errors import ConfigError
 from recsys.settings import Settings, get_settings
 
-__all__ = ["Tracker", "NullTracker", "git_commit", "artifact_root", "open_tracker"]
+__all__ = [
+    "CHAMPION_ALIAS",
+    "REGISTERED_MODEL",
+    "NullTracker",
+    "Tracker",
+    "artifact_root",
+    "existing_client",
+    "git_commit",
+    "mlflow_runs",
+    "open_tracker",
+    "registered_model_name",
+    "registered_versions",
+    "store_exists",
+]
 
 log = logging.getLogger(__name__)
 _MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+CHAMPION_ALIAS = "champion"  # the alias of the registered version the app serves
+REGISTERED_MODEL = "recsys-{dataset}"  # the registered model of each dataset
+
+
+def registered_model_name(dataset: str) -> str:
+    """The MLflow registered model of ``dataset`` (``recsys-<dataset>``)."""
+    return REGISTERED_MODEL.format(dataset=dataset)
 
 
 def git_commit(cwd: Path | str | None = None) -> str:
@@ -155,3 +180,61 @@ def _metric_key(name: str) -> str:
 def _param_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text[:_MAX_PARAM_LENGTH]
+
+
+# -- the read side ------------------------------------------------------------------------------
+def store_exists(tracking_uri: str) -> bool:
+    """False for a local SQLite store whose file does not exist yet (no run was tracked)."""
+    return not tracking_uri.startswith("sqlite:///") or Path(
+        tracking_uri.removeprefix("sqlite:///")).exists()
+
+
+def existing_client(settings: Settings) -> Any | None:
+    """An ``MlflowClient`` of the configured store, None when the store does not exist."""
+    if not store_exists(settings.tracking_uri):
+        return None
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=settings.tracking_uri)
+
+
+def mlflow_runs(settings: Settings, experiment: str = "retrain", limit: int = 20) -> pl.DataFrame:
+    """The latest runs of an MLflow experiment: ``[run, name, status, start, <metrics>]``."""
+    client = existing_client(settings)
+    found = client.get_experiment_by_name(experiment) if client else None
+    if found is None:
+        return pl.DataFrame()
+    runs = client.search_runs([found.experiment_id], max_results=limit,
+                              order_by=["attributes.start_time DESC"])
+    return pl.DataFrame([
+        {"run": r.info.run_id[:8], "name": r.info.run_name, "status": r.info.status,
+         "start": r.info.start_time, **r.data.metrics}
+        for r in runs
+    ]).with_columns(pl.from_epoch("start", time_unit="ms")) if runs else pl.DataFrame()
+
+
+def registered_versions(settings: Settings, name: str) -> pl.DataFrame:
+    """Versions of a registered model: ``[version, model, aliases, created, run, promote]``."""
+    client = existing_client(settings)
+    versions = client.search_model_versions(f"name='{name}'") if client else []
+    if not versions:
+        return pl.DataFrame()
+    aliases = _aliases(client, name)
+    return pl.DataFrame([
+        {"version": int(v.version), "model": v.tags.get("model", ""),
+         "aliases": ", ".join(sorted(a for a, n in aliases.items() if n == int(v.version))),
+         "created": v.creation_timestamp, "run": (v.run_id or "")[:8],
+         "promote": v.tags.get("gate.promote", "")}
+        for v in versions
+    ]).with_columns(pl.from_epoch("created", time_unit="ms")).sort("version", descending=True)
+
+
+def _aliases(client: Any, name: str) -> dict[str, int]:
+    """Alias -> version of a registered model (``search_model_versions`` leaves them empty)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return {alias: int(version)
+                for alias, version in client.get_registered_model(name).aliases.items()}
+    except MlflowException:
+        return {}

@@ -10,6 +10,7 @@ import pytest
 from recsys.data.load import ingest
 from recsys.data.types import Dataset
 from recsys.settings import Settings
+from recsys.tracking import git_commit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["service_fixtures"]  # real services: tests/service_fixtures.py
@@ -18,6 +19,12 @@ pytest_plugins = ["service_fixtures"]  # real services: tests/service_fixtures.p
 def _mirror() -> Path:
     configured = os.environ.get("RECSYS_DATA_MIRROR")
     return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "movielens"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _junit_commit(record_testsuite_property) -> None:  # noqa: ANN001 (pytest's fixture)
+    """Record the tested commit in the JUnit XML (the logbook shows which commit passed)."""
+    record_testsuite_property("git_commit", git_commit(REPO_ROOT))
 
 
 @pytest.fixture(scope="session")

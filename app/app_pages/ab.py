@@ -6,21 +6,22 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import service
-from recsys import insights
+from app import state
 from recsys.ab.design import plan_proportions
-from recsys.ab.events import live_results
+from recsys.ab.events import arm_rates, live_results
+from recsys.ab.replay import saved_replays
+from recsys.bench.results import RESULTS_DIR
 from recsys.errors import RecsysError
 
 dataset = st.session_state["dataset"]
-svc = service.get_service(dataset)
+svc = state.get_service(dataset)
 
 st.title(":material/balance: A/B comparison")
 side, replay, live, planner = st.tabs(
     ["Side by side", "Offline replay", "Live experiment", "Sample-size planner"])
 
 with side:
-    personas = service.personas(dataset)
+    personas = state.personas(dataset)
     if len(svc.model_names) < 2 or not personas:
         st.info("Side by side needs two trained models and a persona: run "
                 f"`recsys train {dataset}`.")
@@ -30,54 +31,41 @@ with side:
         first, second = st.columns(2)
         model_a = first.selectbox("Model A", svc.model_names, index=0, key="ab_model_a")
         model_b = second.selectbox("Model B", svc.model_names, index=1, key="ab_model_b")
-        history = persona.ratings.select("item_id", "rating")
-        recs_a, recs_b, overlap = svc.compare(model_a, model_b, history=history, k=10)
+        recs_a, recs_b, overlap = svc.compare(model_a, model_b, history=persona.history, k=10)
         st.metric("Overlap of the two top-10 lists (Jaccard)", f"{overlap:.0%}")
-        both = set(recs_a["item_id"]) & set(recs_b["item_id"])
         for column, recs, model in ((first, recs_a, model_a), (second, recs_b, model_b)):
-            column.dataframe(
-                recs.select("rank", "title", "year",
-                            pl.col("item_id").is_in(list(both)).alias("in both")),
-                hide_index=True, width="stretch")
+            column.dataframe(recs.select("rank", "title", "year", "in_both"),
+                             hide_index=True, width="stretch",
+                             column_config={"in_both": st.column_config.CheckboxColumn("in both")})
             column.caption(f"{model}: top {recs.height}")
 
 with replay:
-    results = insights.replay_results()
-    if not results:
+    replays = saved_replays(RESULTS_DIR)
+    if not replays:
         st.info("No offline replay yet: run `recsys ab replay benchmarks/specs/"
                 "ab-replay-ml-latest-small.yaml`.")
     else:
-        name = st.selectbox("Replay", list(results), key="ab_replay")
-        result = results[name]
-        ab = result["ab"]
-        st.markdown(f"**Verdict:** {ab['conclusion']}")
-        st.caption(f"Dataset {result['spec']['dataset']} · {result['split']['replayed_users']} "
-                   f"users replayed · control `{ab['control']}`, treatment `{ab['treatment']}`")
-        metrics = pl.DataFrame([
-            {"metric": m["metric"], "test": m["test"], "control": m["control_value"],
-             "treatment": m["treatment_value"], "lift": m["lift"], "lift low": m["lift_ci"][0],
-             "lift high": m["lift_ci"][1], "p": m["p_value"]}
-            for m in ab["metrics"]
-        ])
-        st.dataframe(metrics, hide_index=True, width="stretch",
+        result = replays[st.selectbox("Replay", list(replays), key="ab_replay")]
+        st.markdown(f"**Verdict:** {result.conclusion}")
+        st.caption(f"Dataset {result.dataset} · {result.replayed_users} users replayed · "
+                   f"control `{result.control}`, treatment `{result.treatment}`")
+        st.dataframe(result.metrics, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                    for c in ("control", "treatment", "p")}
+                                    for c in ("control", "treatment", "p_value")}
                      | {c: st.column_config.NumberColumn(format="percent")
-                        for c in ("lift", "lift low", "lift high")})
-        srm = ab["srm"]
-        st.markdown(f"**Sample-ratio check:** observed {srm['observed']}, p = "
-                    f"{srm['p_value']:.3f} → {'mismatch' if srm['p_value'] < 0.001 else 'OK'}"
-                    f"  \n**Interleaving:** {result['interleaving']['summary']}")
-        power = pl.DataFrame(result["sensitivity"]).unpivot(
-            index="n_users", variable_name="design", value_name="power")
-        figure = px.line(power, x="n_users", y="power", color="design", markers=True,
+                        for c in ("lift", "lift_low", "lift_high")})
+        srm = result.srm
+        st.markdown(f"**Sample-ratio check:** observed {srm.observed}, p = {srm.p_value:.3f} → "
+                    f"{'mismatch' if srm.flagged else 'OK'}  \n"
+                    f"**Interleaving:** {result.interleaving}")
+        figure = px.line(result.power, x="n_users", y="power", color="design", markers=True,
                          log_x=True, title="Power by number of users (resampled)",
                          labels={"n_users": "users", "power": "power"})
         figure.add_hline(y=0.8, line_dash="dot", annotation_text="80% power")
         st.plotly_chart(figure, width="stretch")
 
 with live:
-    experiment = service.live_experiment(dataset)
+    experiment = state.live_experiment(dataset)
     arms = pl.DataFrame([{"arm": a.name, "model": a.model, "traffic": t}
                          for a, t in zip(experiment.arms, experiment.traffic, strict=True)])
     st.markdown(f"Experiment `{experiment.id}`: primary metric **{experiment.primary_metric}**, "
@@ -85,12 +73,12 @@ with live:
                 "the Persona view are assigned by a hash of their session id.")
     st.dataframe(arms, hide_index=True)
     try:
-        outcome = live_results(experiment, service.event_store())
+        outcome = live_results(experiment, state.event_store())
     except RecsysError as error:
         st.info(f"{error}. Open the Persona view and give thumbs up/down: each session is an "
                 "experiment subject.")
     else:
-        rates = insights.arm_rates(outcome.daily)
+        rates = arm_rates(outcome.daily)
         st.dataframe(rates, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.3f")
                                     for c in ("ctr", "ci_low", "ci_high")})

@@ -5,14 +5,14 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from app import service
-from recsys import insights
+from app import state
+from recsys.bench.results import headline_metrics, is_metric
 
 dataset = st.session_state["dataset"]
-svc = service.get_service(dataset)
+svc = state.get_service(dataset)
 summary = svc.dataset.summary()
-manifest = service.manifest(dataset, str(service.settings().data_dir))
-quality = service.quality_report(dataset, svc.dataset.manifest_hash)
+manifest = state.manifest(dataset, str(state.settings().data_dir))
+quality = state.quality_report(dataset, svc.dataset.manifest_hash)
 
 st.title(":material/movie: MovieLens recommender")
 st.markdown(
@@ -55,7 +55,7 @@ cards = pl.DataFrame([
     for c in svc.cards.values()
 ])
 st.dataframe(cards, hide_index=True, width="stretch")
-headline = insights.headline_metrics(dataset, service.benchmark_folders(), svc.model_names)
+headline = headline_metrics(dataset, state.benchmark_folders(), svc.model_names)
 if headline.is_empty():
     st.info(f"No benchmark of these models on {dataset} yet: launch one from the Benchmark lab "
             f"or run `recsys bench run benchmarks/specs/<spec>.yaml`.")
@@ -64,4 +64,4 @@ else:
                "(protocol in each benchmark's report).")
     st.dataframe(headline, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in headline.columns if "@" in c or c == "rmse"})
+                                for c in headline.columns if is_metric(c)})

@@ -6,13 +6,13 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import service
-from recsys import insights
+from app import state, widgets
+from recsys.data.stats import movie_tags
 
 dataset = st.session_state["dataset"]
-svc = service.get_service(dataset)
-report = service.quality_report(dataset, svc.dataset.manifest_hash)
-frames = service.data_insights(dataset, svc.dataset.manifest_hash)
+svc = state.get_service(dataset)
+report = state.quality_report(dataset, svc.dataset.manifest_hash)
+frames = state.data_insights(dataset, svc.dataset.manifest_hash)
 
 st.title(":material/bar_chart: Data insights")
 verdict = "PASS" if report["ok"] else "FAIL"
@@ -51,8 +51,11 @@ st.plotly_chart(px.line(frames["genres"], x="year", y="share", color="genre", ma
                 .update_xaxes(dtick=1, tickformat="d"), width="stretch")
 
 st.subheader("Tag explorer")
-item_id, movie_label = service.pick_movie(svc, "Movie", "pulp fiction", "Pick one", "tags")
-tags = insights.movie_tags(svc.dataset, item_id)
+picked = widgets.pick_movie(svc.catalog, "Movie", "Pick one", "tags", default="pulp fiction")
+if picked is None:
+    st.stop()
+item_id, movie_label = picked
+tags = movie_tags(svc.dataset, item_id)
 if tags.is_empty():
     st.info(f"Nobody tagged {movie_label} in {dataset}"
             + (" (this release has no tags)." if svc.dataset.tags is None else "."))

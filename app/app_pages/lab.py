@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import service
-from recsys import insights
+from app import state
 from recsys.bench.plots import pareto_figure, segment_figure, significance_figure
-from recsys.bench.spec import lower_is_better
+from recsys.bench.results import load_benchmark
 from recsys.models import available_models
+from recsys.service.lab import LAB_PROTOCOL
+
+
+def _shade_peers(row: Any) -> list[str]:
+    """A background for the cells of a peer row, none for ours."""
+    shade = "background-color: rgba(128, 128, 128, 0.15)" if row["side"] != "ours" else ""
+    return [shade] * len(row)
+
 
 dataset = st.session_state["dataset"]
-settings = service.settings()
+settings = state.settings()
 
 st.title(":material/science: Benchmark lab")
 browse, launch = st.tabs(["Browse results", "Launch a benchmark"])
 
 with launch:
-    runner = service.lab_runner()
+    runner = state.lab_runner()
     if settings.public_demo:
         st.info("Launching benchmarks is disabled in the public demo; browse the results instead.")
     models = st.multiselect("Models", available_models(), default=["most_popular", "content"],
                             max_selections=runner.max_models, key="lab_models",
                             disabled=settings.public_demo)
-    st.caption(f"80/20 random holdout per user of {dataset}, top-10 metrics, one seed; runs in "
-               "a background thread, so the app stays responsive for everyone.")
+    st.caption(f"{LAB_PROTOCOL} of {dataset}; runs in a background thread, so the app stays "
+               "responsive for everyone.")
     start = st.button("Run benchmark", type="primary", key="lab_run",
                       disabled=settings.public_demo or runner.busy() or not models)
     if start:
@@ -49,29 +58,27 @@ with launch:
     progress()
 
 with browse:
-    folders = service.benchmark_folders()
+    folders = state.benchmark_folders()
     if not folders:
         st.info("No benchmark results yet: launch one or run `recsys bench run <spec>`.")
         st.stop()
     folder = st.selectbox("Benchmark", folders, format_func=lambda p: p.name, key="lab_folder")
-    run = insights.load_benchmark(folder)
+    run = load_benchmark(folder)
     st.caption(f"Dataset {run.dataset} · folder `{folder}`")
-    metrics = [c for c in run.summary.columns
-               if ("@" in c or c in ("rmse", "mae")) and not c.endswith("_std")
-               and run.summary[c].null_count() < run.summary.height]
-    if not metrics:
+    if not run.metrics:
         st.info("This benchmark has no accuracy metric to show.")
         st.stop()
-    metric = st.selectbox("Metric", metrics, index=metrics.index("ndcg@10")
-                          if "ndcg@10" in metrics else 0, key="lab_metric")
-    columns = ["model", *metrics, *[c for c in ("fit_s", "latency_p50_ms")
-                                    if c in run.summary.columns]]
-    ranked = run.summary.select(columns).sort(
-        metric, descending=not lower_is_better(metric), nulls_last=True)
-    st.dataframe(ranked, hide_index=True,
-                 width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in columns[1:]})
+    metric = st.selectbox("Metric", run.metrics, index=run.metrics.index("ndcg@10")
+                          if "ndcg@10" in run.metrics else 0, key="lab_metric")
+    ranked = run.leaderboard(metric)
+    sides = [run.side(model) for model in ranked["model"]]
+    ranked = ranked.insert_column(1, pl.Series("side", sides))
+    if any(side != "ours" for side in sides):
+        st.caption("Peer rows (shaded) are other toolkits run by the lab on the same split and "
+                   "scored by the same evaluator; the report's Fairness section says how each "
+                   "side was tuned.")
+    table = ranked.to_pandas().style.format(precision=4).apply(_shade_peers, axis=1)
+    st.dataframe(table, hide_index=True, width="stretch")
     st.plotly_chart(pareto_figure(run.summary, metric), width="stretch")
     if run.segments is not None and metric in run.segments.columns:
         st.plotly_chart(segment_figure(run.segments, metric), width="stretch")

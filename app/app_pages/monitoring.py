@@ -5,20 +5,21 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from app import service
-from recsys import insights
-from recsys.monitoring.metrics import REGISTRY
+from app import state
+from recsys.monitoring.metrics import LATENCY_METRIC, REGISTRY, latency_summary
+from recsys.runs import drift_history, pipeline_runs, runs_root
+from recsys.tracking import mlflow_runs, registered_model_name, registered_versions
 
 dataset = st.session_state["dataset"]
-settings = service.settings()
-svc = service.get_service(dataset)
+settings = state.settings()
+svc = state.get_service(dataset)
 
 st.title(":material/monitoring: Monitoring")
 
 st.subheader("Live recommendation latency")
-latency = insights.latency_summary(REGISTRY)
-port = service.metrics_port(settings.metrics_port)
-st.caption("From the Prometheus histogram `recsys_recommend_latency_seconds` of this process"
+latency = latency_summary(REGISTRY)
+port = state.metrics_port(settings.metrics_port)
+st.caption(f"From the Prometheus histogram `{LATENCY_METRIC}` of this process"
            + (f", scraped at :{port}/metrics." if port else " (metrics endpoint not started)."))
 if latency.is_empty():
     st.info("No recommendation served yet in this process: open the Persona view.")
@@ -36,8 +37,8 @@ st.subheader("Model versions")
 st.caption("Served by this app (trained artifacts):")
 st.dataframe([{"model": c.name, "trained": c.trained_at, "data": c.manifest_hash[:12]}
               for c in svc.cards.values()], hide_index=True, width="stretch")
-registered = f"recsys-{dataset}"
-versions = insights.registered_versions(settings, registered)
+registered = registered_model_name(dataset)
+versions = registered_versions(settings, registered)
 if versions.is_empty():
     st.info(f"No version of `{registered}` in the MLflow registry yet: run the retraining "
             f"pipeline (`python -m pipelines.retrain --dataset {dataset}`).")
@@ -45,18 +46,18 @@ else:
     st.dataframe(versions, hide_index=True, width="stretch")
 
 st.subheader("Retraining runs")
-runs = insights.pipeline_runs(dataset, settings)
+runs = pipeline_runs(dataset, settings)
 if runs.is_empty():
-    st.info(f"No retraining run of {dataset} under {settings.data_dir / 'runs'} yet.")
+    st.info(f"No retraining run of {dataset} under {runs_root(settings, dataset)} yet.")
 else:
     st.dataframe(runs, hide_index=True, width="stretch")
-tracked = insights.mlflow_runs(settings)
+tracked = mlflow_runs(settings)
 if not tracked.is_empty():
     st.caption("Latest runs of the MLflow experiment `retrain`:")
     st.dataframe(tracked, hide_index=True, width="stretch")
 
 st.subheader("Drift over time")
-drift = insights.drift_history(dataset, settings)
+drift = drift_history(dataset, settings)
 if drift.is_empty():
     st.info("No drift report yet: each retraining run writes one (step `drift`).")
 else:

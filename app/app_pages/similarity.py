@@ -7,20 +7,24 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import service
-from recsys.features.explorer import list_overlap
+from app import state, widgets
+from recsys.service.explore import list_overlap
 
 LABELS = {"rating_cosine": "Rating cosine", "rating_pearson": "Pearson",
-          "adjusted_cosine": "Adjusted cosine", "tags": "Tags (TF-IDF)",
+          "adjusted_cosine": "Adjusted cosine", "tfidf": "Tags (TF-IDF)",
           "genome": "Tag Genome", "embedding": "Text embedding"}
 
 dataset = st.session_state["dataset"]
-svc = service.get_service(dataset)
+explorer = state.get_service(dataset).explorer
 
 st.title(":material/hub: Similarity explorer")
-item_id, movie_label = service.pick_movie(svc, "Find a movie", "toy story", "Movie", "similar")
-available = svc.similarity_methods()
-default = [m for m in ("rating_cosine", "rating_pearson", "adjusted_cosine", "tags")
+picked = widgets.pick_movie(explorer.catalog, "Find a movie", "Movie", "similar",
+                            default="toy story")
+if picked is None:
+    st.stop()
+item_id, movie_label = picked
+available = explorer.methods()
+default = [m for m in ("rating_cosine", "rating_pearson", "adjusted_cosine", "tfidf")
            if m in available]
 methods = st.multiselect("Similarity measures", available, default=default,
                          format_func=LABELS.get, key="similar_methods",
@@ -31,7 +35,7 @@ if not methods:
     st.stop()
 
 with st.spinner("Finding neighbours…"):
-    neighbours = svc.similar(item_id, methods, k)
+    neighbours = explorer.similar(item_id, methods, k)
 st.subheader(f"Neighbours of {movie_label}")
 columns = st.columns(len(methods))
 for column, method in zip(columns, methods, strict=True):
@@ -56,7 +60,7 @@ if len(methods) > 1:
     st.plotly_chart(figure, width="stretch")
 
 st.subheader("Catalogue map")
-points = svc.catalog_map("tags")
+points = explorer.catalog_map("tfidf")
 chosen = set(neighbours["item_id"].to_list())
 figure = px.scatter(points, x="x", y="y", color="genre", hover_name="title",
                     hover_data={"x": False, "y": False, "n_ratings": True},

@@ -21,7 +21,7 @@ from pathlib import Path
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, chain
 
-# The order of pipelines.steps.STEPS (tests/pipelines/test_airflow_dag.py checks they agree).
+# The order of pipelines.runner.STEPS (tests/pipelines/test_airflow_dag.py checks they agree).
 STEPS = ("ingest", "validate", "split", "select", "train", "evaluate", "gate", "drift", "register",
          "publish")
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -8,13 +8,13 @@ import logging
 import time
 from pathlib import Path
 
+from recsys.bench.results import RESULTS_DIR
 from recsys.errors import ConfigError
 from recsys.io import write_json, write_text
 
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
-RESULTS_DIR = Path("benchmarks/results")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from recsys.ab.replay import load_replay_spec, render_report, run_replay
+    from recsys.ab.replay import RESULTS_FILE, load_replay_spec, render_report, run_replay
     from recsys.data.load import ingest
     from recsys.tracking import git_commit
 
@@ -56,7 +56,7 @@ def _replay(args: argparse.Namespace) -> int:
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "total_seconds": round(time.perf_counter() - started, 1),
     }
-    write_json(out / "results.json", {"meta": meta, **result.to_dict()})
+    write_json(out / RESULTS_FILE, {"meta": meta, **result.to_dict()})
     write_text(out / "report.md", render_report(result, meta))
     print(result.ab.conclusion)
     print(result.interleaving.summary())

@@ -48,6 +48,7 @@ __all__ = [
     "EventStore",
     "LiveResults",
     "per_subject",
+    "arm_rates",
     "daily_series",
     "live_results",
 ]
@@ -323,3 +324,20 @@ def _sequential(looks: pl.DataFrame, result: AbResult, exp: Experiment) -> Seque
     return msprt_means(col["n_a"], col["mean_a"], col["var_a"], col["n_b"], col["mean_b"],
                        col["var_b"], tau=tau, alpha=exp.alpha)
 
+
+def arm_rates(daily: pl.DataFrame, z: float = 1.959964) -> pl.DataFrame:
+    """Cumulative CTR per arm at the last day with a Wilson score interval.
+
+    ``daily`` is :func:`recsys.ab.events.daily_series`; returns
+    ``[arm, subjects, exposures, clicks, ctr, ci_low, ci_high]``.
+    """
+    last = daily.sort("day").group_by("arm", maintain_order=True).last().sort("arm")
+    n, x = last["cum_exposures"].cast(pl.Float64), last["cum_clicks"].cast(pl.Float64)
+    p = x / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt()) / (1 + z**2 / n)
+    return last.select(
+        "arm", pl.col("cum_subjects").alias("subjects"), pl.col("cum_exposures").alias("exposures"),
+        pl.col("cum_clicks").alias("clicks"),
+    ).with_columns(p.alias("ctr"), (centre - half).alias("ci_low"),
+                   (centre + half).alias("ci_high"))

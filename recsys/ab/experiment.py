@@ -13,9 +13,10 @@ import polars as pl
 import yaml
 
 from recsys.ab.assignment import arm_boundaries, assign, assign_frame
+from recsys.config import check_keys
 from recsys.errors import ConfigError
 
-__all__ = ["Arm", "Guardrail", "Experiment", "load_experiment", "strict_fields"]
+__all__ = ["Arm", "Guardrail", "Experiment", "load_experiment"]
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 
@@ -128,11 +129,11 @@ class Experiment:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Experiment:
         """Build from a mapping, failing loudly on unknown or missing keys."""
-        values = strict_fields(raw, cls, "experiment")
-        values["arms"] = tuple(Arm(**strict_fields(a, Arm, "arm")) for a in values["arms"])
+        values = check_keys(raw, cls, "experiment")
+        values["arms"] = tuple(Arm(**check_keys(a, Arm, "experiment arm")) for a in values["arms"])
         values["traffic"] = tuple(float(t) for t in values["traffic"])
         values["guardrails"] = tuple(
-            Guardrail(**strict_fields(g, Guardrail, "guardrail"))
+            Guardrail(**check_keys(g, Guardrail, "experiment guardrail"))
             for g in values.get("guardrails", ())
         )
         for key in ("start", "stop"):
@@ -147,24 +148,6 @@ def load_experiment(path: Path | str) -> Experiment:
     if isinstance(raw, Mapping) and "experiment" in raw:
         raw = raw["experiment"]
     return Experiment.from_dict(raw)
-
-
-def strict_fields(raw: Any, cls: type, what: str) -> dict[str, Any]:
-    """``raw`` as a dict after checking its keys against dataclass ``cls`` (unknown/missing)."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{what} must be a mapping, got {type(raw).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ConfigError(f"{what} has unknown key(s) {unknown}; valid keys are {sorted(fields)}")
-    required = [
-        name for name, f in fields.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    missing = [name for name in required if name not in raw]
-    if missing:
-        raise ConfigError(f"{what} is missing required key(s) {missing}")
-    return dict(raw)
 
 
 def _datetime(value: Any, key: str) -> dt.datetime:

@@ -6,11 +6,15 @@ One run answers three ways on the same users and the same temporal split:
 2. the paired reference (every user sees both arms: paired tests per metric);
 3. team-draft interleaving (every user sees one merged list: sign test on preferences);
 plus a sensitivity study (power of each method by number of users, resampled from the data).
+
+The CLI writes a run's ``results.json`` (:data:`RESULTS_FILE`); :class:`SavedReplay` reads one
+back for the app and :func:`saved_replays` finds them in a results folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -23,9 +27,9 @@ import polars as pl
 import yaml
 from scipy import stats
 
-from recsys.ab.analysis import AbResult, analyze, welch_test, ztest_proportions
+from recsys.ab.analysis import AbResult, SrmResult, analyze, welch_test, ztest_proportions
 from recsys.ab.design import sample_size_proportions, sample_size_sign_test
-from recsys.ab.experiment import Experiment, strict_fields
+from recsys.ab.experiment import Experiment
 from recsys.ab.interleaving import (
     InterleavingResult,
     interleaving_credit,
@@ -33,8 +37,9 @@ from recsys.ab.interleaving import (
     sign_test_pvalues,
     team_draft,
 )
+from recsys.config import check_keys
 from recsys.data.types import Dataset, Interactions, Split
-from recsys.errors import ConfigError
+from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import item_popularity, novelty_per_user
 from recsys.evaluation.protocol import (
     SPLITTERS,
@@ -49,15 +54,20 @@ from recsys.evaluation.stats import compare_models
 from recsys.models.registry import create_model
 
 __all__ = [
+    "RESULTS_FILE",
     "ReplaySpec",
     "ReplayResult",
+    "SavedReplay",
     "load_replay_spec",
     "render_report",
     "run_replay",
+    "saved_replays",
     "sensitivity_curve",
 ]
 
 logger = logging.getLogger(__name__)
+RESULTS_FILE = "results.json"
+REPLAY_PREFIX = "ab-replay-"  # results folders of replays are named after their spec
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ class ReplaySpec:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ReplaySpec:
         """Build from a mapping (the YAML spec); unknown keys fail loudly."""
-        values = strict_fields(raw, cls, "replay spec")
+        values = check_keys(raw, cls, "replay spec")
         values["experiment"] = Experiment.from_dict(values["experiment"])
         if "sensitivity_users" in values:
             values["sensitivity_users"] = tuple(int(n) for n in values["sensitivity_users"])
@@ -427,3 +437,59 @@ def render_report(result: ReplayResult, meta: Mapping[str, Any]) -> str:
                              "seconds": list(result.timings.values())})),
         "",
     ])
+
+
+# -- the read side ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SavedReplay:
+    """A replay's ``results.json`` read back: what the app shows of it."""
+
+    name: str
+    dataset: str
+    replayed_users: int
+    control: str
+    treatment: str
+    conclusion: str
+    metrics: pl.DataFrame  # [metric, test, control, treatment, lift, lift_low, lift_high, p_value]
+    srm: SrmResult
+    interleaving: str
+    sensitivity: pl.DataFrame  # [n_users, <one power column per design>]
+    commit: str = ""  # the git commit that ran the replay
+
+    @classmethod
+    def load(cls, folder: Path) -> SavedReplay:
+        """Read ``folder/results.json``; DataError when the folder holds none."""
+        path = folder / RESULTS_FILE
+        if not path.is_file():
+            raise DataError(f"{folder} holds no replay results ({RESULTS_FILE} missing)")
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        ab = raw["ab"]
+        srm = {f.name: ab["srm"][f.name] for f in dataclasses.fields(SrmResult)
+               if f.name in ab["srm"]}
+        return cls(folder.name, raw["spec"]["dataset"], int(raw["split"]["replayed_users"]),
+                   ab["control"], ab["treatment"], ab["conclusion"], _saved_metrics(ab["metrics"]),
+                   SrmResult(**srm), raw["interleaving"]["summary"],
+                   pl.DataFrame(raw["sensitivity"]), raw.get("meta", {}).get("git_commit", ""))
+
+    @property
+    def power(self) -> pl.DataFrame:
+        """The sensitivity study in long form: ``[n_users, design, power]``."""
+        return self.sensitivity.unpivot(index="n_users", variable_name="design",
+                                        value_name="power")
+
+
+def _saved_metrics(metrics: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame([
+        {"metric": m["metric"], "test": m["test"], "control": m["control_value"],
+         "treatment": m["treatment_value"], "lift": m["lift"], "lift_low": m["lift_ci"][0],
+         "lift_high": m["lift_ci"][1], "p_value": m["p_value"]}
+        for m in metrics
+    ])
+
+
+def saved_replays(root: Path) -> dict[str, SavedReplay]:
+    """Every replay under ``root`` (``ab-replay-*/results.json``) by folder name."""
+    if not root.is_dir():
+        return {}
+    return {path.parent.name: SavedReplay.load(path.parent)
+            for path in sorted(root.glob(f"{REPLAY_PREFIX}*/{RESULTS_FILE}"))}

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from recsys.bench.results import RESULTS_DIR
 from recsys.errors import ConfigError
 
 __all__ = ["register"]
 
 SPEC_DIR = Path("benchmarks") / "specs"
-RESULTS_DIR = Path("benchmarks") / "results"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -20,7 +20,7 @@ import polars as pl
 
 from recsys.bench import plots
 from recsys.bench.runner import BenchmarkResult
-from recsys.bench.spec import BenchmarkSpec, Goal, lower_is_better
+from recsys.bench.spec import BenchmarkSpec, Goal, ModelSpec, lower_is_better
 from recsys.io import atomic_dir, write_json
 
 __all__ = ["GoalOutcome", "evaluate_goals", "render_markdown", "write_results"]
@@ -161,6 +161,8 @@ def render_markdown(result: BenchmarkResult, figures: dict[str, str] | None = No
         _setup_section(spec, context),
         "## Results\n\n" + _results_note(spec) + "\n\n" + _table(_results_rows(result)),
         _highlights_section(result),
+        _fairness_section(result),
+        _peers_section(result),
         _published_section(spec),
         _tuning_section(result),
         _significance_section(result),
@@ -301,6 +303,77 @@ def _published_section(spec: BenchmarkSpec) -> str:
     rows = [{"published row": r.label, "our model": matched.get(r.label, "—"),
              **{m: _fmt(r.metrics.get(m)) for m in metrics}, "note": r.note} for r in pub.rows]
     return lines[0] + "\n\n" + _table(rows)
+
+
+def _fairness_section(result: BenchmarkResult) -> str:
+    """Which side was tuned and how, the threads each ran on, the peers' versions."""
+    context = result.context
+    peers = context.get("peers", {})
+    rows = [_fairness_row(m, peers.get(m.display), context) for m in result.spec.models]
+    return "## Fairness\n\n" + _fairness_note(context, bool(peers)) + "\n\n" + _table(rows)
+
+
+def _fairness_row(
+    model: ModelSpec, peer: dict[str, Any] | None, context: dict[str, Any]
+) -> dict[str, str]:
+    return {
+        "model": model.display,
+        "side": "peer" if peer else "ours",
+        "hyper-parameters": _how_chosen(model, peer),
+        "threads": str(peer["threads"] if peer else context.get("threads", "library default")),
+        "library": f"{peer['library']} {peer['version']}" if peer
+        else f"recsys `{context['git_commit'][:10]}`",
+    }
+
+
+def _fairness_note(context: dict[str, Any], has_peers: bool) -> str:
+    note = ("Both sides train on the same training part of the same split, have their training "
+            "items removed by the same code and are scored by the same evaluator. Ours are "
+            "searched on a validation split carved from each training part where the spec "
+            "says so (never the test part); peers run at the settings the spec fixes (their "
+            "published settings, otherwise the library's defaults) unless the spec gives them "
+            "the same search. BLAS/OpenMP pools are capped at "
+            f"{context.get('threads', 'the library default')} for the whole run; a peer's "
+            "`threads` pins BLAS/OpenMP, torch and the peer's own thread setting while it fits "
+            "and scores.")
+    if has_peers:
+        note += (" A peer's `size MB` is its saved score snapshot of the training users; for a "
+                 "peer run in its own venv (LensKit) `fit s` also covers starting that "
+                 "interpreter, the Parquet exchange and scoring every training user.")
+    return note
+
+
+def _how_chosen(model: ModelSpec, peer: dict[str, Any] | None) -> str:
+    if model.tune:
+        return (f"searched on validation: {model.tune.metric} over "
+                f"`{json.dumps(model.tune.grid)}`")
+    defaults = "the library's defaults" if peer else "the model's defaults"
+    fixed = f"`{json.dumps(model.params)}`, otherwise " if model.params else ""
+    return f"fixed: {fixed}{defaults}"
+
+
+def _peers_section(result: BenchmarkResult) -> str:
+    """Every peer against every one of ours on the first metric, with the paired test."""
+    peers = set(result.context.get("peers", {}))
+    metric = result.spec.metrics[0]
+    if not peers or metric not in result.significance:
+        return ""
+    rows = []
+    for r in result.significance[metric].iter_rows(named=True):
+        if (r["model_a"] in peers) == (r["model_b"] in peers):
+            continue
+        flip = r["model_a"] in peers  # report ours − peer
+        sign = -1.0 if flip else 1.0
+        rows.append({
+            "peer": r["model_a"] if flip else r["model_b"],
+            "ours": r["model_b"] if flip else r["model_a"],
+            "ours − peer": f"{sign * r['mean_diff']:+.4f}",
+            "95% CI": _ci(sign, r["ci_low"], r["ci_high"]),
+            "p (Holm)": _fmt(r["p_ttest_holm"]),
+            "significant": "yes" if r["significant"] else "no",
+        })
+    return (f"## Peers against ours ({metric})\n\nPaired t-test on per-user values, Holm-"
+            "corrected with every other pair of this metric.\n\n" + _table(rows))
 
 
 def _tuning_section(result: BenchmarkResult) -> str:

@@ -17,6 +17,7 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from recsys.evaluation.protocol import (
     prepare_split,
 )
 from recsys.models import Recommender, create_model, get_model_class
+from recsys.models.peers import describe_peers
 from recsys.settings import Settings, get_settings
 from recsys.tracking import NullTracker, Tracker, git_commit, open_tracker
 
@@ -144,8 +146,11 @@ def run_benchmark(
     dataset: Dataset | None = None,
     spec_text: str | None = None,
     threads: int | None = None,
+    on_model: Callable[[int, str], None] | None = None,
 ) -> BenchmarkResult:
     """Run every model of ``spec`` on the same splits; log to MLflow unless ``tracking`` is off.
+
+    ``on_model(index, label)`` is called before each model (the app's lab shows it).
 
     ``dataset`` overrides loading ``spec.dataset`` (tests pass a small slice); ``spec_text`` is
     the spec file's text, logged as an artifact (the spec's YAML form otherwise); ``threads``
@@ -153,7 +158,8 @@ def run_benchmark(
     threads can make dense algebra many times slower).
     """
     with threadpool_limits(limits=threads):
-        result = _run(spec, settings or get_settings(), progress, tracking, dataset, spec_text)
+        result = _run(spec, settings or get_settings(), progress, tracking, dataset, spec_text,
+                      on_model)
     result.context["threads"] = threads or "library default"
     return result
 
@@ -165,6 +171,7 @@ def _run(
     tracking: bool,
     dataset: Dataset | None,
     spec_text: str | None,
+    on_model: Callable[[int, str], None] | None,
 ) -> BenchmarkResult:
     started = time.time()
     for model_spec in spec.models:  # fail before any work on an unknown model name
@@ -178,7 +185,9 @@ def _run(
     collected = _Collected()
     bar = tqdm(total=len(spec.models) * len(datas), disable=not progress, desc=spec.name,
                unit="fit")
-    for model_spec in spec.models:
+    for index, model_spec in enumerate(spec.models):
+        if on_model is not None:
+            on_model(index, model_spec.display)
         _run_model(model_spec, datas, spec, dataset, plan, features, tracker, context,
                    spec_text or spec.to_yaml(), collected, bar)
     bar.close()
@@ -353,6 +362,7 @@ def _context(
             for d in datas
         ],
         "git_commit": git_commit(Path(__file__).parent),
+        "peers": describe_peers((m.display, m.name, m.params) for m in spec.models),
         "hardware": hardware_info(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "tracking_uri": tracker.tracking_uri,

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from recsys.config import build
 from recsys.errors import ConfigError
 from recsys.evaluation.protocol import SPLITTERS
 
@@ -180,7 +179,7 @@ class BenchmarkSpec:
     @classmethod
     def from_dict(cls, data: Any, where: str = "spec") -> BenchmarkSpec:
         """Build from parsed YAML; unknown keys and wrong types raise ``ConfigError``."""
-        return _build(cls, data, where)
+        return build(cls, data, where)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :meth:`from_dict` turns back into an equal spec."""
@@ -191,7 +190,10 @@ class BenchmarkSpec:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def select(self, labels: list[str]) -> BenchmarkSpec:
-        """The same spec restricted to the models with these labels (or registry names)."""
+        """The same spec restricted to the models with these labels (or registry names).
+
+        Goals about a model left out (or measured against one) are left out with it.
+        """
         chosen = [m for m in self.models if m.display in labels or m.name in labels]
         missing = sorted(set(labels) - {m.display for m in chosen} - {m.name for m in chosen})
         if missing:
@@ -199,7 +201,10 @@ class BenchmarkSpec:
                 f"Spec {self.name!r} has no model(s) {missing}; "
                 f"its models are {[m.display for m in self.models]}"
             )
-        return dataclasses.replace(self, models=chosen)
+        kept = {m.display for m in chosen}
+        goals = [g for g in self.goals
+                 if g.model in kept | {"best"} and g.reference in kept | {None, "published"}]
+        return dataclasses.replace(self, models=chosen, goals=goals)
 
     @property
     def ranking_ks(self) -> list[int]:
@@ -276,64 +281,3 @@ def _validate_references(spec: BenchmarkSpec, labels: list[str], where: str) -> 
                 f"{where}: goal on {goal.metric!r}: compare={goal.compare!r} needs "
                 f"{'no reference' if goal.compare == 'value' else 'a reference'}"
             )
-
-
-# -- strict construction from plain data -----------------------------------------------------
-def _build(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {_kind(data)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {unknown} in {cls.__name__}; valid keys are {sorted(fields)}"
-        )
-    required = [
-        name for name, f in fields.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    missing = [name for name in required if name not in data]
-    if missing:
-        raise ConfigError(f"{where}: missing required key(s) {missing} in {cls.__name__}")
-    values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
-    return cls(**values)
-
-
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(inner, value, where)
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {_kind(value)}")
-        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {_kind(value)}")
-        return {_convert(args[0], k, where): _convert(args[1], v, f"{where}.{k}")
-                for k, v in value.items()}
-    return _scalar(hint, value, where)
-
-
-def _scalar(hint: Any, value: Any, where: str) -> Any:
-    if hint is Any:
-        return value
-    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
-        return value
-    raise ConfigError(f"{where}: expected {hint.__name__}, got {_kind(value)} {value!r}")
-
-
-def _kind(value: Any) -> str:
-    return type(value).__name__

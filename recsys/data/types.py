@@ -25,11 +25,13 @@ __all__ = [
     "TrainingData",
     "RATINGS_SCHEMA",
     "MOVIES_SCHEMA",
+    "UNKNOWN_INDEX",
     "count_duplicate_pairs",
     "keep_latest_ratings",
 ]
 
 log = logging.getLogger(__name__)
+UNKNOWN_INDEX = -1  # the index ``missing="mark"`` gives to an id outside the vocabulary
 
 RATINGS_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.Int32(),
@@ -265,11 +267,11 @@ class Interactions:
         return int(self.matrix.nnz)
 
     def user_index(self, user_ids: Any, missing: str = "raise") -> np.ndarray:
-        """Map raw user ids to row indices; ``missing='mark'`` gives -1 instead of raising."""
+        """Map raw user ids to row indices; ``missing='mark'`` gives ``UNKNOWN_INDEX``."""
         return _lookup(self._user_index, user_ids, "user", missing)
 
     def item_index(self, item_ids: Any, missing: str = "raise") -> np.ndarray:
-        """Map raw item ids to column indices; ``missing='mark'`` gives -1 instead of raising."""
+        """Map raw item ids to column indices; ``missing='mark'`` gives ``UNKNOWN_INDEX``."""
         return _lookup(self._item_index, item_ids, "item", missing)
 
     def binarize(self, threshold: float = 0.0) -> sp.csr_matrix:
@@ -314,7 +316,8 @@ def _vocabulary(observed: pl.Series, extra: np.ndarray | pl.Series | None) -> np
 
 def _lookup(index: dict[int, int], ids: Any, kind: str, missing: str) -> np.ndarray:
     flat = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-    result = np.fromiter((index.get(int(i), -1) for i in flat), dtype=np.int64, count=len(flat))
+    result = np.fromiter((index.get(int(i), UNKNOWN_INDEX) for i in flat), dtype=np.int64,
+                         count=len(flat))
     if missing == "raise" and (result < 0).any():
         unknown = flat[result < 0][:5].tolist()
         raise UnknownIdError(

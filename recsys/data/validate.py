@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +17,11 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from recsys.config import build
 from recsys.data.fetch import reports_dir
 from recsys.data.releases import RELEASES, closest_edition
 from recsys.data.types import Dataset, count_duplicate_pairs
-from recsys.errors import ConfigError, ValidationError
+from recsys.errors import ValidationError
 from recsys.io import write_text
 from recsys.settings import Settings
 
@@ -58,17 +59,7 @@ class Thresholds:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Thresholds:
         """Build from a mapping; unknown keys or wrong types raise ConfigError."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"Unknown quality threshold(s) {unknown}: expected some of {sorted(known)}"
-            )
-        for key, value in values.items():
-            nullable = key == "max_timestamp" and value is None
-            if not nullable and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise ConfigError(f"Quality threshold {key!r} must be a number, got {value!r}")
-        return cls(**values)
+        return build(cls, values, "validate.thresholds", noun="quality threshold")
 
 
 @dataclass(frozen=True)

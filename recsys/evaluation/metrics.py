@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ import scipy.sparse as sp
 from recsys.arguments import check_cutoff
 from recsys.data.types import Interactions, count_duplicate_pairs
 from recsys.errors import ConfigError, DataError
+from recsys.features.base import ItemFeatures, row_sq_norms
 
 __all__ = [
     "ItemFeatures",
@@ -284,67 +284,6 @@ def aggregate(per_user: pl.DataFrame) -> dict[str, float]:
 
 
 # -- beyond accuracy ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemFeatures:
-    """Item vectors (genre one-hot, TF-IDF, embeddings): row ``i`` describes ``item_ids[i]``.
-
-    ``matrix`` may be a dense array or a SciPy sparse matrix; ``item_ids`` must be unique.
-    """
-
-    item_ids: np.ndarray
-    matrix: np.ndarray | sp.spmatrix | sp.sparray
-
-    def __post_init__(self) -> None:
-        if self.matrix.shape[0] != len(self.item_ids):
-            raise DataError(
-                f"ItemFeatures has {len(self.item_ids)} item ids but {self.matrix.shape[0]} rows"
-            )
-        object.__setattr__(self, "item_ids", np.asarray(self.item_ids, dtype=np.int64))
-        if sp.issparse(self.matrix):  # COO/DOK cannot be indexed by row
-            object.__setattr__(self, "matrix", sp.csr_matrix(self.matrix))
-
-    @classmethod
-    def from_genres(cls, movies: pl.DataFrame) -> ItemFeatures:
-        """Sparse genre one-hot vectors from a ``movies[item_id, genres: list[str]]`` frame."""
-        _require_columns(movies, ("item_id", "genres"), "movies")
-        item_ids = np.sort(movies["item_id"].cast(pl.Int64).to_numpy())
-        exploded = movies.select("item_id", "genres").explode("genres").drop_nulls("genres")
-        genres, cols = np.unique(exploded["genres"].to_numpy().astype(str), return_inverse=True)
-        rows = np.searchsorted(item_ids, exploded["item_id"].to_numpy())
-        matrix = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
-            shape=(len(item_ids), len(genres)),
-        )
-        matrix.sum_duplicates()
-        matrix.data[:] = 1.0
-        return cls(item_ids=item_ids, matrix=matrix)
-
-    def unit_rows(self, item_ids: np.ndarray) -> tuple[Any, np.ndarray]:
-        """L2-normalised rows for ``item_ids`` (zero rows for unknown ids) and a usable mask.
-
-        An id is usable when it is known and its vector is not all zeros.
-        """
-        order = np.argsort(self.item_ids)
-        sorted_ids = self.item_ids[order]
-        if len(sorted_ids) == 0:
-            raise DataError("ItemFeatures is empty: no item vectors to compare")
-        pos = np.clip(np.searchsorted(sorted_ids, item_ids), 0, len(sorted_ids) - 1)
-        known = sorted_ids[pos] == item_ids
-        rows = self.matrix[order[pos]]
-        rows = rows.astype(np.float64)
-        norms = np.sqrt(_row_sq_norms(rows))
-        usable = known & (norms > 0)
-        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=usable)
-        return sp.diags(scale) @ rows, usable
-
-
-def _row_sq_norms(matrix: Any) -> np.ndarray:
-    """Squared L2 norm of each row of a dense or sparse matrix."""
-    if sp.issparse(matrix):
-        return np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
-    return np.einsum("ij,ij->i", matrix, matrix)
-
-
 def item_popularity(train: Interactions) -> pl.DataFrame:
     """``[item_id, count, share]``: training users who rated each item, and their share of users."""
     counts = np.diff(train.matrix.tocsc().indptr).astype(np.int64)
@@ -457,7 +396,7 @@ def _ild_block(features: ItemFeatures, items: np.ndarray, row_user: np.ndarray) 
     indicator = sp.csr_matrix(
         (usable.astype(np.float64), (owner, np.arange(len(owner)))), shape=(n_block, len(owner))
     )
-    sum_sq = _row_sq_norms(indicator @ unit)
+    sum_sq = row_sq_norms(indicator @ unit)
     n = np.bincount(owner[usable], minlength=n_block).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_cos = (sum_sq - n) / (n * (n - 1))

@@ -7,16 +7,16 @@ the rows onto a model's item vocabulary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 from recsys.errors import DataError, UnknownIdError
-from recsys.evaluation.metrics import ItemFeatures as _MetricFeatures
 
-__all__ = ["ItemFeatures", "l2_normalise", "dense"]
+__all__ = ["ItemFeatures", "dense", "l2_normalise", "row_sq_norms"]
 
 
 def l2_normalise(matrix: Any) -> Any:
@@ -32,6 +32,13 @@ def l2_normalise(matrix: Any) -> Any:
     return matrix * scale[:, None]
 
 
+def row_sq_norms(matrix: Any) -> np.ndarray:
+    """Squared L2 norm of each row of a dense or sparse matrix."""
+    if sp.issparse(matrix):
+        return np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", matrix, matrix)
+
+
 def dense(matrix: Any) -> np.ndarray:
     """A C-contiguous float32 array (faiss and BLAS want one)."""
     array = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
@@ -39,16 +46,64 @@ def dense(matrix: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ItemFeatures(_MetricFeatures):
-    """Item vectors with named dimensions: row ``i`` describes ``item_ids[i]``.
+class ItemFeatures:
+    """Item vectors (genre one-hot, TF-IDF, genome, embeddings): row ``i`` is ``item_ids[i]``.
 
-    ``kind`` says where they come from (``genome``, ``tfidf``, ``embedding``);
-    ``feature_names`` name the columns (tags, genres, decades; ``dim<j>`` for embeddings).
-    Build with :meth:`build`, which sorts the ids and normalises the rows.
+    ``matrix`` may be a dense array or a SciPy sparse matrix; ``item_ids`` must be unique.
+    ``kind`` says where the vectors come from (``genres``, ``genome``, ``tfidf``,
+    ``embedding``); ``feature_names`` name the columns (tags, genres, decades; ``dim<j>`` for
+    embeddings). :meth:`build` sorts the ids and normalises the rows; the beyond-accuracy
+    metrics (intra-list diversity) read the same type.
     """
 
-    feature_names: np.ndarray
-    kind: str
+    item_ids: np.ndarray
+    matrix: np.ndarray | sp.spmatrix | sp.sparray
+    feature_names: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if self.matrix.shape[0] != len(self.item_ids):
+            raise DataError(
+                f"ItemFeatures has {len(self.item_ids)} item ids but {self.matrix.shape[0]} rows"
+            )
+        object.__setattr__(self, "item_ids", np.asarray(self.item_ids, dtype=np.int64))
+        if sp.issparse(self.matrix):  # COO/DOK cannot be indexed by row
+            object.__setattr__(self, "matrix", sp.csr_matrix(self.matrix))
+
+    @classmethod
+    def from_genres(cls, movies: pl.DataFrame) -> ItemFeatures:
+        """Sparse genre one-hot vectors from a ``movies[item_id, genres: list[str]]`` frame."""
+        missing = [c for c in ("item_id", "genres") if c not in movies.columns]
+        if missing:
+            raise DataError(f"movies frame lacks column(s) {missing}: expected item_id, genres")
+        item_ids = np.sort(movies["item_id"].cast(pl.Int64).to_numpy())
+        exploded = movies.select("item_id", "genres").explode("genres").drop_nulls("genres")
+        genres, cols = np.unique(exploded["genres"].to_numpy().astype(str), return_inverse=True)
+        rows = np.searchsorted(item_ids, exploded["item_id"].to_numpy())
+        matrix = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(item_ids), len(genres)),
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
+        return cls(item_ids=item_ids, matrix=matrix, feature_names=genres, kind="genres")
+
+    def unit_rows(self, item_ids: np.ndarray) -> tuple[Any, np.ndarray]:
+        """L2-normalised rows for ``item_ids`` (zero rows for unknown ids) and a usable mask.
+
+        An id is usable when it is known and its vector is not all zeros.
+        """
+        order = np.argsort(self.item_ids)
+        sorted_ids = self.item_ids[order]
+        if len(sorted_ids) == 0:
+            raise DataError("ItemFeatures is empty: no item vectors to compare")
+        pos = np.clip(np.searchsorted(sorted_ids, item_ids), 0, len(sorted_ids) - 1)
+        known = sorted_ids[pos] == item_ids
+        rows = self.matrix[order[pos]].astype(np.float64)
+        norms = np.sqrt(row_sq_norms(rows))
+        usable = known & (norms > 0)
+        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=usable)
+        return sp.diags(scale) @ rows, usable
 
     @classmethod
     def build(
@@ -71,11 +126,6 @@ class ItemFeatures(_MetricFeatures):
     def is_sparse(self) -> bool:
         """True when the matrix is a SciPy sparse matrix."""
         return sp.issparse(self.matrix)
-
-    @property
-    def interpretable(self) -> bool:
-        """True when the dimensions are human-readable (tags, genres), not embedding axes."""
-        return self.kind != "embedding"
 
     def positions(self, item_ids: Any) -> np.ndarray:
         """Row index of each raw id, -1 where the id has no row."""

@@ -3,11 +3,14 @@
 from recsys.models import (
     baselines,  # noqa: F401
     bias,  # noqa: F401
+    collective_ease,  # noqa: F401
     content,  # noqa: F401
     ease,  # noqa: F401
+    ensemble,  # noqa: F401
     hybrid,  # noqa: F401
     implicit_mf,  # noqa: F401
     knn,  # noqa: F401
+    peers,  # noqa: F401
     rp3beta,  # noqa: F401
     stacking,  # noqa: F401
     surprise_models,  # noqa: F401

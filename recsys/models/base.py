@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -27,17 +27,20 @@ from recsys.arguments import (
     check_pairs,
     unique_in_order,
 )
+from recsys.config import check_keys
 from recsys.data.types import Catalog, Interactions, TrainingData
-from recsys.errors import ConfigError, NotFittedError, RecsysError, UnknownIdError, UnsupportedError
+from recsys.errors import NotFittedError, RecsysError, UnknownIdError, UnsupportedError
 from recsys.io import atomic_dir
+from recsys.linalg import top_k
+from recsys.models.explanation import Explanation
 
 __all__ = [
     "Capability",
     "Explanation",
+    "FOLD_IN_USER",
     "Recommender",
     "RECOMMENDATION_SCHEMA",
     "SIMILARITY_SCHEMA",
-    "top_k",
 ]
 
 RECOMMENDATION_SCHEMA = {
@@ -53,7 +56,9 @@ SIMILARITY_SCHEMA = {
     "rank": pl.Int32(),
 }
 _BATCH_USERS = 512
-FOLD_IN_USER = -1  # the row index given to ``_score`` for a user folded in at query time
+# The row index ``_score`` and ``_explain`` get for a history folded in at query time; distinct
+# from ``UNKNOWN_INDEX`` (-1), which ``missing="mark"`` lookups give to an id the model lacks.
+FOLD_IN_USER = -2
 
 
 class Capability(enum.Flag):
@@ -67,44 +72,6 @@ class Capability(enum.Flag):
     COLD_START_ITEMS = enum.auto()
 
 
-@dataclass(frozen=True)
-class Explanation:
-    """Why a model scored an item for a user: a sentence plus its evidence."""
-
-    user_id: int | None
-    item_id: int
-    score: float
-    text: str
-    contributions: list[dict[str, Any]] = field(default_factory=list)
-
-
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a dense score block: (indices, scores), best first, ties by index.
-
-    Among items with equal scores the lower column index wins, also at the cut-off: the
-    result depends on the scores only, never on how ``np.argpartition`` breaks ties.
-    """
-    k = min(k, scores.shape[1])
-    if k <= 0:
-        empty = np.empty((scores.shape[0], 0))
-        return empty.astype(np.int64), empty
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-    ragged = np.flatnonzero((scores >= kth).sum(axis=1) > k)  # ties straddle the cut-off
-    if len(ragged):
-        part[ragged] = _lowest_index_ties(scores[ragged], kth[ragged], k)
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)
-    return idx, np.take_along_axis(scores, idx, axis=1)
-
-
-def _lowest_index_ties(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndarray:
-    """Per row, the columns above ``kth`` plus the lowest-index ones equal to it: k in all."""
-    above, at_cut = scores > kth, scores == kth
-    wanted = k - above.sum(axis=1, keepdims=True)
-    chosen = above | (at_cut & (np.cumsum(at_cut, axis=1) <= wanted))
-    return np.nonzero(chosen)[1].reshape(-1, k)
 
 
 class Recommender:
@@ -120,14 +87,9 @@ class Recommender:
         seed: int = 42
 
     def __init__(self, **params: Any) -> None:
-        known = {f.name for f in dataclasses.fields(self.Params)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(
-                f"{type(self).__name__} got unknown parameter(s) {unknown}; "
-                f"valid parameters are {sorted(known)}"
-            )
-        self.params = self.Params(**params)
+        checked = check_keys(params, self.Params, type(self).__name__, noun="parameter",
+                             name="its Params")
+        self.params = self.Params(**checked)
         self._fitted = False
 
     # -- scikit-learn style plumbing -------------------------------------------------------
@@ -198,7 +160,8 @@ class Recommender:
 
         Movies the model does not know are ignored; a history none of whose movies is known
         raises UnknownIdError (there is nothing to base recommendations on). Ratings must be
-        finite and within the training rating scale.
+        finite and within the training rating scale. ``user_id`` only labels the output rows
+        (-1 by default: the history belongs to no training user).
         """
         self._check_fitted()
         if not self.supports(Capability.FOLD_IN):
@@ -317,22 +280,45 @@ class Recommender:
         raise NotImplementedError
 
     def explain(self, user_id: int, item_id: int, top: int = 3) -> Explanation:
-        """Why ``item_id`` scores as it does for ``user_id`` (neighbours, factors or tags).
+        """Why ``item_id`` scores as it does for the known user ``user_id``: typed evidence.
 
-        One integer ``user_id`` and ``item_id``, both known to the model; ``top`` >= 1.
+        One integer ``user_id`` and ``item_id``, both known to the model; ``top`` >= 1 caps
+        each evidence list. UnsupportedError when the model cannot explain itself.
         """
-        self._check_fitted()
-        if not self.supports(Capability.EXPLAIN):
-            raise UnsupportedError(f"{self.name} cannot explain its recommendations")
+        self._check_explainable()
         user_id, item_id = check_id(user_id, "user_id"), check_id(item_id, "item_id")
         top = check_cutoff(top, "top")
         user = int(self.train_.user_index([user_id])[0])
-        item = int(self.train_.item_index([item_id])[0])
-        return self._explain(user_id, user, self.train_.matrix[user], item, top)
+        return self._explain_item(user, self.train_.matrix[user], item_id, top)
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
+    def explain_for_history(
+        self, history: pl.DataFrame, item_id: int, top: int = 3
     ) -> Explanation:
+        """Why ``item_id`` scores as it does for a ``[item_id, rating]`` history, no refit.
+
+        The history form of :meth:`explain`, as :meth:`recommend_for_history` is of
+        :meth:`recommend`: the same checks, and the explanation of the very score that
+        ``recommend_for_history(history)`` ranks by. Needs both EXPLAIN and FOLD_IN.
+        """
+        self._check_explainable()
+        if not self.supports(Capability.FOLD_IN):
+            raise UnsupportedError(f"{self.name} cannot fold in a new user, so it cannot "
+                                   "explain a history; retrain it instead")
+        item_id, top = check_id(item_id, "item_id"), check_cutoff(top, "top")
+        return self._explain_item(FOLD_IN_USER, self.history_row(history), item_id, top)
+
+    def _check_explainable(self) -> None:
+        self._check_fitted()
+        if not self.supports(Capability.EXPLAIN):
+            raise UnsupportedError(f"{self.name} cannot explain its recommendations")
+
+    def _explain_item(self, user: int, row: sp.csr_matrix, item_id: int, top: int) -> Explanation:
+        item = int(self.train_.item_index([item_id])[0])
+        return self._explain(user, row, item, top)
+
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """The evidence for column ``item`` given the user's row (``user``: a row index or
+        ``FOLD_IN_USER``); models declaring EXPLAIN implement it."""
         raise NotImplementedError
 
     # -- persistence (no pickle) -----------------------------------------------------------

@@ -9,7 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
-from recsys.models.base import Capability, Explanation, Recommender
+from recsys.models.base import Capability, Recommender
+from recsys.models.explanation import Explanation, ExplanationKind, Popularity
 from recsys.models.registry import register
 
 __all__ = ["RandomRecommender", "MostPopular"]
@@ -64,15 +65,11 @@ class MostPopular(Recommender):
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         return np.tile(self.popularity_, (len(users), 1))
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """The item's score is its number of raters, the same for everyone."""
         count = int(self.popularity_[item])
-        return Explanation(
-            user_id, int(self.train_.item_ids[item]), float(count),
-            f"Popular with everyone: rated by {count:,} users",
-            [{"kind": "popularity", "count": count}],
-        )
+        return Explanation(ExplanationKind.POPULARITY, int(self.train_.item_ids[item]),
+                           float(count), popularity=Popularity(count, self.params.min_rating))
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return {"popularity": self.popularity_}

@@ -23,9 +23,10 @@ from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
 from recsys.features import REPRESENTATIONS, ItemIndex, item_features
 from recsys.features.base import dense
-from recsys.models.base import Capability, Explanation, Recommender
+from recsys.models.base import Capability, Recommender
+from recsys.models.explanation import Explanation, ExplanationKind, Feature
 from recsys.models.registry import register
-from recsys.models.similarity import csr_from_state, csr_to_state, rated_items_explanation
+from recsys.models.similarity import csr_from_state, csr_to_state, rated_items
 
 __all__ = ["ContentRecommender", "centred_ratings", "require_catalog"]
 
@@ -119,27 +120,31 @@ class ContentRecommender(Recommender):
         return np.where(valid, idx, 0), np.where(valid, scores, -np.inf)
 
     # -- explanations ----------------------------------------------------------------------
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """``score = f_i · p / |p|`` with ``p = Σ_j w_j f_j``: rated movie ``j`` adds
+        ``w_j (f_j · f_i) / |p|``; with named dimensions, feature ``d`` adds ``p_d f_id / |p|``.
+
+        Embedding axes have no names, so those explanations cite the rated movies only.
+        """
         item_id = int(self.train_.item_ids[item])
         vector = dense(self.features_[item : item + 1])[0].astype(np.float64)
+        weights = centred_ratings(row, self.global_mean_, self.params.damping)
+        raw = np.asarray(dense(weights @ self.features_), dtype=np.float64)[0]
+        norm = float(np.linalg.norm(raw)) or 1.0
+        parts = weights.data * (dense(self.features_[weights.indices]) @ vector) / norm
+        rated = rated_items(self.train_.item_ids[weights.indices], row.data.astype(np.float64),
+                            parts, top)
+        score = float(raw @ vector / norm)
         if self.params.representation == "embedding":
-            weights = centred_ratings(row, self.global_mean_, self.params.damping)
-            rated = weights.indices
-            contributions = weights.data * (dense(self.features_[rated]) @ vector)
-            return rated_items_explanation(user_id, item_id, self.train_.item_ids[rated],
-                                           row.data.astype(np.float64), contributions, top)
-        profile = self.profiles(row)[0]
-        overlap = profile * vector
+            return Explanation(ExplanationKind.RATED_ITEMS, item_id, score, rated_items=rated)
+        return Explanation(ExplanationKind.FEATURES, item_id, score, rated_items=rated,
+                           features=self._shared_features(raw * vector / norm, top))
+
+    def _shared_features(self, overlap: np.ndarray, top: int) -> tuple[Feature, ...]:
+        """The ``top`` features adding the most to the score (positive ones only)."""
         order = np.lexsort((np.arange(len(overlap)), -overlap))[:top]
-        order = order[overlap[order] > 0]
-        names = [str(self.feature_names_[j]) for j in order]
-        contributions = [{"feature": n, "contribution": float(overlap[j])}
-                         for n, j in zip(names, order, strict=True)]
-        text = ("Matches your taste for: " + ", ".join(names) if names
-                else "Shares little with the movies you rated highly")
-        return Explanation(user_id, item_id, float(overlap.sum()), text, contributions)
+        return tuple(Feature(str(self.feature_names_[j]), float(overlap[j]))
+                     for j in order[overlap[order] > 0])
 
     # -- persistence -----------------------------------------------------------------------
     def _get_state(self) -> dict[str, np.ndarray]:

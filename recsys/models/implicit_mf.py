@@ -23,7 +23,8 @@ from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
 from recsys.data.types import Catalog, Interactions
-from recsys.models.base import FOLD_IN_USER, Capability, Explanation, Recommender
+from recsys.models.base import FOLD_IN_USER, Capability, Recommender
+from recsys.models.explanation import Explanation, ExplanationKind, RatedItem
 from recsys.models.registry import register
 
 __all__ = ["ImplicitALS", "ImplicitBPR"]
@@ -101,8 +102,8 @@ class ImplicitALS(_FactorModel):
         return confidence
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        factors = self.user_factors_[users]
         folded = np.flatnonzero(users == FOLD_IN_USER)
+        factors = self.user_factors_[np.where(users == FOLD_IN_USER, 0, users)]
         for n in folded:
             factors[n] = np.linalg.solve(*self._user_system(rows[n]))
         return factors @ self.item_factors_.T
@@ -117,26 +118,21 @@ class ImplicitALS(_FactorModel):
         a += y.T @ ((c - 1.0)[:, None] * y)
         return a, y.T @ c
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """implicit's decomposition: the score is a sum over the rated items of their
+        confidence times their factors' product with ``A⁻¹ y_i`` (A: the user's system)."""
         a, _ = self._user_system(row)
         weighted = np.linalg.solve(a, self.item_factors_[item].astype(np.float64))
         confidence = self._confidence(row)
         parts = (self.item_factors_[confidence.indices] @ weighted) * confidence.data
         order = np.argsort(-parts, kind="stable")[:top]
-        best = self.train_.item_ids[confidence.indices[order]]
-        contributions = [
-            {"kind": "item", "item_id": int(i), "contribution": float(s)}
-            for i, s in zip(best, parts[order], strict=True)
-        ]
-        return Explanation(
-            user_id,
-            int(self.train_.item_ids[item]),
-            float(parts.sum()),
-            "Because you rated " + ", ".join(f"item {int(i)}" for i in best),
-            contributions,
+        rated = tuple(
+            RatedItem(int(self.train_.item_ids[confidence.indices[j]]), float(row.data[j]),
+                      float(parts[j]))
+            for j in order
         )
+        return Explanation(ExplanationKind.RATED_ITEMS, int(self.train_.item_ids[item]),
+                           float(parts.sum()), rated_items=rated)
 
 
 @register

@@ -27,17 +27,17 @@ import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
-from recsys.models.base import Capability, Explanation, Recommender
+from recsys.linalg import SIMILARITIES, keep_top_k, similarity_matrix
+from recsys.models.base import Capability, Recommender
 from recsys.models.bias import Baselines, als_biases
-from recsys.models.registry import register
-from recsys.models.similarity import (
-    SIMILARITIES,
-    csr_from_state,
-    csr_to_state,
-    keep_top_k,
-    rated_items_explanation,
-    similarity_matrix,
+from recsys.models.explanation import (
+    Explanation,
+    ExplanationKind,
+    Neighbourhood,
+    SimilarUser,
 )
+from recsys.models.registry import register
+from recsys.models.similarity import csr_from_state, csr_to_state, rated_items_explanation
 
 __all__ = ["ItemKNN", "UserKNN", "CENTERINGS"]
 
@@ -212,14 +212,6 @@ class _NeighbourhoodModel(Recommender):
             selected &= (sim > kth) | (tied & (np.cumsum(tied, axis=1) <= room))
         return _Candidates(neighbour, sim, rating, selected)
 
-    def _neighbours(self, x: int, y: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One pair's selected neighbours (index, similarity, rating), most similar first."""
-        c = self._candidates(np.array([x]), np.array([y]))
-        keep = c.selected[0]
-        neighbour, sim, rating = c.neighbour[0][keep], c.sim[0][keep], c.rating[0][keep]
-        order = np.lexsort((neighbour, -sim))
-        return neighbour[order], sim[order], rating[order]
-
     # -- persistence -----------------------------------------------------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
         state = {**self.baselines_.to_state(), **csr_to_state("sim", self.sim_)}
@@ -242,21 +234,19 @@ class UserKNN(_NeighbourhoodModel):
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         return (self.top_[users] @ self.seen_).toarray()
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
-        neighbours, sims, ratings = self._neighbours(user, item)
-        item_id = int(self.train_.item_ids[item])
-        contributions = [
-            {"user_id": int(self.train_.user_ids[v]), "similarity": float(s), "rating": float(r)}
-            for v, s, r in zip(neighbours[:top], sims[:top], ratings[:top], strict=True)
-        ]
-        if len(sims):
-            mean = float(np.average(ratings, weights=sims))
-            text = f"{len(sims)} users with tastes like yours rated it {mean:.1f} on average"
-        else:
-            text = "No user with tastes like yours rated it"
-        return Explanation(user_id, item_id, float(sims.sum()), text, contributions)
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """The top-N score sums the similarities of the user's k nearest users who rated
+        the item: those users, their similarity and their rating of it."""
+        similar = self.top_[user]
+        raters = self.seen_[:, item].toarray().ravel()[similar.indices] > 0
+        users, sims = similar.indices[raters], similar.data[raters].astype(np.float64)
+        ratings = np.asarray(self.train_.matrix[users, item].toarray()).ravel()
+        order = np.lexsort((users, -sims))
+        closest = tuple(SimilarUser(int(self.train_.user_ids[users[j]]), float(sims[j]),
+                                    float(ratings[j])) for j in order[:top])
+        mean = float(np.average(ratings, weights=sims)) if sims.sum() > 0 else float("nan")
+        return Explanation(ExplanationKind.SIMILAR_USERS, int(self.train_.item_ids[item]),
+                           float(sims.sum()), neighbourhood=Neighbourhood(len(sims), mean, closest))
 
 
 @register
@@ -283,11 +273,14 @@ class ItemKNN(_NeighbourhoodModel):
     def _similar(self, items: np.ndarray) -> np.ndarray:
         return self.sim_[items].toarray()
 
-    def _explain(
-        self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
-    ) -> Explanation:
-        neighbours, sims, ratings = self._neighbours(item, user)
-        return rated_items_explanation(
-            user_id, int(self.train_.item_ids[item]), self.train_.item_ids[neighbours],
-            ratings, sims, top,
-        )
+    def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
+        """The top-N score sums, over the rated items, their k-pruned similarity to the item
+        (normalize: as a similarity-weighted mean rating): what each rated item adds."""
+        sims = np.asarray(self.top_[item, row.indices].toarray()).ravel().astype(np.float64)
+        ratings = row.data.astype(np.float64)
+        parts = sims
+        if self.params.normalize:
+            parts = np.divide(sims * ratings, sims.sum(), out=np.zeros_like(sims),
+                              where=sims.sum() > 0)
+        return rated_items_explanation(int(self.train_.item_ids[item]),
+                                       self.train_.item_ids[row.indices], ratings, parts, top)

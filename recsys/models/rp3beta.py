@@ -16,8 +16,9 @@ import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
+from recsys.linalg import top_k_dense
 from recsys.models.registry import register
-from recsys.models.similarity import ItemWeightsRecommender, top_k_dense
+from recsys.models.similarity import ItemWeightsRecommender
 
 __all__ = ["RP3beta"]
 

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError, RecsysError
 from recsys.models.base import Capability
-from recsys.models.hybrid import _component, _Ensemble
+from recsys.models.ensemble import Ensemble, component_spec
 from recsys.models.registry import get_model_class, register
 
 __all__ = ["RatingBlend", "blend_features", "ridge_weights"]
@@ -67,7 +67,7 @@ def _holdout(train: Interactions, fraction: float, rng: np.random.Generator
 
 
 @register
-class RatingBlend(_Ensemble):
+class RatingBlend(Ensemble):
     """Ridge-stacked rating models; weights learned on a holdout carved from the training data."""
 
     name = "rating_blend"
@@ -90,7 +90,7 @@ class RatingBlend(_Ensemble):
         seed: int = 42
 
         def __post_init__(self) -> None:
-            specs = tuple(_component(s, f"rating_blend component {i}")
+            specs = tuple(component_spec(s, f"rating_blend component {i}")
                           for i, s in enumerate(self.components))
             object.__setattr__(self, "components", specs)
             not_rating = [s["name"] for s in specs

@@ -141,7 +141,7 @@ class BaselineParams(SeedParams):
 
 
 @dataclass(frozen=True)
-class KNNParams(SeedParams):
+class SurpriseKNNParams(SeedParams):
     """Neighbourhood size and similarity (``sim_options``)."""
 
     k: int = 40
@@ -156,11 +156,11 @@ class KNNParams(SeedParams):
 
 
 @dataclass(frozen=True)
-class KNNBaselineParams(KNNParams, BaselineParams):
+class KNNBaselineParams(SurpriseKNNParams, BaselineParams):
     """k-NN around baseline estimates: neighbourhood and baseline options."""
 
     def __post_init__(self) -> None:
-        KNNParams.__post_init__(self)
+        SurpriseKNNParams.__post_init__(self)
         BaselineParams.__post_init__(self)
 
 
@@ -425,8 +425,8 @@ SURPRISE_MODELS: tuple[SurpriseSpec, ...] = (
     SurpriseSpec("surprise_nmf", NMF, NMFParams, ("bu", "bi", "pu", "qi")),
     SurpriseSpec("surprise_slope_one", SlopeOne, SeedParams),
     SurpriseSpec("surprise_co_clustering", CoClustering, CoClusteringParams),
-    SurpriseSpec("surprise_knn_basic", KNNBasic, KNNParams),
-    SurpriseSpec("surprise_knn_with_means", KNNWithMeans, KNNParams),
+    SurpriseSpec("surprise_knn_basic", KNNBasic, SurpriseKNNParams),
+    SurpriseSpec("surprise_knn_with_means", KNNWithMeans, SurpriseKNNParams),
     SurpriseSpec("surprise_knn_baseline", KNNBaseline, KNNBaselineParams),
     SurpriseSpec("surprise_baseline_only", BaselineOnly, BaselineParams, ("bu", "bi")),
     SurpriseSpec("surprise_normal_predictor", NormalPredictor, SeedParams, ("sigma",)),

@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
 
+from recsys.config import build
 from recsys.errors import ConfigError, DataError
 
 __all__ = [
@@ -71,14 +72,11 @@ class DriftThresholds:
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> DriftThresholds:
         """Override defaults from a dict; unknown names and negative values are errors."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown drift check(s) {unknown}; expected some of {sorted(known)}")
-        negative = {name: v for name, v in values.items() if float(v) < 0}
+        thresholds = build(cls, dict(values), "drift.thresholds", noun="drift check")
+        negative = {k: v for k, v in dataclasses.asdict(thresholds).items() if v < 0}
         if negative:
             raise ConfigError(f"drift thresholds must be >= 0, got {negative}")
-        return cls(**{name: float(v) for name, v in values.items()})
+        return thresholds
 
 
 @dataclass(frozen=True)

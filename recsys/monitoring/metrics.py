@@ -3,6 +3,7 @@
 Every metric lives in one dedicated :data:`REGISTRY`, created once at import. Streamlit re-runs
 page scripts but imports this module once per process, so nothing is registered twice; tests
 and other processes never collide with ``prometheus_client``'s global default registry.
+:func:`latency_summary` reads the latency histogram back (per model p50/p95) for the app.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
+import polars as pl
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client import start_http_server as _start_http_server
 
@@ -26,8 +29,11 @@ __all__ = [
     "FEEDBACK_EVENTS",
     "MODEL_INFO",
     "LATENCY_BUCKETS",
+    "LATENCY_METRIC",
     "start_metrics_server",
     "timed",
+    "histogram_quantile",
+    "latency_summary",
     "record_feedback",
     "set_model_info",
 ]
@@ -36,12 +42,13 @@ log = logging.getLogger(__name__)
 
 # Seconds; dense below 0.5 s where interactive recommendations should land.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LATENCY_METRIC = "recsys_recommend_latency_seconds"
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 
 RECOMMEND_LATENCY = Histogram(
-    "recsys_recommend_latency_seconds",
+    LATENCY_METRIC,
     "Wall time of one recommendation request, per model.",
     ["model"],
     buckets=LATENCY_BUCKETS,
@@ -127,3 +134,57 @@ def set_model_info(model: str, version: str, dataset: str) -> None:
             MODEL_INFO.remove(model, previous, dataset)
         _served_versions[(model, dataset)] = version
     MODEL_INFO.labels(model=model, version=version, dataset=dataset).set(1)
+
+
+# -- the read side: live latency from a registry -------------------------------------------------
+def histogram_quantile(q: float, bounds: np.ndarray, cumulative: np.ndarray) -> float:
+    """Prometheus' ``histogram_quantile``: linear interpolation inside the bucket holding q.
+
+    ``bounds`` are the finite upper bounds, ``cumulative`` the counts of each bucket including
+    the ``+Inf`` one last. NaN without observations; the largest finite bound above it.
+    """
+    total = cumulative[-1]
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    index = int(np.searchsorted(cumulative, rank, side="left"))
+    if index >= len(bounds):
+        return float(bounds[-1])
+    lower = 0.0 if index == 0 else float(bounds[index - 1])
+    below = 0.0 if index == 0 else float(cumulative[index - 1])
+    inside = float(cumulative[index]) - below
+    fraction = (rank - below) / inside if inside > 0 else 1.0
+    return lower + (float(bounds[index]) - lower) * fraction
+
+
+def latency_summary(registry: CollectorRegistry,
+                    metric: str = LATENCY_METRIC) -> pl.DataFrame:
+    """Per model: requests, mean and p50/p95 latency (ms) of the histogram ``metric``."""
+    buckets: dict[str, list[tuple[float, float]]] = {}
+    sums: dict[str, float] = {}
+    for family in registry.collect():
+        if family.name != metric:
+            continue
+        for sample in family.samples:
+            model = sample.labels.get("model", "")
+            if sample.name.endswith("_bucket"):
+                buckets.setdefault(model, []).append((float(sample.labels["le"]), sample.value))
+            elif sample.name.endswith("_sum"):
+                sums[model] = sample.value
+    rows = []
+    for model, pairs in sorted(buckets.items()):
+        pairs.sort()
+        bounds = np.array([b for b, _ in pairs if np.isfinite(b)])
+        cumulative = np.array([c for _, c in pairs])
+        count = float(cumulative[-1])
+        if count == 0:
+            continue
+        rows.append({
+            "model": model, "requests": int(count),
+            "mean_ms": 1000 * sums.get(model, 0.0) / count,
+            "p50_ms": 1000 * histogram_quantile(0.5, bounds, cumulative),
+            "p95_ms": 1000 * histogram_quantile(0.95, bounds, cumulative),
+        })
+    schema = {"model": pl.String(), "requests": pl.Int64(), "mean_ms": pl.Float64(),
+              "p50_ms": pl.Float64(), "p95_ms": pl.Float64()}
+    return pl.DataFrame(rows, schema=schema)

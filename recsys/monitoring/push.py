@@ -8,7 +8,6 @@ name in the group, and a failed run, which has no success timestamp, leaves the 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
+from recsys.config import check_keys
 from recsys.errors import ConfigError, RecsysError
 
 __all__ = ["PipelineMetrics", "build_registry", "push_pipeline_metrics"]
@@ -40,13 +40,7 @@ class PipelineMetrics:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineMetrics:
         """Build from a plain dict, failing loudly on a misspelt key."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown pipeline metric key(s) {unknown}; expected some of {sorted(known)}"
-            )
-        return cls(**values)
+        return cls(**check_keys(values, cls, "pipeline metrics", noun="pipeline metric key"))
 
 
 def _gauge(registry: CollectorRegistry, name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:

@@ -111,6 +111,24 @@ def choose(tab: object, label: str, option: str) -> None:
     tab.get_by_role("option", name=option, exact=True).first.click()
 
 
+# The start of each model's own reason on the Persona view (see tests/app/test_app_pages.py).
+MODEL_REASONS = {"most_popular": "Popular with everyone: rated by", "item_knn": "Because you ",
+                 "content": "matches your taste for"}
+
+
+def persona_reasons_per_model(tab: object) -> None:
+    """With the live experiment off, every sidebar model shows its own reasons: screenshots
+    ``02-persona-<model>.png``; no raw id is on the page."""
+    tab.get_by_text("Let the live A/B experiment choose the model").first.click()
+    for model, reason in MODEL_REASONS.items():
+        choose(tab, "Model", model)
+        settle(tab, f"Top 10 from {model}")
+        assert tab.get_by_text(reason).first.is_visible(), model
+        page_text = tab.inner_text("[data-testid='stMain']")
+        assert not re.search(r"\b(item|movie|user) \d+", page_text), model
+        tab.screenshot(path=str(SHOTS / f"02-persona-{model}.png"), full_page=True)
+
+
 def test_journey_through_every_page(app_url: str, page: object) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab = page
@@ -123,9 +141,9 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
     tab.screenshot(path=str(SHOTS / "01-home.png"), full_page=True)
 
     switch(tab, "Persona view", "Top 10 from", timings)
-    assert tab.get_by_text("Because you liked").first.is_visible()
     tab.locator("[class*='st-key-up_'] button").first.click()
     tab.get_by_text("Your feedback is recorded").first.wait_for(timeout=15_000)
+    persona_reasons_per_model(tab)
 
     switch(tab, "Similarity explorer", "Neighbours of Toy Story", timings)
     assert tab.get_by_text("Catalogue map").first.is_visible()
@@ -142,6 +160,7 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
     switch(tab, "Data insights", "Genre trends", timings)
     switch(tab, "Monitoring", "Live recommendation latency", timings)
     assert tab.get_by_text("Latency per model").first.is_visible()
+    switch(tab, "Logbook", "Journal of problems and fixes", timings)
 
     for title, seconds in timings.items():
         print(f"page render {title:20s} {seconds:.2f} s")

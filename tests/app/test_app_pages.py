@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from conftest import APP_MODELS
 from streamlit.testing.v1 import AppTest
 
 from recsys.ab.events import EventStore
@@ -45,14 +48,52 @@ def test_home_shows_dataset_card_and_models(app: AppTest) -> None:
     assert "official GroupLens checksum" in texts(app)
 
 
+def sidebar_model(app: AppTest, model: str) -> None:
+    """Serve the Persona view from the sidebar's ``model`` (the live experiment off)."""
+    live = app.toggle(key="persona_live")
+    if live.value:
+        live.set_value(False).run()
+    app.selectbox(key="model").set_value(model).run()
+
+
+def reasons(app: AppTest) -> list[str]:
+    """The reason line (in italics, last) of every recommendation card."""
+    cards = [str(m.value) for m in app.markdown if str(m.value).startswith("**")]
+    return [re.sub(r"^_|_$", "", card.rsplit("\n", 1)[-1]) for card in cards]
+
+
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_persona_recommendations_appear(app: AppTest, dataset: str) -> None:
     open_page(app, dataset, "persona")
     app.selectbox(key="persona_name").set_value("Sci-fi fan").run()
+    sidebar_model(app, "item_knn" if "item_knn" in APP_MODELS[dataset] else "content")
     titles = texts(app)
     assert "Top 10 from" in titles
     assert titles.count("Because you") >= 5  # each recommendation carries a reason
     assert len(app.button) >= 20  # thumbs up and down per movie
+
+
+# What each model's own explanation says (never a genre heuristic, never a raw id).
+MODEL_REASONS = {
+    "most_popular": r"Popular with everyone: rated by [\d,]+ users",
+    "item_knn": r"Because you (liked|rated) .+ \d(\.5)?★",
+    "content": r"Because you (liked|rated) .+ · matches your taste for: .+",
+}
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_persona_reasons_are_each_models_own(app: AppTest, dataset: str) -> None:
+    open_page(app, dataset, "persona")
+    rated = set(app.dataframe[0].value["title"])  # the persona's movies
+    for model in APP_MODELS[dataset]:
+        sidebar_model(app, model)
+        assert f"Top 10 from {model}" in texts(app)
+        shown = reasons(app)
+        assert len(shown) == 10 and all(re.fullmatch(MODEL_REASONS[model], r) for r in shown), (
+            model, shown)
+        if model != "most_popular":  # the cited movies are the persona's own
+            assert all(any(title in r for title in rated) for r in shown), (model, shown)
+        assert not re.search(r"\b(item|movie|user) \d+", texts(app))
 
 
 def test_real_user_with_demographics(app: AppTest) -> None:
@@ -150,3 +191,14 @@ def test_lab_launches_a_benchmark(app: AppTest) -> None:
     app.button(key="lab_run").click().run()
     assert not app.exception
     assert app.session_state["lab_job"]
+
+
+def test_lab_marks_peer_rows(app: AppTest) -> None:
+    open_page(app, "ml-100k", "lab")
+    folders = app.selectbox(key="lab_folder").options
+    app.selectbox(key="lab_folder").select_index(folders.index("peers-ml100k")).run()
+    table = app.dataframe[0].value
+    sides = dict(zip(table["model"], table["side"], strict=True))
+    assert sides["ours: EASE tuned"] == "ours"
+    assert sides["cornac BPR (k 200, 200 iterations)"].startswith("peer: cornac ")
+    assert "Peer rows (shaded)" in texts(app)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.steps import DEFAULT_CONFIG, PipelineConfig, RunContext
+from pipelines.config import DEFAULT_CONFIG, PipelineConfig, RunContext
 from recsys.settings import Settings
 
 # Quick runs: few latency calls; the random starter champion covers the whole catalogue, so

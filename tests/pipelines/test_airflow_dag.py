@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.steps import STEPS, PipelineConfig
+from pipelines.config import PipelineConfig
+from pipelines.runner import STEPS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_BIN = REPO_ROOT / ".venv-airflow" / "bin"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.config import PipelineConfig, RunContext
 from pipelines.retrain import run_dir_for
-from pipelines.steps import STEPS, PipelineConfig, RunContext, run_pipeline, run_step
+from pipelines.runner import STEPS, run_pipeline, run_step
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.registry_gate import CHAMPION
 from recsys.settings import Settings

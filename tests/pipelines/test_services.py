@@ -24,7 +24,8 @@ import pytest
 import yaml
 from service_fixtures import MONITORING, Stack, fake_slack, launch_monitoring
 
-from pipelines.steps import STEPS, PipelineConfig
+from pipelines.config import PipelineConfig
+from pipelines.runner import STEPS
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]

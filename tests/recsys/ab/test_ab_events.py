@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.ab.events import EventStore, daily_series, live_results, per_subject
+from recsys.ab.events import EventStore, arm_rates, daily_series, live_results, per_subject
 from recsys.ab.experiment import Experiment
 from recsys.errors import ConfigError, DataError
 
@@ -134,3 +134,15 @@ def test_live_results_only_count_events_between_start_and_stop(store: EventStore
     live = live_results(window, store)
     assert live.looks["day"].cast(pl.String).to_list() == ["2026-11-03", "2026-11-04"]
     assert live.result.primary.n_control + live.result.primary.n_treatment < 600
+
+
+def test_arm_rates_wilson_interval() -> None:
+    ts = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    exposures = pl.DataFrame({"subject_id": [f"s{i}" for i in range(10)],
+                              "arm": ["a"] * 10, "ts": [ts] * 10})
+    feedback = pl.DataFrame({"event_type": ["click"] * 5, "arm": ["a"] * 5,
+                             "ts": [ts] * 5, "subject_id": ["s0"] * 5})
+    rates = arm_rates(daily_series(exposures, feedback))
+    assert rates["ctr"][0] == 0.5 and rates["subjects"][0] == 10
+    # Wilson 95% for 5/10: 0.2366 .. 0.7634
+    assert (rates["ci_low"][0], rates["ci_high"][0]) == pytest.approx((0.2366, 0.7634), abs=1e-4)

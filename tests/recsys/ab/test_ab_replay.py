@@ -8,7 +8,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from recsys.ab.replay import ReplaySpec, render_report, run_replay, sensitivity_curve
+from recsys.ab.replay import (
+    ReplaySpec,
+    render_report,
+    run_replay,
+    saved_replays,
+    sensitivity_curve,
+)
+from recsys.bench.results import RESULTS_DIR
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError
 
@@ -87,3 +94,12 @@ def test_sensitivity_curve_without_effect_stays_near_alpha() -> None:
     preference = np.sign(b - a)
     curve = sensitivity_curve(a, b, preference, (200,), reps=2000, seed=2)
     assert curve.row(0)[1:] == pytest.approx((0.05, 0.05, 0.05), abs=0.02)
+
+
+def test_saved_replays_read_the_repo_results() -> None:
+    replays = saved_replays(RESULTS_DIR)
+    assert "ab-replay-ml-latest-small" in replays
+    replay = replays["ab-replay-ml-latest-small"]
+    assert replay.dataset == "ml-latest-small" and replay.replayed_users > 0
+    assert replay.srm.flagged == (replay.srm.p_value < replay.srm.threshold)
+    assert set(replay.power.columns) == {"n_users", "design", "power"}

@@ -114,6 +114,7 @@ def test_results_folder(outcome: tuple) -> None:
     assert "| Bias |" in text and "0.9000" in text
     assert "MISSED" in text and "MET" in text
     assert "Hardware" in text and "git commit" in text
+    assert "## Fairness" in text and "| EASE | ours | searched on validation" in text
 
 
 def test_mlflow_runs_read_back(outcome: tuple) -> None:

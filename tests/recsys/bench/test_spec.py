@@ -107,6 +107,14 @@ def test_select_models() -> None:
         spec.select(["SVD"])
 
 
+def test_select_drops_the_goals_of_models_left_out() -> None:
+    data = _with(["goals"], [{"metric": "ndcg@10", "op": ">=", "value": 0.5},
+                             {"metric": "ndcg@10", "op": ">=", "value": 0.5, "model": "EASE"}])
+    spec = BenchmarkSpec.from_dict(data)
+    assert len(spec.select(["EASE"]).goals) == 2
+    assert len(spec.select(["most_popular"]).goals) == 1
+
+
 def test_random_search_draws_a_seeded_subset_of_the_grid() -> None:
     tune = TuneSpec(grid={"a": [1, 2, 3], "b": [10, 20]}, metric="rmse",
                     validation=BenchmarkSpec.from_dict(MINIMAL).protocol, n_iter=3)
@@ -131,7 +139,7 @@ def test_load_spec_errors(tmp_path: Path) -> None:
 
 
 OUR_SPECS = ["surprise-ml100k", "recommenders-ml100k", "similarity-ml100k",
-             "similarity-ml-latest-small"]
+             "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small"]
 
 
 @pytest.mark.parametrize("name", OUR_SPECS)
@@ -141,3 +149,11 @@ def test_committed_specs_load_and_name_registered_models(name: str) -> None:
     assert spec.name == path.stem
     unknown = {m.name for m in spec.models} - set(available_models())
     assert not unknown, f"{path.name} uses unregistered models {unknown}"
+
+
+def test_selecting_models_drops_the_goals_of_the_others() -> None:
+    """`recsys bench run SPEC --models X` on a spec with goals about other models runs X."""
+    spec = load_spec(SPEC_DIR / "recommenders-ml100k.yaml")
+    picked = spec.select(["ALS tuned"])
+    assert [m.display for m in picked.models] == ["ALS tuned"]
+    assert all(g.model in ("ALS tuned", "best") for g in picked.goals)

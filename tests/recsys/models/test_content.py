@@ -14,6 +14,7 @@ from recsys.errors import ConfigError
 from recsys.features import embeddings, tfidf_features
 from recsys.models import Capability, Recommender, create_model
 from recsys.models.content import centred_ratings
+from recsys.models.explanation import ExplanationKind
 from recsys.settings import Settings
 
 # Movies 1, 2, 5: crime comedies tagged "heist"; 3, 4, 6: horror tagged "gore". 5, 6 unrated.
@@ -105,8 +106,8 @@ def test_persona_from_one_rating(model: Recommender) -> None:
 
 def test_explanation_names_shared_features(model: Recommender) -> None:
     explanation = model.explain(1, 5)
-    assert explanation.text.startswith("Matches your taste for: ")
-    names = [c["feature"] for c in explanation.contributions]
+    assert explanation.kind is ExplanationKind.FEATURES
+    names = [f.name for f in explanation.features]
     assert "heist" in names and "gore" not in names
 
 
@@ -141,8 +142,9 @@ def test_embedding_explains_by_rated_movies(
             TrainingData.for_serving(train, catalog)
         )
     explanation = model.explain(2, 5)
-    assert explanation.text.startswith("Because you rated item 2 (5)")
-    assert [c["item_id"] for c in explanation.contributions] == [2]  # movie 3 is orthogonal
+    assert explanation.kind is ExplanationKind.RATED_ITEMS
+    assert [(r.item_id, r.rating) for r in explanation.rated_items] == [(2, 5.0)]
+    assert [r.item_id for r in explanation.rated_items] == [2]  # movie 3 is orthogonal
 
 
 def test_needs_the_catalogue(train: Interactions) -> None:

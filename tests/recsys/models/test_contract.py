@@ -1,7 +1,9 @@
 """The behavioural contract every registered model honours (parametrized over the registry).
 
 A model added to the registry is covered automatically. Give it small, fast hyper-parameters
-in ``FAST_PARAMS`` and list it in ``CHECKERBOARD`` if it learns item co-occurrence.
+in ``FAST_PARAMS`` and list it in ``CHECKERBOARD`` if it learns item co-occurrence. Peers that
+need the optional ``peers`` install run in the slow suite (CI installs the extra there) and are
+skipped where their library is missing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ArgumentError, NotFittedError, UnknownIdError, UnsupportedError
 from recsys.models import Capability, Recommender, available_models, create_model
 from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
+from recsys.models.peers import PeerRecommender
+from recsys.models.registry import get_model_class
+from recsys.service.explanations import describe
 
 FAST_PARAMS: dict[str, dict[str, Any]] = {
     "item_knn": {"k": 20},
@@ -36,15 +41,35 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
     "hybrid_collective_ease": {"reg": 10.0},
     "rating_blend": {"components": [{"name": "bias", "params": {}},
                                     {"name": "item_knn", "params": {"k": 20}}]},
+    "peer:cornac.bpr": {"k": 8, "max_iter": 5},
+    "peer:cornac.bivae": {"k": 4, "encoder_structure": [8], "n_epochs": 2, "batch_size": 16},
+    "peer:implicit.als": {"factors": 8, "iterations": 3},
+    "peer:implicit.bpr": {"factors": 8, "iterations": 10},
+    "peer:lenskit.item_knn": {"feedback": "implicit"},
+    "peer:lenskit.implicit_mf": {"embedding_size": 8, "epochs": 3},
+    "peer:surprise.svd": {"n_factors": 8, "n_epochs": 3},
 }
 # Models that learn co-occurrence and must rank the withheld checkerboard item first.
-CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta"}
+CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta", "peer:lenskit.item_knn"}
 # Models whose fold-in of a known user's history reproduces that user's scores exactly
 # (an ALS fold-in re-solves the user factors, so it only approximates the trained ones).
 FOLD_IN_EXACT = {"item_knn", "ease", "rp3beta", "most_popular", "content", "hybrid_blend",
                  "hybrid_switch", "hybrid_collective_ease"}
-MODELS = available_models()
+# Models whose explanation decomposes a re-solved score rather than the trained one.
+SCORE_RESOLVED = {"als"}
 K = 5
+
+
+def _case(name: str) -> Any:
+    """``name``, or for a peer of the optional install: slow, and skipped when it is missing."""
+    cls = get_model_class(name)
+    if not (issubclass(cls, PeerRecommender) and cls.extra):
+        return name
+    missing = pytest.mark.skipif(not cls.available(), reason=cls.missing_message())
+    return pytest.param(name, marks=[pytest.mark.slow, missing])
+
+
+MODELS = [_case(name) for name in available_models()]
 
 
 def make(name: str) -> Recommender:
@@ -173,7 +198,44 @@ def test_explain_capability(fitted: Recommender, users: np.ndarray) -> None:
         return
     explanation = fitted.explain(int(users[0]), item)
     assert isinstance(explanation, Explanation)
-    assert explanation.item_id == item and explanation.text
+    assert explanation.item_id == item and describe(explanation, _placeholder_titles)
+
+
+def _placeholder_titles(item_ids: list[int]) -> list[str]:
+    return [f"movie {i}" for i in item_ids]
+
+
+def test_explanation_is_of_the_ranking_score(fitted: Recommender, users: np.ndarray) -> None:
+    """The evidence explains the very score the item was ranked by (ALS re-solves the user's
+    factors to decompose the score, so its explanation is of the folded-in score)."""
+    if not fitted.supports(Capability.EXPLAIN) or fitted.name in SCORE_RESOLVED:
+        pytest.skip(f"{fitted.name}: no explanation of the trained score")
+    recs = fitted.recommend(users[:1], k=K)
+    for item, score in zip(recs["item_id"].to_list(), recs["score"].to_list(), strict=True):
+        assert fitted.explain(int(users[0]), item).score == pytest.approx(score, rel=1e-4,
+                                                                          abs=1e-6)
+
+
+def test_explain_for_history_capability(fitted: Recommender, users: np.ndarray) -> None:
+    """A history is explained like a known user (exactly so where fold-in is exact)."""
+    user = int(users[0])
+    history = fitted.train_.to_frame().filter(pl.col("user_id") == user)
+    item = int(fitted.recommend([user], k=1)["item_id"][0])
+    if not (fitted.supports(Capability.EXPLAIN) and fitted.supports(Capability.FOLD_IN)):
+        with pytest.raises(UnsupportedError):
+            fitted.explain_for_history(history, item)
+        return
+    folded = fitted.explain_for_history(history, item)
+    assert folded.item_id == item and folded.kind == fitted.explain(user, item).kind
+    if fitted.name in FOLD_IN_EXACT:
+        assert _same(folded, fitted.explain(user, item))
+
+
+def _same(a: Explanation, b: Explanation) -> bool:
+    """Equal evidence up to float rounding (the folded-in row is float32 like the trained one)."""
+    return a.kind == b.kind and a.score == pytest.approx(b.score, rel=1e-4, abs=1e-6) and [
+        r.item_id for r in a.rated_items] == [r.item_id for r in b.rated_items] and [
+        f.name for f in a.features] == [f.name for f in b.features]
 
 
 def test_fold_in_capability(fitted: Recommender, users: np.ndarray) -> None:

@@ -45,8 +45,8 @@ def test_scores_explain_and_similar_items() -> None:
     assert recs["item_id"].to_list() == order
     np.testing.assert_allclose(recs["score"], np.sort(b[0, 1:])[::-1], rtol=1e-6)
     explanation = model.explain(4, 2)
-    assert explanation.contributions[0]["item_id"] == 1
-    assert explanation.contributions[0]["rating"] == 4.0
+    assert explanation.rated_items[0].item_id == 1
+    assert explanation.rated_items[0].rating == 4.0
     similar = model.similar_items([1], k=2)
     assert similar["similar_item_id"].to_list() == order
 

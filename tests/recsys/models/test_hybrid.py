@@ -10,8 +10,9 @@ import pytest
 
 from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import ConfigError
-from recsys.models import Recommender, create_model, hybrid
-from recsys.models.hybrid import normalise_scores, simplex_grid
+from recsys.models import Recommender, create_model, ensemble
+from recsys.models.ensemble import normalise_scores, simplex_grid
+from recsys.models.explanation import ExplanationKind, SwitchRule
 
 EASE = {"name": "ease", "params": {"reg": 10.0}}
 CONTENT = {"name": "content", "params": {}}
@@ -99,7 +100,8 @@ def test_blend_learns_grid_weights_and_saves_components(
     user = int(train.user_ids[0])
     item = int(blend.recommend([user], 1)["item_id"][0])
     explanation = Recommender.load(path).explain(user, item)
-    assert explanation.text.startswith("Blend of ease")
+    assert explanation.kind is ExplanationKind.BLEND
+    assert [c.model for c in explanation.components] == ["ease", "content"]
 
 
 def test_blend_rejects_bad_components() -> None:
@@ -119,7 +121,7 @@ def test_switch_routes_new_users_and_merges_cold_items_with_an_offset(
     popular = create_model("most_popular").fit(TrainingData.for_serving(train, ml_small))
     content = create_model("content").fit(TrainingData.for_serving(train, ml_small))
     cold = np.diff(train.matrix.tocsc().indptr) == 0
-    assert cold.any() and switch.offset_ in hybrid.OFFSET_GRID
+    assert cold.any() and switch.offset_ in ensemble.OFFSET_GRID
     persona = pl.DataFrame({"item_id": train.item_ids[:2], "rating": [5.0, 4.0]})
     warm = set(train.item_ids[~cold].tolist())
     ranked = switch.recommend_for_history(persona, k=30)["item_id"].to_list()
@@ -141,17 +143,16 @@ def test_switch_routes_new_users_and_merges_cold_items_with_an_offset(
     assert set(top["item_id"]) <= set(train.item_ids[cold])  # a huge offset: cold items first
     loaded = Recommender.load(switch.save(tmp_path / "switch"))
     np.testing.assert_allclose(loaded._score(np.arange(2), rows), scores)
-    assert (
-        "nobody has rated"
-        in switch.explain(int(train.user_ids[0]), int(train.item_ids[cold][0])).text
-    )
+    explanation = switch.explain(int(train.user_ids[0]), int(train.item_ids[cold][0]))
+    assert explanation.switch.rule is SwitchRule.COLD_ITEM  # nobody has rated it
+    assert explanation.components[0].model == "content"
 
 
 def test_validation_split_makes_as_many_items_cold_as_train_has(train: Interactions) -> None:
-    valid = hybrid._validation_split(train, 0.2, np.random.default_rng(0))
-    n_cold = int(hybrid.cold_items(train).sum())
-    newly_cold = hybrid.cold_items(valid.inner) & ~hybrid.cold_items(train)
-    assert newly_cold.sum() == min(n_cold, int(0.2 * (~hybrid.cold_items(train)).sum()))
+    valid = ensemble.validation_split(train, 0.2, np.random.default_rng(0))
+    n_cold = int(ensemble.cold_items(train).sum())
+    newly_cold = ensemble.cold_items(valid.inner) & ~ensemble.cold_items(train)
+    assert newly_cold.sum() == min(n_cold, int(0.2 * (~ensemble.cold_items(train)).sum()))
     assert valid.relevant[:, newly_cold].any() and not (valid.relevant & valid.seen).any()
     assert valid.relevant.any(axis=1).all()
 

@@ -12,6 +12,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 
 from recsys.data.types import Interactions
 from recsys.models import create_model
+from recsys.models.explanation import ExplanationKind
 from recsys.models.implicit_mf import ImplicitALS
 
 FAST = {"als": {"factors": 8, "iterations": 10}, "bpr": {"factors": 8, "iterations": 200}}
@@ -57,13 +58,13 @@ def test_explanations_match_implicit(als: ImplicitALS) -> None:
     ours = als.explain(int(als.train_.user_ids[user]), int(als.train_.item_ids[item]), top=3)
     score, top, _ = _implicit_twin(als).explain(0, als._confidence(row), item, N=3)
     assert ours.score == pytest.approx(score, rel=1e-4)
-    assert [c["item_id"] for c in ours.contributions] == [
+    assert [r.item_id for r in ours.rated_items] == [
         int(als.train_.item_ids[i]) for i, _ in top
     ]
-    assert [c["contribution"] for c in ours.contributions] == pytest.approx(
+    assert [r.contribution for r in ours.rated_items] == pytest.approx(
         [s for _, s in top], rel=1e-4
     )
-    assert ours.text.startswith("Because you rated item ")
+    assert ours.kind is ExplanationKind.RATED_ITEMS
 
 
 @pytest.mark.parametrize("name", ["als", "bpr"])

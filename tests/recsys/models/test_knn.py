@@ -13,6 +13,7 @@ from surprise import Dataset, KNNBaseline, KNNBasic, KNNWithMeans, Reader
 from recsys.data.types import Interactions
 from recsys.errors import ConfigError
 from recsys.models import create_model
+from recsys.models.explanation import ExplanationKind
 
 log = logging.getLogger(__name__)
 
@@ -145,12 +146,12 @@ def test_item_knn_explain_names_the_rated_neighbours(item_knn: object) -> None:
     explanation = item_knn.explain(user, item, top=3)
     rated = item_knn.train_.to_frame().filter(pl.col("user_id") == user)
     ratings = dict(zip(rated["item_id"].to_list(), rated["rating"].to_list(), strict=True))
-    assert 1 <= len(explanation.contributions) <= 3
-    for c in explanation.contributions:
-        assert ratings[c["item_id"]] == c["rating"]  # a neighbour the user rated
-    weights = [c["contribution"] for c in explanation.contributions]
+    assert 1 <= len(explanation.rated_items) <= 3
+    for r in explanation.rated_items:
+        assert ratings[r.item_id] == r.rating  # a neighbour the user rated
+    weights = [r.contribution for r in explanation.rated_items]
     assert weights == sorted(weights, reverse=True)
-    assert explanation.text.startswith("Because you rated item")
+    assert explanation.kind is ExplanationKind.RATED_ITEMS
 
 
 def test_item_knn_top_n_scores_by_hand() -> None:
@@ -165,5 +166,6 @@ def test_item_knn_top_n_scores_by_hand() -> None:
 
 def test_user_knn_explain_lists_similar_users() -> None:
     explanation = fit_tiny(centering="none").explain(1, 3)
-    assert [c["user_id"] for c in explanation.contributions] == [2, 3]
-    assert explanation.contributions[0]["similarity"] == pytest.approx(2 / 3)
+    closest = explanation.neighbourhood.closest
+    assert [u.user_id for u in closest] == [2, 3]
+    assert closest[0].similarity == pytest.approx(2 / 3)

@@ -12,14 +12,14 @@ from surprise import similarities as surprise_sims
 
 from recsys.data.types import Interactions
 from recsys.errors import ConfigError
-from recsys.models import create_model
-from recsys.models.similarity import (
+from recsys.linalg import (
     SIMILARITIES,
     centred_values,
     keep_top_k,
     similarity_block,
     similarity_matrix,
 )
+from recsys.models import create_model
 
 # 3 users × 4 items; 0 = not rated. Co-rated items: (u0,u1) {0,2,3}, (u0,u2) {0,1,3},
 # (u1,u2) {0,3}.
@@ -132,5 +132,5 @@ def test_rp3beta_known_answer() -> None:
     )
     np.testing.assert_allclose(model.weights_.toarray(), expected, rtol=1e-6)
     explanation = model.explain(1, 12)  # user 1 rated item 10, which leads to item 12
-    assert explanation.contributions[0]["item_id"] == 10
-    assert explanation.contributions[0]["rating"] == 5.0
+    assert explanation.rated_items[0].item_id == 10
+    assert explanation.rated_items[0].rating == 5.0

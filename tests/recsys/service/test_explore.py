@@ -9,9 +9,10 @@ import pytest
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.features import tfidf_features
-from recsys.features.explorer import catalog_map, list_overlap, similar_movies
+from recsys.service import RecommenderService
+from recsys.service.explore import catalog_map, list_overlap, similar_movies
 
-METHODS = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tags")
+METHODS = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tfidf")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def test_lists_per_method(toy_story: pl.DataFrame) -> None:
         assert part["rank"].to_list() == list(range(1, 11))
         assert 1 not in part["item_id"].to_list() and part["title"].null_count() == 0
         assert (part["score"].diff().drop_nulls() <= 0).all()
-    assert "Toy Story 2" in toy_story.filter(pl.col("method") == "tags")["title"].to_list()
+    assert "Toy Story 2" in toy_story.filter(pl.col("method") == "tfidf")["title"].to_list()
 
 
 def test_rating_cosine_by_hand(toy_story: pl.DataFrame, ml_small: Dataset) -> None:
@@ -61,7 +62,7 @@ def test_bad_requests(ml_small: Dataset) -> None:
     with pytest.raises(ConfigError):
         similar_movies(ml_small, 1, methods=("telepathy",))
     with pytest.raises(UnknownIdError):
-        similar_movies(ml_small, -5, methods=("tags",))
+        similar_movies(ml_small, -5, methods=("tfidf",))
 
 
 def test_catalog_map(ml_small: Dataset) -> None:
@@ -69,3 +70,12 @@ def test_catalog_map(ml_small: Dataset) -> None:
     # 7 movies have neither genres nor a year (nor frequent tags): no vector, not on the map
     assert points.columns == ["item_id", "x", "y"] and points.height == 9742 - 7
     assert points["x"].std() > 0 and points["y"].std() > 0
+
+
+def test_similar_and_catalog_map(service: RecommenderService) -> None:
+    frame = service.explorer.similar(1, ["tfidf"], k=5)
+    assert frame.height == 5 and 1 not in frame["item_id"].to_list()
+    points = service.explorer.catalog_map("tfidf")
+    assert {"x", "y", "genre", "title"} <= set(points.columns) and points.height > 1000
+    with pytest.raises(UnknownIdError):
+        service.explorer.similar(-1, ["tfidf"])

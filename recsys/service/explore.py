@@ -1,13 +1,15 @@
-"""Similarity explorer data for the app: one movie's neighbours by several measures.
+"""The similarity explorer: one movie's neighbours by several measures, their overlap, a map.
 
-``similar_movies`` ranks neighbours by rating co-occurrence (cosine, Pearson, adjusted cosine
-over the item × user rating matrix, computed for the one query row with sparse products),
-by tags (TF-IDF or the genome) and by text embeddings; ``list_overlap`` compares the lists
-(Jaccard@k) and ``catalog_map`` projects any representation to 2-D for a map of the catalogue.
+:func:`similar_movies` ranks neighbours by rating co-occurrence (cosine, Pearson, adjusted
+cosine over the item × user rating matrix, computed for the one query row with sparse
+products), by the TF-IDF of tags, genres and decade, by the Tag Genome and by text embeddings;
+:func:`list_overlap` compares the lists (Jaccard@k) and :func:`catalog_map` projects any
+representation to 2-D. :class:`Explorer` holds one dataset's representations, built once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -15,25 +17,48 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.decomposition import PCA, TruncatedSVD
 
+from recsys.arguments import check_cutoff
 from recsys.data.types import Dataset, Interactions
 from recsys.errors import ConfigError, UnknownIdError
-from recsys.features.base import ItemFeatures, dense
-from recsys.features.embeddings import movie_embeddings
-from recsys.features.genome import genome_features
-from recsys.features.tfidf import tfidf_features
-from recsys.models.similarity import centred_values, similarity_block
+from recsys.features import ItemFeatures, genome_features, movie_embeddings, tfidf_features
+from recsys.features.base import dense
+from recsys.linalg import centred_values, similarity_block
+from recsys.monitoring.metrics import timed
+from recsys.service.catalog import MAX_K, MovieCatalog
 
-__all__ = ["METHODS", "catalog_map", "list_overlap", "similar_movies"]
+__all__ = [
+    "EXPLORER_SCHEMA",
+    "METHODS",
+    "REPRESENTATION_METHODS",
+    "Explorer",
+    "catalog_map",
+    "list_overlap",
+    "similar_movies",
+]
 
 RATING_METHODS = {"rating_cosine": "cosine", "rating_pearson": "pearson",
                   "adjusted_cosine": "adjusted_cosine"}
-METHODS = (*RATING_METHODS, "tags", "genome", "embedding")
+REPRESENTATION_METHODS = ("tfidf", "genome", "embedding")
+METHODS = (*RATING_METHODS, *REPRESENTATION_METHODS)
 # Co-rated similarities are 1.0 for two movies sharing a single rater; significance weighting
 # (n / (n + shrinkage), at least ``_MIN_CO_RATERS``) keeps such flukes out of the neighbours.
 _RATING_SHRINKAGE = 25.0
 _MIN_CO_RATERS = 3
 EXPLORER_SCHEMA = {"method": pl.String(), "rank": pl.Int32(), "item_id": pl.Int64(),
                    "title": pl.String(), "score": pl.Float64()}
+
+
+def representation(dataset: Dataset, kind: str) -> ItemFeatures:
+    """The item representation ``kind`` of :data:`REPRESENTATION_METHODS`, built from
+    ``dataset`` (embeddings come from their on-disk cache when unchanged)."""
+    if kind == "tfidf":
+        return tfidf_features(dataset)
+    if kind == "genome":
+        return genome_features(dataset)
+    if kind == "embedding":
+        return movie_embeddings(dataset, progress=False)
+    raise ConfigError(f"Unknown representation {kind!r}; expected one of "
+                      f"{list(REPRESENTATION_METHODS)}")
 
 
 def _feature_scores(features: ItemFeatures, item_id: int, item_ids: np.ndarray) -> np.ndarray:
@@ -56,25 +81,22 @@ def _scores(
 ) -> np.ndarray:
     if method in RATING_METHODS:
         return _rating_scores(train, item_id, RATING_METHODS[method])
-    if method not in features:
-        build = {"tags": tfidf_features, "genome": genome_features,
-                 "embedding": lambda d: movie_embeddings(d, progress=False)}[method]
-        return _feature_scores(build(dataset), item_id, train.item_ids)
-    return _feature_scores(features[method], item_id, train.item_ids)
+    vectors = features[method] if method in features else representation(dataset, method)
+    return _feature_scores(vectors, item_id, train.item_ids)
 
 
 def similar_movies(
     dataset: Dataset,
     item_id: int,
     k: int = 10,
-    methods: Sequence[str] = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tags",
+    methods: Sequence[str] = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tfidf",
                               "embedding"),
     features: Mapping[str, ItemFeatures] | None = None,
 ) -> pl.DataFrame:
     """The ``k`` nearest movies to ``item_id`` per method: ``[method, rank, item_id, title,
     score]``.
 
-    ``features`` maps ``tags`` / ``genome`` / ``embedding`` to precomputed representations
+    ``features`` maps ``tfidf`` / ``genome`` / ``embedding`` to precomputed representations
     (the app caches them); missing ones are built from ``dataset``. Only positive
     similarities are listed, so a method may return fewer than ``k`` movies.
     """
@@ -126,3 +148,47 @@ def catalog_map(features: ItemFeatures, seed: int = 0) -> pl.DataFrame:
         points = PCA(n_components=2, random_state=seed).fit_transform(dense(rows))
     return pl.DataFrame({"item_id": features.item_ids[keep], "x": points[:, 0],
                          "y": points[:, 1]})
+
+
+class Explorer:
+    """One dataset's similarity explorer; representations and maps are built once, shared."""
+
+    def __init__(self, catalog: MovieCatalog) -> None:
+        self.catalog = catalog
+        self.dataset = catalog.dataset
+        self._features: dict[str, ItemFeatures] = {}
+        self._maps: dict[str, pl.DataFrame] = {}
+        self._lock = threading.RLock()
+
+    def methods(self) -> list[str]:
+        """Methods that make sense on this dataset (the genome only where it exists)."""
+        return [m for m in METHODS if m != "genome" or self.dataset.genome_scores is not None]
+
+    def features(self, kind: str) -> ItemFeatures:
+        """The item representation ``kind`` (tfidf, genome, embedding), built once."""
+        with self._lock:
+            if kind not in self._features:
+                self._features[kind] = representation(self.dataset, kind)
+        return self._features[kind]
+
+    def similar(self, item_id: int, methods: Sequence[str], k: int = 10) -> pl.DataFrame:
+        """Neighbours of one catalogue movie per method: ``[method, rank, item_id, title,
+        score]``; at most ``MAX_K`` per method."""
+        if not methods:
+            raise ConfigError("Pick at least one similarity method")
+        k = check_cutoff(k, "k", MAX_K)
+        self.catalog.movie(item_id)
+        features = {m: self.features(m) for m in methods if m in REPRESENTATION_METHODS}
+        with timed("explorer", endpoint="similar"):
+            return similar_movies(self.dataset, item_id, k, list(methods), features)
+
+    def catalog_map(self, kind: str = "tfidf") -> pl.DataFrame:
+        """2-D projection of the catalogue: ``[item_id, x, y, title, n_ratings, genre]``."""
+        with self._lock:
+            if kind not in self._maps:
+                self._maps[kind] = catalog_map(self.features(kind))
+        return self._maps[kind].join(
+            self.catalog.movies.select(
+                "item_id", "title", "n_ratings",
+                pl.col("genres").list.first().fill_null("(none)").alias("genre")),
+            on="item_id", how="left")

@@ -1,9 +1,9 @@
-"""The app's thin wrapper over ``recsys``: cached resources and frames, nothing computed here.
+"""What the app keeps between reruns: cached resources and frames over ``recsys``, nothing else.
 
-``st.cache_resource`` holds what is shared by every session and never mutated (the loaded
-service with its models, the event store, the lab runner, the metrics server);
+``st.cache_resource`` holds what every session shares and never mutates (the loaded service
+with its models, the personas, the event store, the lab runner, the metrics server);
 ``st.cache_data`` holds frames. Cache keys include the data dir so that tests and the demo never
-share entries.
+share entries. Widgets live in :mod:`app.widgets`, rules in :mod:`recsys.service`.
 """
 
 from __future__ import annotations
@@ -17,27 +17,20 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from recsys import insights
 from recsys.ab.events import EventStore
 from recsys.ab.experiment import Experiment, load_experiment
+from recsys.bench import results
+from recsys.data import stats
 from recsys.data.fetch import raw_dir
 from recsys.data.manifest import read_manifest
 from recsys.monitoring.metrics import start_metrics_server
-from recsys.service import (
-    DATASETS,
-    MAX_QUERY_CHARS,
-    LabRunner,
-    Persona,
-    RecommenderService,
-    load_personas,
-    prepare_dataset,
-)
+from recsys.service import LabRunner, Persona, RecommenderService, load_personas
+from recsys.service.lab import lab_folder
 from recsys.settings import Settings, get_settings
 from recsys.training import trained_models
 
 __all__ = [
     "APP_DIR",
-    "DATASETS",
     "benchmark_folders",
     "data_insights",
     "event_store",
@@ -48,10 +41,9 @@ __all__ = [
     "manifest",
     "metrics_port",
     "personas",
-    "pick_movie",
-    "prepare",
     "quality_report",
     "settings",
+    "training_lock",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,7 +66,8 @@ def metrics_port(port: int) -> int | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _training_lock() -> threading.Lock:
+def training_lock() -> threading.Lock:
+    """One first-start training at a time per process."""
     return threading.Lock()
 
 
@@ -83,16 +76,6 @@ def is_ready(dataset: str) -> bool:
     current = settings()
     return (raw_dir(dataset, current) / "manifest.json").exists() and bool(
         trained_models(dataset, current))
-
-
-def prepare(dataset: str) -> None:
-    """First start: fetch ``dataset`` and train the default models, showing progress."""
-    bar = st.progress(0.0, text=f"Preparing {dataset}…")
-    with _training_lock():
-        if not is_ready(dataset):
-            prepare_dataset(dataset, settings(),
-                            progress=lambda fraction, message: bar.progress(fraction, text=message))
-    bar.empty()
 
 
 def _models_signature(dataset: str) -> str:
@@ -164,34 +147,14 @@ def data_insights(dataset: str, manifest_hash: str) -> dict[str, pl.DataFrame]:
     """Every frame of the Data insights page, computed once per data version."""
     data = get_service(dataset).dataset
     return {
-        "ratings": insights.rating_distribution(data.ratings),
-        "popularity": insights.long_tail(data.ratings, "item_id"),
-        "activity": insights.long_tail(data.ratings, "user_id"),
-        "time": insights.ratings_over_time(data.ratings),
-        "genres": insights.genre_trends(data.ratings, data.movies),
+        "ratings": stats.rating_distribution(data.ratings),
+        "popularity": stats.long_tail(data.ratings, "item_id"),
+        "activity": stats.long_tail(data.ratings, "user_id"),
+        "time": stats.ratings_over_time(data.ratings),
+        "genres": stats.genre_trends(data.ratings, data.movies),
     }
 
 
 def benchmark_folders() -> list[Path]:
     """Benchmark result folders: the repo's ``benchmarks/results`` and the lab's runs."""
-    return insights.benchmark_folders(insights.REPO_RESULTS, settings().data_dir / "lab")
-
-
-def pick_movie(
-    svc: RecommenderService, search_label: str, default: str, pick_label: str, key: str
-) -> tuple[int, str]:
-    """Search box + picker shared by the pages: the chosen movie's id and label.
-
-    Stops the page with a hint when no title matches (widget keys: ``{key}_search``,
-    ``{key}_pick``).
-    """
-    query = st.text_input(search_label, value=default, max_chars=MAX_QUERY_CHARS,
-                          key=f"{key}_search")
-    found = svc.search(query)
-    if found.is_empty():
-        st.info(f"No movie title contains “{query}”: try another word.")
-        st.stop()
-    labels = svc.label(found["item_id"].to_list())
-    pick = st.selectbox(pick_label, range(found.height), format_func=lambda i: labels[i],
-                        key=f"{key}_pick")
-    return int(found["item_id"][pick]), labels[pick]
+    return results.benchmark_folders(results.RESULTS_DIR, lab_folder(settings()))

@@ -1,0 +1,67 @@
+"""Widgets shared by the pages: first start, the movie picker, recommendation cards.
+
+Each widget draws and returns what the visitor chose; the rules behind it (search, bounds,
+reasons, what to log) come from :mod:`recsys.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+import streamlit as st
+
+from app import state
+from recsys.service import MAX_QUERY_CHARS, MovieCatalog, prepare_dataset
+
+__all__ = ["pick_movie", "prepare", "recommendation_cards"]
+
+Feedback = Callable[[int, int, str], None]  # (item_id, position, event)
+
+
+def prepare(dataset: str) -> None:
+    """First start: fetch ``dataset`` and train the default models, showing progress."""
+    bar = st.progress(0.0, text=f"Preparing {dataset}…")
+    with state.training_lock():
+        if not state.is_ready(dataset):
+            prepare_dataset(dataset, state.settings(),
+                            progress=lambda fraction, message: bar.progress(fraction, text=message))
+    bar.empty()
+
+
+def pick_movie(
+    catalog: MovieCatalog, search_label: str, pick_label: str, key: str, default: str = "",
+    placeholder: str | None = None,
+) -> tuple[int, str] | None:
+    """Search box + picker: the chosen movie's id and label, None while nothing matches.
+
+    A search that matches no title says so (widget keys: ``{key}_search``, ``{key}_pick``).
+    """
+    query = st.text_input(search_label, value=default, max_chars=MAX_QUERY_CHARS,
+                          key=f"{key}_search", placeholder=placeholder)
+    found = catalog.search(query)
+    if found.is_empty():
+        if query.strip():
+            st.info(f"No movie title contains “{query}”: try another word.")
+        return None
+    labels = catalog.label(found["item_id"].to_list())
+    pick = st.selectbox(pick_label, range(found.height), format_func=lambda i: labels[i],
+                        key=f"{key}_pick")
+    return int(found["item_id"][pick]), labels[pick]
+
+
+def recommendation_cards(recs: pl.DataFrame, on_feedback: Feedback) -> None:
+    """One card per recommendation: rank, title, genres, score, the model's reason, thumbs."""
+    for row in recs.iter_rows(named=True):
+        with st.container(border=True):
+            text, up, down = st.columns([8, 1, 1])
+            year = f" ({row['year']})" if row["year"] else ""
+            text.markdown(f"**{row['rank']}. {row['title']}{year}**  \n"
+                          f"{', '.join(row['genres'] or [])} · score {row['score']:.3g}  \n"
+                          f"_{row['why']}_")
+            up.button("", icon=":material/thumb_up:", key=f"up_{row['item_id']}",
+                      on_click=on_feedback, args=(row["item_id"], row["rank"], "thumbs_up"),
+                      help="I'd watch this")
+            down.button("", icon=":material/thumb_down:", key=f"down_{row['item_id']}",
+                        on_click=on_feedback, args=(row["item_id"], row["rank"], "thumbs_down"),
+                        help="Not for me")

@@ -1,0 +1,121 @@
+"""One strict builder for every configuration: YAML files and mappings become typed dataclasses.
+
+Benchmark specs, quality thresholds, drift thresholds, the gate policy, A/B experiments, replay
+specs, pipeline metrics and model hyper-parameters are all checked here: an unknown key is an
+error naming the valid ones (never a silent default), a wrong type names the field, and the
+typed object round-trips through ``dataclasses.asdict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from recsys.errors import ConfigError
+
+__all__ = ["build", "check_keys", "load_yaml"]
+
+T = TypeVar("T")
+
+
+def check_keys(
+    raw: Any,
+    schema: type | Collection[str],
+    where: str,
+    noun: str = "key",
+    name: str | None = None,
+) -> dict[str, Any]:
+    """``raw`` as a dict once its keys are checked against dataclass (or key set) ``schema``.
+
+    Not a mapping, an unknown key or a missing required field is a ``ConfigError`` that names
+    ``where``, the offending keys and the valid ones.
+    """
+    label = name or getattr(schema, "__name__", "it")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping for {label}, got {_kind(raw)}")
+    fields = {f.name: f for f in dataclasses.fields(schema)} if isinstance(schema, type) else {}
+    known = set(fields) if isinstance(schema, type) else set(schema)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown {noun}(s) {unknown} in {label}; valid {noun}s are {sorted(known)}"
+        )
+    required = [
+        key for key, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [key for key in required if key not in raw]
+    if missing:
+        raise ConfigError(f"{where}: missing required {noun}(s) {missing} in {label}")
+    return dict(raw)
+
+
+def build(cls: type[T], data: Any, where: str, noun: str = "key") -> T:
+    """An instance of dataclass ``cls`` from plain data, every value converted to its type hint.
+
+    Nested dataclasses, ``list``, ``dict``, ``Literal``, optional values and numbers are
+    checked recursively; the instance then runs its own ``__post_init__`` checks.
+    """
+    values = check_keys(data, cls, where, noun)
+    hints = typing.get_type_hints(cls)
+    typed = {key: _convert(hints[key], value, f"{where}.{key}") for key, value in values.items()}
+    return cls(**typed)
+
+
+def load_yaml(path: Path | str, cls: type[T], section: str | None = None) -> T:
+    """Read a YAML file (or one top-level ``section`` of it) into ``cls`` with :func:`build`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: expected a YAML file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from error
+    if section is not None and isinstance(raw, Mapping) and section in raw:
+        raw = raw[section]
+    return build(cls, raw, str(path))
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, where)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {_kind(value)}")
+        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {_kind(value)}")
+        return {_convert(args[0], k, where): _convert(args[1], v, f"{where}.{k}")
+                for k, v in value.items()}
+    return _scalar(hint, value, where)
+
+
+def _scalar(hint: Any, value: Any, where: str) -> Any:
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where}: expected {hint.__name__}, got {_kind(value)} {value!r}")
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
