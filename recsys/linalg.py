@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "SIMILARITIES",
     "binary_pattern",
     "centred_values",
+    "dense_product",
     "ease_weights",
     "gram_matrix",
     "keep_top_k",
@@ -90,47 +92,82 @@ def row_blocks(n_rows: int, n_cols: int, progress: str | None = None) -> Iterato
     ``progress`` names a tqdm bar over the blocks (none when None; silent when not a TTY).
     """
     step = max(1, _BLOCK_CELLS // max(n_cols, 1))
-    starts = range(0, n_rows, step)
-    bar = tqdm(starts, desc=progress, unit="block", leave=False, disable=None if progress else True)
-    for start in bar:
-        yield np.arange(start, min(start + step, n_rows))
+    with _bar(progress, total=-(-n_rows // step), unit="block") as bar:
+        for start in range(0, n_rows, step):
+            yield np.arange(start, min(start + step, n_rows))
+            bar.update()
+
+
+def _bar(progress: str | None, **options: Any) -> tqdm:
+    """A transient tqdm bar named ``progress``; disabled when None, silent when not a TTY."""
+    return tqdm(desc=progress, leave=False, disable=None if progress else True, **options)
 
 
 # -- EASE's closed form -----------------------------------------------------------------------
 _BLOCK = 1024
 
 
-def spd_inverse(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive definite matrix, computed in place (Cholesky)."""
+def spd_inverse(matrix: np.ndarray, progress: str | None = None) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix, computed in place (Cholesky).
+
+    A C-ordered matrix is handed to LAPACK as its transpose, the same symmetric matrix in
+    Fortran order, so that no n² copy is made. ``progress`` names a bar over the three steps
+    (factorise, invert, mirror); LAPACK runs each step in one call.
+    """
+    if matrix.flags.c_contiguous:
+        matrix = matrix.T
     potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (matrix,))
-    factor, info = potrf(matrix, lower=False, overwrite_a=True, clean=False)
-    if info != 0:
-        raise ConfigError(f"the Gram matrix + λI is not positive definite (LAPACK info {info})")
-    inverse, info = potri(factor, lower=False, overwrite_c=True)
-    if info != 0:
-        raise ConfigError(f"inverting the Gram matrix + λI failed (LAPACK info {info})")
-    n = inverse.shape[0]
-    for start in range(0, n, _BLOCK):  # potri fills the upper triangle: mirror it
-        stop = min(start + _BLOCK, n)
-        inverse[start:stop, :start] = inverse[:start, start:stop].T
-        diagonal = inverse[start:stop, start:stop]
-        diagonal[:] = np.triu(diagonal) + np.triu(diagonal, 1).T
+    with _bar(progress, total=3, unit="step") as bar:
+        bar.set_postfix_str("Cholesky")
+        factor, info = potrf(matrix, lower=False, overwrite_a=True, clean=False)
+        if info != 0:
+            raise ConfigError(f"the Gram matrix + λI is not positive definite (LAPACK info {info})")
+        bar.update()
+        bar.set_postfix_str("inverse")
+        inverse, info = potri(factor, lower=False, overwrite_c=True)
+        if info != 0:
+            raise ConfigError(f"inverting the Gram matrix + λI failed (LAPACK info {info})")
+        bar.update()
+        bar.set_postfix_str("mirror")
+        _mirror_upper(inverse)
+        bar.update()
     return inverse
 
 
-def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
+def _mirror_upper(matrix: np.ndarray) -> None:
+    """Copy the upper triangle onto the lower one (potri fills the upper triangle only)."""
+    n = matrix.shape[0]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        matrix[start:stop, :start] = matrix[:start, start:stop].T
+        diagonal = matrix[start:stop, start:stop]
+        diagonal[:] = np.triu(diagonal) + np.triu(diagonal, 1).T
+
+
+def ease_weights(gram: np.ndarray, reg: float, progress: str | None = None) -> np.ndarray:
     """B = -P / diag(P) with diag(B) = 0, for P = (G + λI)⁻¹ (Steck 2019); ``gram`` is consumed.
 
     LAPACK hands P back in Fortran order; P is symmetric, so its transpose is the same matrix in
     C order, which keeps sparse @ dense scoring free of a full copy.
     """
     gram[np.diag_indices_from(gram)] += np.asarray(reg, dtype=gram.dtype)
-    precision = spd_inverse(gram)
+    precision = spd_inverse(gram, progress)
     if not precision.flags.c_contiguous:
         precision = precision.T
     precision /= -np.diag(precision).copy()[None, :]
     np.fill_diagonal(precision, 0.0)
     return precision
+
+
+def dense_product(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    """``(a @ b).toarray()`` in float64 by the compiled pass, without the sparse product.
+
+    Scoring a batch of users makes a mostly dense block, where a sparse product spends its
+    time building the sparse structure that ``toarray`` then discards.
+    """
+    out = np.empty((a.shape[0], b.shape[1]))
+    _Pass(a.tocsr(), b.tocsr(), _DOT).run(np.arange(a.shape[0]), out)
+    return out
 
 
 def gram_matrix(x: sp.csr_matrix, progress: str | None = None) -> np.ndarray:
@@ -192,27 +229,30 @@ def centred_values(
 
 @dataclass(frozen=True)
 class _Pass:
-    """What the compiled pass needs besides the rows: the CSR arrays both ways and the rule."""
+    """What the compiled pass needs besides the rows: two CSR operands and the rule.
+
+    A cell (r, b) sums over the columns c of ``values[r]``: x = values[r, c], y = right[c, b]
+    (``right`` is ``values.T`` for a similarity measure, any CSR for a plain product).
+    """
 
     values: sp.csr_matrix
-    columns: sp.csr_matrix  # values.T as CSR
+    right: sp.csr_matrix
     formula: int
     support: int = 1  # pairs with fewer co-rated columns get 0
     shrinkage: float = 0.0
     shrink_offset: float = 0.0  # shrink by (n - offset) / (n - offset + shrinkage)
 
     @classmethod
-    def of(cls, values: sp.csr_matrix, kind: str, min_support: int, shrinkage: float,
-           columns: sp.csr_matrix | None = None) -> _Pass:
+    def of(cls, values: sp.csr_matrix, kind: str, min_support: int, shrinkage: float) -> _Pass:
         """Surprise's rules for ``kind``: pearson_baseline needs 2 co-raters and shrinks n - 1."""
         _check_kind(kind)
         baseline = kind == "pearson_baseline"
-        return cls(values, values.T.tocsr() if columns is None else columns, _FORMULA[kind],
+        return cls(values, values.T.tocsr(), _FORMULA[kind],
                    max(min_support, 2 if baseline else 1), shrinkage, 1.0 if baseline else 0.0)
 
     def run(self, rows: np.ndarray, out: np.ndarray) -> None:
-        """Fill ``out`` (len(rows) × n) with the measure of each row of the block to every row."""
-        v, t = self.values, self.columns
+        """Fill ``out`` (len(rows) × right's columns) with the cells of the block's rows."""
+        v, t = self.values, self.right
         _pass(np.asarray(rows, dtype=np.int64), v.indptr, v.indices, v.data, t.indptr,
               t.indices, t.data, self.formula, _SUMS_NEEDED[self.formula],
               np.diff(v.indptr).astype(np.float64), self.support, self.shrinkage,

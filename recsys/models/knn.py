@@ -34,7 +34,7 @@ import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
-from recsys.linalg import SIMILARITIES, keep_top_k, similarity_matrix
+from recsys.linalg import SIMILARITIES, dense_product, keep_top_k, similarity_matrix
 from recsys.models.base import Capability, Explanation, Recommender
 from recsys.models.bias import Baselines, als_biases
 from recsys.models.registry import register
@@ -136,6 +136,7 @@ class _NeighbourhoodModel(Recommender):
         self.raters_ = self._x_matrix(self.train_.matrix).T.tocsr()
         self.raters_.sort_indices()
         self.top_ = self.sim_ if self.params.top_k_only else keep_top_k(self.sim_, self.params.k)
+        self.top_t_ = self.top_.T.tocsr()
         n_x = self.sim_.shape[0]
         self.dense_sim_ = self.sim_.toarray() if n_x * n_x <= _DENSE_SIM_CELLS else None
         self.seen_ = self.train_.matrix.copy()
@@ -243,7 +244,7 @@ class UserKNN(_NeighbourhoodModel):
     user_based = True
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        return (self.top_[users] @ self.seen_).toarray()
+        return dense_product(self.top_[users], self.seen_)
 
     def _explain(
         self, user_id: int | None, user: int, row: sp.csr_matrix, item: int, top: int
@@ -277,10 +278,10 @@ class ItemKNN(_NeighbourhoodModel):
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         binary = rows.copy()
         binary.data[:] = 1.0
-        sums = (binary @ self.top_.T).toarray()
+        sums = dense_product(binary, self.top_t_)
         if not self.params.normalize:
             return sums
-        weighted = (rows @ self.top_.T).toarray()
+        weighted = dense_product(rows, self.top_t_)
         return np.divide(weighted, sums, out=np.zeros_like(sums), where=sums > 0)
 
     def _similar(self, items: np.ndarray) -> np.ndarray:
