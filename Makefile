@@ -8,7 +8,7 @@ DATASET ?= ml-latest-small
 PORT ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install airflow-venv demo test test-slow lint bench clean-venv
+.PHONY: install airflow-venv demo test test-slow lint bench bench-scale clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -47,3 +47,8 @@ lint: install
 
 bench: install ## ingest benchmark on a synthetic ml-20m-shaped dataset
 	$(PY) benchmarks/ingest_benchmark.py
+
+# Minutes and GBs at full size: run it on a quiet machine (LIKE=ml-20m|ml-25m|ml-32m).
+LIKE ?= ml-20m
+bench-scale: install ## synth + validate + `recsys train` on a synthetic release of an official shape
+	$(PY) benchmarks/scale.py --like $(LIKE)
