@@ -9,7 +9,7 @@ DATASET ?= ml-latest-small
 PORT ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install airflow-venv peers demo test test-slow stack-test lint bench notebooks logbook clean-venv
+.PHONY: install airflow-venv peers demo test test-slow stack-test lint bench bench-scale notebooks logbook clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -74,3 +74,7 @@ logbook: install ## regenerate docs/logbook/logbook.{md,html} from the last test
 	$(RECSYS) data fetch ml-latest-small && $(RECSYS) data validate ml-latest-small
 	$(RECSYS) data fetch ml-100k && $(RECSYS) data validate ml-100k
 	$(RECSYS) report logbook
+# Minutes and GBs at full size: run it on a quiet machine (LIKE=ml-20m|ml-25m|ml-32m).
+LIKE ?= ml-20m
+bench-scale: install ## synth + validate + `recsys train` on a synthetic release of an official shape
+	$(PY) benchmarks/scale.py --like $(LIKE)

@@ -4,24 +4,32 @@ Models import these; nothing here knows about models, ids or data sets.
 
 Similarity measures compare the rows of a CSR matrix ``X`` (entities × their ratings) using
 only co-rated columns, exactly as scikit-surprise defines them (``similarities.pyx``), but
-computed block-wise with sparse matrix products instead of per-pair loops:
+computed for a block of rows at a time by one compiled pass (numba) that accumulates, for
+each pair (a, b) of rows, sums over their co-rated columns c of x = X[a, c] and y = X[b, c]:
 
-- ``n``  = B_a @ B.T              co-rating counts (B: the binary pattern of X)
-- ``p``  = A @ X.T                sum of products over co-rated columns
-- ``qa`` = (A∘A) @ B.T, ``qb`` = B_a @ (X∘X).T   sums of squares over co-rated columns
-- ``sa`` = A @ B.T,     ``sb`` = B_a @ X.T       sums over co-rated columns (Pearson)
+- ``p``  = Σ x·y        sum of products (the Gram matrix XXᵀ)
+- ``n``  = Σ 1          co-rating counts
+- ``qa`` = Σ x², ``qb`` = Σ y²   sums of squares
+- ``sa`` = Σ x,  ``sb`` = Σ y    sums (Pearson)
 
 MSD uses the expansion sum (x - y)² = qa + qb - 2p. Explicit zeros (a rating equal to its
-centre) are kept in the pattern, so centring never changes who co-rated what.
+centre) are kept in the pattern, so centring never changes who co-rated what. The pass does
+Σ_c (entries of column c)² updates, as many as one sparse product ``A @ X.T`` multiplies,
+but one sweep yields every sum and the measure itself, with no sparse or dense temporaries.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
+import numba
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from recsys.errors import ConfigError
 
@@ -29,8 +37,11 @@ __all__ = [
     "SIMILARITIES",
     "binary_pattern",
     "centred_values",
+    "dense_product",
     "ease_weights",
+    "gram_matrix",
     "keep_top_k",
+    "row_blocks",
     "similarity_block",
     "similarity_matrix",
     "spd_inverse",
@@ -71,36 +82,76 @@ def _lowest_index_ties(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndarra
     return np.nonzero(chosen)[1].reshape(-1, k)
 
 
+# -- blocks of rows ---------------------------------------------------------------------------
+_BLOCK_CELLS = 4_000_000  # dense cells per block of rows (bounds memory to ~32 MB per array)
+
+
+def row_blocks(n_rows: int, n_cols: int, progress: str | None = None) -> Iterator[np.ndarray]:
+    """Consecutive blocks of row indices, each about ``_BLOCK_CELLS`` dense cells of ``n_cols``.
+
+    ``progress`` names a tqdm bar over the blocks (none when None; silent when not a TTY).
+    """
+    step = max(1, _BLOCK_CELLS // max(n_cols, 1))
+    with _bar(progress, total=-(-n_rows // step), unit="block") as bar:
+        for start in range(0, n_rows, step):
+            yield np.arange(start, min(start + step, n_rows))
+            bar.update()
+
+
+def _bar(progress: str | None, **options: Any) -> tqdm:
+    """A transient tqdm bar named ``progress``; disabled when None, silent when not a TTY."""
+    return tqdm(desc=progress, leave=False, disable=None if progress else True, **options)
+
+
 # -- EASE's closed form -----------------------------------------------------------------------
 _BLOCK = 1024
 
 
-def spd_inverse(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive definite matrix, computed in place (Cholesky)."""
+def spd_inverse(matrix: np.ndarray, progress: str | None = None) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix, computed in place (Cholesky).
+
+    A C-ordered matrix is handed to LAPACK as its transpose, the same symmetric matrix in
+    Fortran order, so that no n² copy is made. ``progress`` names a bar over the three steps
+    (factorise, invert, mirror); LAPACK runs each step in one call.
+    """
+    if matrix.flags.c_contiguous:
+        matrix = matrix.T
     potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (matrix,))
-    factor, info = potrf(matrix, lower=False, overwrite_a=True, clean=False)
-    if info != 0:
-        raise ConfigError(f"the Gram matrix + λI is not positive definite (LAPACK info {info})")
-    inverse, info = potri(factor, lower=False, overwrite_c=True)
-    if info != 0:
-        raise ConfigError(f"inverting the Gram matrix + λI failed (LAPACK info {info})")
-    n = inverse.shape[0]
-    for start in range(0, n, _BLOCK):  # potri fills the upper triangle: mirror it
-        stop = min(start + _BLOCK, n)
-        inverse[start:stop, :start] = inverse[:start, start:stop].T
-        diagonal = inverse[start:stop, start:stop]
-        diagonal[:] = np.triu(diagonal) + np.triu(diagonal, 1).T
+    with _bar(progress, total=3, unit="step") as bar:
+        bar.set_postfix_str("Cholesky")
+        factor, info = potrf(matrix, lower=False, overwrite_a=True, clean=False)
+        if info != 0:
+            raise ConfigError(f"the Gram matrix + λI is not positive definite (LAPACK info {info})")
+        bar.update()
+        bar.set_postfix_str("inverse")
+        inverse, info = potri(factor, lower=False, overwrite_c=True)
+        if info != 0:
+            raise ConfigError(f"inverting the Gram matrix + λI failed (LAPACK info {info})")
+        bar.update()
+        bar.set_postfix_str("mirror")
+        _mirror_upper(inverse)
+        bar.update()
     return inverse
 
 
-def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
+def _mirror_upper(matrix: np.ndarray) -> None:
+    """Copy the upper triangle onto the lower one (potri fills the upper triangle only)."""
+    n = matrix.shape[0]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        matrix[start:stop, :start] = matrix[:start, start:stop].T
+        diagonal = matrix[start:stop, start:stop]
+        diagonal[:] = np.triu(diagonal) + np.triu(diagonal, 1).T
+
+
+def ease_weights(gram: np.ndarray, reg: float, progress: str | None = None) -> np.ndarray:
     """B = -P / diag(P) with diag(B) = 0, for P = (G + λI)⁻¹ (Steck 2019); ``gram`` is consumed.
 
     LAPACK hands P back in Fortran order; P is symmetric, so its transpose is the same matrix in
     C order, which keeps sparse @ dense scoring free of a full copy.
     """
     gram[np.diag_indices_from(gram)] += np.asarray(reg, dtype=gram.dtype)
-    precision = spd_inverse(gram)
+    precision = spd_inverse(gram, progress)
     if not precision.flags.c_contiguous:
         precision = precision.T
     precision /= -np.diag(precision).copy()[None, :]
@@ -108,9 +159,42 @@ def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
     return precision
 
 
+def dense_product(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    """``(a @ b).toarray()`` in float64 by the compiled pass, without the sparse product.
+
+    Scoring a batch of users makes a mostly dense block, where a sparse product spends its
+    time building the sparse structure that ``toarray`` then discards.
+    """
+    out = np.empty((a.shape[0], b.shape[1]))
+    _Pass(a.tocsr(), b.tocsr(), _DOT).run(np.arange(a.shape[0]), out)
+    return out
+
+
+def gram_matrix(x: sp.csr_matrix, progress: str | None = None) -> np.ndarray:
+    """XᵀX as a dense float32 matrix (columns × columns), filled one block of rows at a time.
+
+    The only full-size array is the result: no sparse n² intermediate as ``(x.T @ x)`` makes.
+    """
+    x = x.tocsr()
+    n = x.shape[1]
+    gram = np.empty((n, n), dtype=np.float32)
+    products = _Pass(x.T.tocsr(), x, _DOT)
+    for rows in row_blocks(n, n, progress):
+        products.run(rows, gram[rows[0]:rows[-1] + 1])
+    return gram
+
+
 # -- similarity measures ----------------------------------------------------------------------
 SIMILARITIES = ("cosine", "pearson", "adjusted_cosine", "jaccard", "msd", "pearson_baseline")
-_BLOCK_CELLS = 4_000_000  # dense cells per block of rows (bounds memory to ~32 MB per array)
+_DOT, _COSINE, _MSD, _PEARSON, _JACCARD = range(5)  # the formulas of the compiled pass
+_FORMULA = {"cosine": _COSINE, "adjusted_cosine": _COSINE, "pearson_baseline": _COSINE,
+            "msd": _MSD, "pearson": _PEARSON, "jaccard": _JACCARD}
+_SUMS_NEEDED = {_DOT: 1, _JACCARD: 2, _COSINE: 4, _MSD: 4, _PEARSON: 6}  # of p, n, qa, qb, sa, sb
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in SIMILARITIES:
+        raise ConfigError(f"Unknown similarity {kind!r}; expected one of {SIMILARITIES}")
 
 
 def binary_pattern(X: sp.csr_matrix) -> sp.csr_matrix:
@@ -143,6 +227,109 @@ def centred_values(
     return values
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """What the compiled pass needs besides the rows: two CSR operands and the rule.
+
+    A cell (r, b) sums over the columns c of ``values[r]``: x = values[r, c], y = right[c, b]
+    (``right`` is ``values.T`` for a similarity measure, any CSR for a plain product).
+    """
+
+    values: sp.csr_matrix
+    right: sp.csr_matrix
+    formula: int
+    support: int = 1  # pairs with fewer co-rated columns get 0
+    shrinkage: float = 0.0
+    shrink_offset: float = 0.0  # shrink by (n - offset) / (n - offset + shrinkage)
+
+    @classmethod
+    def of(cls, values: sp.csr_matrix, kind: str, min_support: int, shrinkage: float) -> _Pass:
+        """Surprise's rules for ``kind``: pearson_baseline needs 2 co-raters and shrinks n - 1."""
+        _check_kind(kind)
+        baseline = kind == "pearson_baseline"
+        return cls(values, values.T.tocsr(), _FORMULA[kind],
+                   max(min_support, 2 if baseline else 1), shrinkage, 1.0 if baseline else 0.0)
+
+    def run(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Fill ``out`` (len(rows) × right's columns) with the cells of the block's rows."""
+        v, t = self.values, self.right
+        _pass(np.asarray(rows, dtype=np.int64), v.indptr, v.indices, v.data, t.indptr,
+              t.indices, t.data, self.formula, _SUMS_NEEDED[self.formula],
+              np.diff(v.indptr).astype(np.float64), self.support, self.shrinkage,
+              self.shrink_offset, numba.get_num_threads(), out)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _pass(
+    rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+    t_indptr: np.ndarray, t_indices: np.ndarray, t_data: np.ndarray, formula: int,
+    n_sums: int, degree: np.ndarray, support: int, shrinkage: float, shrink_offset: float,
+    n_threads: int, out: np.ndarray,
+) -> None:
+    """out[r, b] = the measure of rows[r] and row b, from sums over their co-rated columns.
+
+    Each thread takes every n_threads-th row of the block and keeps one accumulator row
+    (n × n_sums) hot in cache; a cell sums its co-rated columns in increasing column order,
+    the order of a CSR matrix product.
+    """
+    for thread in numba.prange(n_threads):
+        acc = np.zeros((out.shape[1], n_sums))
+        for r in range(thread, len(rows), n_threads):
+            _accumulate(rows[r], indptr, indices, data, t_indptr, t_indices, t_data, acc)
+            for b in range(out.shape[1]):
+                out[r, b] = _finish(acc[b], formula, degree[rows[r]], degree[b], support,
+                                    shrinkage, shrink_offset)
+            acc[:] = 0.0
+
+
+@numba.njit(cache=True)
+def _accumulate(
+    row: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+    t_indptr: np.ndarray, t_indices: np.ndarray, t_data: np.ndarray, acc: np.ndarray,
+) -> None:
+    """acc[b] += (x·y, 1, x², y², x, y)[:n_sums] for each column that ``row`` and b rated."""
+    n_sums = acc.shape[1]
+    for a in range(indptr[row], indptr[row + 1]):
+        column, x = indices[a], data[a]
+        for c in range(t_indptr[column], t_indptr[column + 1]):
+            b, y = t_indices[c], t_data[c]
+            acc[b, 0] += x * y
+            if n_sums > 1:
+                acc[b, 1] += 1.0
+            if n_sums > 2:
+                acc[b, 2] += x * x
+                acc[b, 3] += y * y
+            if n_sums > 4:
+                acc[b, 4] += x
+                acc[b, 5] += y
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _finish(
+    sums: np.ndarray, formula: int, degree_a: float, degree_b: float, support: int,
+    shrinkage: float, shrink_offset: float,
+) -> float:
+    """One cell's measure from its sums; 0 when undefined or under ``support`` co-raters."""
+    if formula == _DOT:
+        return sums[0]
+    p, n = sums[0], sums[1]
+    if formula == _JACCARD:
+        sim = n / (degree_a + degree_b - n)
+    elif formula == _MSD:
+        sim = 1.0 / (max(sums[2] + sums[3] - 2.0 * p, 0.0) / n + 1.0)
+    elif formula == _PEARSON:
+        sa, sb = sums[4], sums[5]
+        sim = (n * p - sa * sb) / np.sqrt((n * sums[2] - sa**2) * (n * sums[3] - sb**2))
+    else:
+        sim = p / np.sqrt(sums[2] * sums[3])
+    if not np.isfinite(sim) or n < support:
+        return 0.0
+    if shrinkage > 0:
+        common = n - shrink_offset
+        sim *= common / (common + shrinkage)
+    return sim
+
+
 def similarity_block(
     values: sp.csr_matrix,
     rows: np.ndarray,
@@ -156,37 +343,9 @@ def similarity_block(
     2 for ``pearson_baseline``). Shrinkage multiplies by n/(n + shrinkage), or by
     (n - 1)/(n - 1 + shrinkage) for ``pearson_baseline`` as in Surprise. The diagonal is kept.
     """
-    if kind not in SIMILARITIES:
-        raise ConfigError(f"Unknown similarity {kind!r}; expected one of {SIMILARITIES}")
-    v, v_bin = values, binary_pattern(values)
-    a, a_bin = v[rows], v_bin[rows]
-
-    def mm(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
-        return (left @ right.T).toarray()
-
-    n = mm(a_bin, v_bin)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "jaccard":
-            degree = np.diff(values.indptr).astype(np.float64)
-            sim = n / (degree[rows, None] + degree[None, :] - n)
-        else:
-            p = mm(a, v)
-            qa = mm(a.multiply(a), v_bin)
-            full = len(rows) == values.shape[0]  # one block: the products are symmetric
-            qb = qa.T if full else mm(a_bin, v.multiply(v))
-            if kind == "msd":
-                sim = 1.0 / (np.maximum(qa + qb - 2.0 * p, 0.0) / n + 1.0)
-            elif kind == "pearson":
-                sa, sb = mm(a, v_bin), mm(a_bin, v)
-                sim = (n * p - sa * sb) / np.sqrt((n * qa - sa**2) * (n * qb - sb**2))
-            else:  # cosine, adjusted_cosine, pearson_baseline: cosine of (centred) values
-                sim = p / np.sqrt(qa * qb)
-    support = max(min_support, 2) if kind == "pearson_baseline" else max(min_support, 1)
-    sim[~np.isfinite(sim) | (n < support)] = 0.0
-    if shrinkage > 0:
-        common = n - 1.0 if kind == "pearson_baseline" else n
-        sim *= common / (common + shrinkage)
-    return sim
+    out = np.empty((len(rows), values.shape[0]))
+    _Pass.of(values, kind, min_support, shrinkage).run(rows, out)
+    return out
 
 
 def similarity_matrix(
@@ -195,25 +354,30 @@ def similarity_matrix(
     min_support: int = 1,
     shrinkage: float = 0.0,
     baseline: tuple[float, np.ndarray, np.ndarray] | None = None,
+    k: int | None = None,
+    progress: str | None = None,
 ) -> sp.csr_matrix:
     """Row × row similarities of ``X`` as CSR, keeping only positive values off the diagonal.
 
     Non-positive similarities are dropped: neighbourhood models never use them (Surprise
-    skips neighbours with sim <= 0), and storing them would make the matrix dense.
+    skips neighbours with sim <= 0), and storing them would make the matrix dense. With ``k``
+    each row keeps only its ``k`` largest (:func:`top_k_dense`), chosen block by block as the
+    rows are computed: memory is O(rows × k) plus one block, never the whole matrix, and the
+    result equals ``keep_top_k(similarity_matrix(X, ...), k)``. ``progress`` names a progress
+    bar over the blocks.
     """
-    values = centred_values(X, kind, baseline)
+    measure = _Pass.of(centred_values(X, kind, baseline), kind, min_support, shrinkage)
     n_rows = X.shape[0]
-    step = max(1, _BLOCK_CELLS // max(n_rows, 1))
     blocks = []
-    for start in range(0, n_rows, step):
-        rows = np.arange(start, min(start + step, n_rows))
-        sim = similarity_block(values, rows, kind, min_support, shrinkage)
+    for rows in row_blocks(n_rows, n_rows, progress):
+        sim = np.empty((len(rows), n_rows))
+        measure.run(rows, sim)
         sim[np.arange(len(rows)), rows] = 0.0
         sim[sim < 0] = 0.0
-        blocks.append(sp.csr_matrix(sim))
+        blocks.append(sp.csr_matrix(sim) if k is None else top_k_dense(sim, k))
     result = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
     result.sort_indices()
-    log.debug("%s similarity: %d × %d, %d positive pairs", kind, n_rows, n_rows, result.nnz)
+    log.debug("%s similarity: %d × %d, %d positive pairs kept", kind, n_rows, n_rows, result.nnz)
     return result
 
 
@@ -237,9 +401,7 @@ def top_k_dense(block: np.ndarray, k: int) -> sp.csr_matrix:
 
 def keep_top_k(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Keep the ``k`` largest positive entries of each row of a sparse matrix."""
-    step = max(1, _BLOCK_CELLS // max(matrix.shape[1], 1))
     blocks = [
-        top_k_dense(matrix[start:start + step].toarray(), k)
-        for start in range(0, matrix.shape[0], step)
+        top_k_dense(matrix[rows].toarray(), k) for rows in row_blocks(*matrix.shape)
     ]
     return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(matrix.shape)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
-from recsys.data.types import Interactions, TrainingData
+from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import RecsysError
 from recsys.io import write_json
 from recsys.settings import Settings, get_settings
@@ -37,11 +38,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Light models the demo serves: they train in seconds on ml-latest-small within ~1 GB.
+# Light models the demo serves: they train in seconds on ml-latest-small within ~1 GB, and
+# scale to ml-20m/ml-32m shapes: EASE on at most its default max_items (20,000) most-rated
+# movies, item-kNN storing each movie's 200 nearest only.
 DEFAULT_MODELS: dict[str, dict[str, Any]] = {
     "most_popular": {},
     "ease": {"reg": 500.0},
-    "item_knn": {"similarity": "cosine", "shrinkage": 10.0, "k": 200, "centering": "none"},
+    "item_knn": {"similarity": "cosine", "shrinkage": 10.0, "k": 200, "centering": "none",
+                 "top_k_only": True},
 }
 
 
@@ -84,7 +88,6 @@ def train_default_models(
     """
     from recsys.data.load import load_dataset
     from recsys.data.validate import require_valid
-    from recsys.models import create_model
 
     settings = settings or get_settings()
     dataset = load_dataset(dataset_name, settings)
@@ -93,27 +96,38 @@ def train_default_models(
     ratings = Interactions.from_frame(dataset.ratings, items=dataset.movies["item_id"],
                                       rating_scale=dataset.rating_scale)
     train = TrainingData.for_serving(ratings, dataset)  # serving: everything known
-    trained = []
     todo = list((models or DEFAULT_MODELS).items())
-    for name, params in tqdm(todo, desc="training", unit="model"):
-        target = models_dir(dataset_name, settings) / name
-        existing = _read_card(target)
-        if existing and not force and existing.manifest_hash == dataset.manifest_hash:
-            log.info("%s is up to date (trained %s)", name, existing.trained_at)
-            trained.append(existing)
-            continue
-        start = time.perf_counter()
-        model = create_model(name, **params).fit(train)
-        seconds = time.perf_counter() - start
-        model.save(target)
-        card = TrainedModel(
-            name, dataset_name, target, datetime.now(UTC).isoformat(timespec="seconds"),
-            round(seconds, 3), dataset.manifest_hash, model.get_params(),
-        )
-        write_json(target / "card.json", dataclasses.asdict(card))
-        log.info("trained %s on %s in %.2f s", name, dataset_name, seconds)
-        trained.append(card)
-    return trained
+    # One bar over the models with the current one named, the running fit's own bar below it
+    # (gone when the fit ends), and each model's log lines above both.
+    with logging_redirect_tqdm(), tqdm(todo, desc="training", unit="model") as bar:
+        return [_train_one(name, params, dataset, train, settings, force, bar)
+                for name, params in bar]
+
+
+def _train_one(
+    name: str, params: dict[str, Any], dataset: Dataset, train: TrainingData,
+    settings: Settings, force: bool, bar: tqdm,
+) -> TrainedModel:
+    """Fit and save one model, or return its card when it is up to date."""
+    from recsys.models import create_model
+
+    bar.set_postfix_str(name)
+    target = models_dir(dataset.name, settings) / name
+    existing = _read_card(target)
+    if existing and not force and existing.manifest_hash == dataset.manifest_hash:
+        log.info("%s is up to date (trained %s)", name, existing.trained_at)
+        return existing
+    start = time.perf_counter()
+    model = create_model(name, **params).fit(train)
+    seconds = time.perf_counter() - start
+    model.save(target)
+    card = TrainedModel(
+        name, dataset.name, target, datetime.now(UTC).isoformat(timespec="seconds"),
+        round(seconds, 3), dataset.manifest_hash, model.get_params(),
+    )
+    write_json(target / "card.json", dataclasses.asdict(card))
+    log.info("trained %s on %s in %.2f s", name, dataset.name, seconds)
+    return card
 
 
 def _read_card(folder: Path) -> TrainedModel | None:

@@ -13,6 +13,13 @@ Top-N ranking uses the classic neighbourhood scores on the binary history:
 user-kNN sums the similarities of the user's k nearest users who rated an item;
 item-kNN sums, over the user's rated items, the similarity of the item's k nearest
 items (optionally normalised into a similarity-weighted average rating).
+
+By default the model stores every positive similarity, which rating prediction needs to
+match Surprise (a pair's neighbours are the k most similar among the raters of y, wherever
+they rank overall): n² memory, 582 million similarities on ml-20m. ``top_k_only=True`` keeps
+only each entity's k most similar, chosen block by block while the similarities are
+computed (memory O(n × k)): top-N ranking and ``similar_items`` (up to k) are unchanged;
+rating prediction then draws each pair's neighbours from those k only.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
 from recsys.errors import ConfigError
-from recsys.linalg import SIMILARITIES, keep_top_k, similarity_matrix
+from recsys.linalg import SIMILARITIES, dense_product, keep_top_k, similarity_matrix
 from recsys.models.base import Capability, Recommender
 from recsys.models.bias import Baselines, als_biases
 from recsys.models.explanation import (
@@ -59,6 +66,7 @@ class KNNParams:
     min_support: int = 1
     shrinkage: float | None = None  # None: 100 for pearson_baseline, 0 otherwise (Surprise)
     centering: str = "baseline"
+    top_k_only: bool = False  # store each entity's k nearest only (see the module docstring)
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -116,10 +124,11 @@ class _NeighbourhoodModel(Recommender):
         self.means_ = np.divide(sums, counts, out=np.zeros(len(counts)), where=counts > 0)
         self.sim_ = similarity_matrix(
             x_matrix, p.similarity, p.min_support, p.effective_shrinkage,
-            baseline=(self.baselines_.mu, x_bias, y_bias),
+            baseline=(self.baselines_.mu, x_bias, y_bias), k=p.k if p.top_k_only else None,
+            progress=f"{self.name} similarities",
         )
         self._prepare()
-        log.info("%s: %d × %d similarities, %d positive", self.name, *self.sim_.shape,
+        log.info("%s: %d × %d similarities, %d positive kept", self.name, *self.sim_.shape,
                  self.sim_.nnz)
 
     def _x_matrix(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -132,7 +141,8 @@ class _NeighbourhoodModel(Recommender):
         """Structures derived from the training matrix and the similarities."""
         self.raters_ = self._x_matrix(self.train_.matrix).T.tocsr()
         self.raters_.sort_indices()
-        self.top_ = keep_top_k(self.sim_, self.params.k)
+        self.top_ = self.sim_ if self.params.top_k_only else keep_top_k(self.sim_, self.params.k)
+        self.top_t_ = self.top_.T.tocsr()
         n_x = self.sim_.shape[0]
         self.dense_sim_ = self.sim_.toarray() if n_x * n_x <= _DENSE_SIM_CELLS else None
         self.seen_ = self.train_.matrix.copy()
@@ -232,7 +242,7 @@ class UserKNN(_NeighbourhoodModel):
     user_based = True
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        return (self.top_[users] @ self.seen_).toarray()
+        return dense_product(self.top_[users], self.seen_)
 
     def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
         """The top-N score sums the similarities of the user's k nearest users who rated
@@ -264,10 +274,10 @@ class ItemKNN(_NeighbourhoodModel):
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         binary = rows.copy()
         binary.data[:] = 1.0
-        sums = (binary @ self.top_.T).toarray()
+        sums = dense_product(binary, self.top_t_)
         if not self.params.normalize:
             return sums
-        weighted = (rows @ self.top_.T).toarray()
+        weighted = dense_product(rows, self.top_t_)
         return np.divide(weighted, sums, out=np.zeros_like(sums), where=sums > 0)
 
     def _similar(self, items: np.ndarray) -> np.ndarray:

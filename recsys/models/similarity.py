@@ -68,12 +68,20 @@ class ItemWeightsRecommender(Recommender):
     ``W[j, i]`` is how much having item ``j`` in the history recommends item ``i``; subclasses
     set ``weights_`` (dense ndarray or CSR) in ``_fit``. Scoring, fold-in, item similarity
     (row ``W[i]``), explanations and persistence are shared.
+
+    ``W`` may cover part of the catalogue only: ``covered_`` then lists the (at least one) item
+    indices of its rows and columns (a model too large for every item fits the most-rated
+    ones). The other items rank after every covered one, by popularity: their score is the
+    user's lowest covered score - 1 + ``fallback_`` (the item's rating count over the largest
+    count + 1, so in [0, 1)); they take no part in similar items or explanations.
     """
 
     capabilities: ClassVar[Capability] = (
         Capability.TOP_N | Capability.FOLD_IN | Capability.SIMILAR_ITEMS | Capability.EXPLAIN
     )
     weights_: np.ndarray | sp.csr_matrix
+    covered_: np.ndarray | None = None  # item indices W covers, increasing; None: every item
+    fallback_: np.ndarray | None = None  # per item, the popularity score in [0, 1)
 
     def _inputs(self, rows: sp.csr_matrix) -> sp.csr_matrix:
         """The history rows the weights apply to: binary unless ``params.binary`` is False."""
@@ -81,32 +89,72 @@ class ItemWeightsRecommender(Recommender):
             return binary_pattern(rows).astype(np.float32)
         return rows
 
+    def _cover(self, covered: np.ndarray | None, counts: np.ndarray) -> None:
+        """Record that the weights cover the items ``covered`` (None: all) of ``counts``."""
+        self.covered_ = covered
+        self.fallback_ = None if covered is None else (counts / (counts.max() + 1.0))
+
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        scores = self._inputs(rows) @ self.weights_
-        return scores.toarray() if sp.issparse(scores) else np.asarray(scores)
+        x = self._inputs(rows)
+        if self.covered_ is None:
+            return _dense(x @ self.weights_)
+        covered = _dense(x[:, self.covered_] @ self.weights_)
+        floor = covered.min(axis=1, keepdims=True)
+        scores = (floor - 1.0) + self.fallback_[None, :].astype(covered.dtype)
+        scores[:, self.covered_] = covered
+        return scores
 
     def _similar(self, items: np.ndarray) -> np.ndarray:
-        block = self.weights_[items]
-        return block.toarray() if sp.issparse(block) else np.asarray(block)
+        if self.covered_ is None:
+            return _dense(self.weights_[items])
+        scores = np.full((len(items), self.train_.shape[1]), -np.inf)
+        position = self._positions(items)
+        known = position >= 0
+        rows = _dense(self.weights_[position[known]])
+        scores[np.ix_(np.flatnonzero(known), self.covered_)] = rows
+        return scores
+
+    def _weights_to(self, rated: np.ndarray, item: int) -> np.ndarray:
+        """W[j, item] for each rated item j (0 where W does not cover j or item)."""
+        if self.covered_ is None:
+            return _dense(self.weights_[rated][:, [item]]).ravel()
+        weights = np.zeros(len(rated))
+        column, position = self._positions(np.array([item]))[0], self._positions(rated)
+        if column >= 0:
+            known = position >= 0
+            weights[known] = _dense(self.weights_[position[known]][:, [column]]).ravel()
+        return weights
+
+    def _positions(self, items: np.ndarray) -> np.ndarray:
+        """Index of each item among ``covered_`` (-1 where not covered)."""
+        where = np.searchsorted(self.covered_, items)
+        found = where < len(self.covered_)
+        found[found] = self.covered_[where[found]] == items[found]
+        return np.where(found, where, -1)
 
     def _explain(self, user: int, row: sp.csr_matrix, item: int, top: int) -> Explanation:
         """``score_i = Σ_j x_j W[j, i]``: each rated item ``j`` adds ``x_j W[j, i]``."""
         x = self._inputs(row)
         rated = x.indices
-        column = self.weights_[rated][:, [item]]
-        weights = column.toarray().ravel() if sp.issparse(column) else np.asarray(column).ravel()
         return rated_items_explanation(
             int(self.train_.item_ids[item]), self.train_.item_ids[rated],
-            row.data.astype(np.float64), x.data * weights, top,
+            row.data.astype(np.float64), x.data * self._weights_to(rated, item), top,
         )
 
     def _get_state(self) -> dict[str, np.ndarray]:
-        if sp.issparse(self.weights_):
-            return csr_to_state("weights", self.weights_)
-        return {"weights": self.weights_}
+        state = (csr_to_state("weights", self.weights_) if sp.issparse(self.weights_)
+                 else {"weights": self.weights_})
+        if self.covered_ is not None:
+            state |= {"covered": self.covered_, "fallback": self.fallback_}
+        return state
 
     def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         if "weights" in state:
             self.weights_ = state["weights"]
         else:
             self.weights_ = csr_from_state("weights", state)
+        self.covered_, self.fallback_ = state.get("covered"), state.get("fallback")
+
+
+def _dense(block: np.ndarray | sp.spmatrix) -> np.ndarray:
+    return block.toarray() if sp.issparse(block) else np.asarray(block)

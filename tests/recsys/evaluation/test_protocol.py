@@ -148,3 +148,33 @@ def test_unknown_protocols_and_params_are_refused(tagged: Dataset) -> None:
         make_splits("stratified", {}, tagged.ratings, 0)
     with pytest.raises(ConfigError, match="ratio_typo"):
         make_splits("stratified_split", {"ratio_typo": 0.5}, tagged.ratings, 0)
+
+
+def test_evaluation_scores_users_in_bounded_chunks_with_identical_results(
+    tagged: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every model scores at most _BATCH_USERS users at once (never users × items for all of
+    them), and the chunk size changes no metric and no recommended list."""
+    from recsys.evaluation.protocol import EvalPlan, evaluate
+    from recsys.models import base
+
+    split = make_splits("leave_last_n", {"n": 3}, tagged.ratings, seed=0)[0]
+    data = prepare_split(split, tagged)
+    model = create_model("ease", reg=10.0).fit(data.train)
+    plan = EvalPlan((5, 10), ranking=True, rating=False, beyond_k=10)
+    whole = evaluate(model, data, plan)
+    sizes: list[int] = []
+    score = type(model)._score
+
+    def spy(self: Any, users: np.ndarray, rows: Any) -> np.ndarray:
+        sizes.append(len(users))
+        return score(self, users, rows)
+
+    monkeypatch.setattr(base, "_BATCH_USERS", 7)
+    monkeypatch.setattr(type(model), "_score", spy)
+    chunked = evaluate(model, data, plan)
+    assert max(sizes) == 7 and sum(sizes) == len(data.users) > 7
+    assert chunked.recs.equals(whole.recs)
+    metrics = [k for k in whole.metrics if "@" in k]  # polars sums may differ in the last bit
+    assert [chunked.metrics[k] for k in metrics] == pytest.approx(
+        [whole.metrics[k] for k in metrics], rel=1e-12)

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 
 from recsys.data.types import Interactions
 from recsys.errors import ConfigError
+from recsys.linalg import gram_matrix
 from recsys.models import create_model
 
 FRAME = pl.DataFrame(
@@ -51,9 +53,11 @@ def test_scores_explain_and_similar_items() -> None:
     assert similar["similar_item_id"].to_list() == order
 
 
-def test_invalid_reg_raises() -> None:
+def test_invalid_params_raise() -> None:
     with pytest.raises(ConfigError):
         create_model("ease", reg=0.0)
+    with pytest.raises(ConfigError, match="max_items"):
+        create_model("ease", max_items=0)
 
 
 def test_ease_ranks_held_out_movies_far_above_popularity(mirror_dir: Path) -> None:
@@ -78,3 +82,71 @@ def test_ease_ranks_held_out_movies_far_above_popularity(mirror_dir: Path) -> No
 
     ease, popular = recall("ease", reg=300.0), recall("most_popular")
     assert ease > 0.30 and ease > 1.3 * popular, (ease, popular)  # measured 0.456 vs 0.226
+
+
+def test_gram_matrix_equals_the_sparse_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("recsys.linalg._BLOCK_CELLS", 3 * 7)  # 3 rows a block
+    rng = np.random.default_rng(3)
+    x = sp.csr_matrix((rng.random((12, 7)) < 0.4) * rng.integers(1, 6, (12, 7)), dtype=np.float32)
+    gram = gram_matrix(x)
+    assert gram.dtype == np.float32
+    np.testing.assert_array_equal(gram, (x.T @ x).toarray())
+
+
+@pytest.fixture(scope="module")
+def restricted(small_train: Interactions) -> tuple[object, object, np.ndarray]:
+    """EASE on the 25 most-rated of the 60 items, plain EASE, and the item rating counts."""
+    counts = np.diff(small_train.matrix.tocsc().indptr)
+    plain = create_model("ease", reg=50.0).fit(small_train)
+    return create_model("ease", reg=50.0, max_items=25).fit(small_train), plain, counts
+
+
+def test_max_items_covering_every_item_is_plain_ease(small_train: Interactions) -> None:
+    n = small_train.shape[1]
+    plain = create_model("ease", reg=50.0, max_items=None).fit(small_train)
+    for max_items in (n, n + 1):
+        same = create_model("ease", reg=50.0, max_items=max_items).fit(small_train)
+        assert same.covered_ is None
+        np.testing.assert_array_equal(same.weights_, plain.weights_)
+        users = small_train.user_ids
+        assert same.recommend(users, k=10).equals(plain.recommend(users, k=10))
+
+
+def test_restricted_ease_is_ease_on_the_most_rated_items(
+    small_train: Interactions, restricted: tuple
+) -> None:
+    model, _, counts = restricted
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    np.testing.assert_array_equal(model.covered_, np.sort(order[:25]))
+    x = (small_train.matrix[:, model.covered_].toarray() > 0).astype(float)
+    np.testing.assert_allclose(model.weights_, closed_form(x, 50.0), rtol=1e-4, atol=1e-6)
+
+
+def test_uncovered_items_rank_after_covered_ones_by_popularity(
+    small_train: Interactions, restricted: tuple
+) -> None:
+    model, _, counts = restricted
+    user = int(small_train.user_ids[0])
+    recs = model.recommend([user], k=small_train.shape[1])
+    ranked = small_train.item_index(recs["item_id"].to_numpy())
+    is_covered = np.isin(ranked, model.covered_)
+    assert is_covered[: is_covered.sum()].all()  # every covered item comes first
+    tail = counts[ranked[~is_covered]]
+    assert (np.diff(tail) <= 0).all() and np.isfinite(recs["score"].to_numpy()).all()
+
+
+def test_restricted_ease_similar_items_explain_and_round_trip(
+    small_train: Interactions, restricted: tuple, tmp_path: Path
+) -> None:
+    model, _, _ = restricted
+    cold = int(np.setdiff1d(np.arange(small_train.shape[1]), model.covered_)[0])
+    cold_id, warm_id = small_train.item_ids[cold], small_train.item_ids[model.covered_[0]]
+    assert model.similar_items([cold_id], k=5).is_empty()
+    similar = model.similar_items([warm_id], k=30)["similar_item_id"].to_numpy()
+    assert len(similar) == 24 and np.isin(small_train.item_index(similar), model.covered_).all()
+    user = int(small_train.user_ids[0])
+    assert model.explain(user, int(cold_id)).rated_items == ()
+    loaded = type(model).load(model.save(tmp_path / "ease"))
+    np.testing.assert_array_equal(loaded.covered_, model.covered_)
+    users = small_train.user_ids
+    assert loaded.recommend(users, k=10).equals(model.recommend(users, k=10))

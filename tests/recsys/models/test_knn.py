@@ -169,3 +169,34 @@ def test_user_knn_explain_lists_similar_users() -> None:
     closest = explanation.neighbourhood.closest
     assert [u.user_id for u in closest] == [2, 3]
     assert closest[0].similarity == pytest.approx(2 / 3)
+
+
+
+@pytest.mark.parametrize("name", ["item_knn", "user_knn"])
+def test_top_k_only_ranks_and_explains_like_the_full_model(
+    small_train: Interactions, name: str
+) -> None:
+    """Storing only the k nearest changes nothing that uses only the k nearest."""
+    params = dict(similarity="cosine", shrinkage=10, k=8, centering="none")
+    full = create_model(name, **params).fit(small_train)
+    top = create_model(name, top_k_only=True, **params).fit(small_train)
+    assert top.sim_.nnz <= 8 * top.sim_.shape[0] < full.sim_.nnz
+    assert (top.top_ != full.top_).nnz == 0
+    users = small_train.user_ids
+    assert top.recommend(users, k=10).equals(full.recommend(users, k=10))
+    if name == "item_knn":
+        items = small_train.item_ids[:10]
+        assert top.similar_items(items, k=8).equals(full.similar_items(items, k=8))
+
+
+@pytest.mark.parametrize("name", ["item_knn", "user_knn"])
+def test_top_k_only_predicts_like_the_full_model_when_k_covers_everyone(
+    small_train: Interactions, name: str
+) -> None:
+    n = max(small_train.shape)
+    params = dict(similarity="msd", centering="baseline", k=n)
+    full = create_model(name, **params).fit(small_train)
+    top = create_model(name, top_k_only=True, **params).fit(small_train)
+    frame = small_train.to_frame()
+    users, items = frame["user_id"].to_numpy(), frame["item_id"].to_numpy()[::-1]
+    np.testing.assert_array_equal(top.predict(users, items), full.predict(users, items))

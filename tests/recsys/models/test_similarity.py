@@ -134,3 +134,29 @@ def test_rp3beta_known_answer() -> None:
     explanation = model.explain(1, 12)  # user 1 rated item 10, which leads to item 12
     assert explanation.rated_items[0].item_id == 10
     assert explanation.rated_items[0].rating == 5.0
+
+
+
+def random_ratings(n_rows: int, n_cols: int, density: float, seed: int) -> sp.csr_matrix:
+    """Whole-star ratings: many exact ties in every measure (the top-k cut-off must agree)."""
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(1, 6, size=(n_rows, n_cols)) * (rng.random((n_rows, n_cols)) < density)
+    return sp.csr_matrix(dense.astype(np.float64))
+
+
+@pytest.mark.parametrize("kind", SIMILARITIES)
+@pytest.mark.parametrize("k", [1, 3, 10, 200])
+def test_blockwise_top_k_equals_the_full_matrix_then_top_k(
+    kind: str, k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """similarity_matrix(k=...) keeps exactly keep_top_k's entries of the full matrix, ties too,
+    across many blocks of rows."""
+    monkeypatch.setattr("recsys.linalg._BLOCK_CELLS", 7 * 41)  # 7 rows a block, the last short
+    ratings = random_ratings(41, 30, 0.3, seed=k)
+    baseline = (3.0, np.linspace(-0.3, 0.3, 41), np.linspace(0.2, -0.2, 30))
+    args = (ratings, kind, 2, 5.0, baseline)
+    full = similarity_matrix(*args)
+    top = similarity_matrix(*args, k=k)
+    expected = keep_top_k(full, k)
+    assert (top != expected).nnz == 0 and top.nnz == expected.nnz
+    assert np.diff(top.indptr).max() <= k
