@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from recsys.config import build
+from recsys.config import build, load_yaml
 from recsys.errors import ConfigError
 from recsys.evaluation.protocol import SPLITTERS
 
@@ -229,15 +229,8 @@ class BenchmarkSpec:
 
 
 def load_spec(path: Path | str) -> BenchmarkSpec:
-    """Read and validate a YAML spec file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Benchmark spec not found: {path} (expected a YAML file)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    return BenchmarkSpec.from_dict(data, where=str(path))
+    """Read and validate a YAML spec file (through the one config builder)."""
+    return load_yaml(path, BenchmarkSpec)
 
 
 # -- validation ------------------------------------------------------------------------------
