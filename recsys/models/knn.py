@@ -12,7 +12,8 @@ vectorised over all pairs of a batch (one lexsort), never a Python loop per pair
 Top-N ranking uses the classic neighbourhood scores on the binary history:
 user-kNN sums the similarities of the user's k nearest users who rated an item;
 item-kNN sums, over the user's rated items, the similarity of the item's k nearest
-items (optionally normalised into a similarity-weighted average rating).
+items (optionally normalised into a similarity-weighted average rating). The k nearest
+are chosen with the same rule: ties go to the lower index.
 
 By default the model stores every positive similarity, which rating prediction needs to
 match Surprise (a pair's neighbours are the k most similar among the raters of y, wherever
