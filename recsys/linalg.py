@@ -407,7 +407,7 @@ def _top_k_similarities(measure: _Pass, n: int, k: int, progress: str | None) ->
         measure.run(rows, sim, first)
         sim[np.arange(len(rows)), rows - first] = 0.0  # never its own neighbour
         _push(heap_values, heap_index, rows, sim, first)
-        later = np.ascontiguousarray(sim[:, stop - first:].T)  # the block as the later rows' column
+        later = sim[:, stop - first:].T  # the block as the later rows' columns (a strided view)
         _push(heap_values, heap_index, np.arange(stop, n), later, first)
     return _rows_to_csr(heap_values, heap_index, n)
 
