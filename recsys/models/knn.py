@@ -137,7 +137,6 @@ class _NeighbourhoodModel(Recommender):
         self.raters_ = self._x_matrix(self.train_.matrix).T.tocsr()
         self.raters_.sort_indices()
         self.top_ = self.sim_ if self.params.top_k_only else keep_top_k(self.sim_, self.params.k)
-        self.top_t_ = self.top_.T.tocsr()
         n_x = self.sim_.shape[0]
         self.dense_sim_ = self.sim_.toarray() if n_x * n_x <= _DENSE_SIM_CELLS else None
         self.seen_ = self.train_.matrix.copy()
@@ -275,6 +274,10 @@ class ItemKNN(_NeighbourhoodModel):
     @dataclass(frozen=True)
     class Params(KNNParams):
         normalize: bool = False  # top-N: similarity-weighted mean rating instead of a sum
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self.top_t_ = self.top_.T.tocsr()  # row j: the items that have j among their k nearest
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         binary = rows.copy()
