@@ -247,16 +247,18 @@ class _Pass:
         """Surprise's rules for ``kind``: pearson_baseline needs 2 co-raters and shrinks n - 1."""
         _check_kind(kind)
         baseline = kind == "pearson_baseline"
-        return cls(values, values.T.tocsr(), _FORMULA[kind],
+        right = values.T.tocsr()
+        right.sort_indices()  # _accumulate binary-searches a row's first column
+        return cls(values, right, _FORMULA[kind],
                    max(min_support, 2 if baseline else 1), shrinkage, 1.0 if baseline else 0.0)
 
-    def run(self, rows: np.ndarray, out: np.ndarray) -> None:
-        """Fill ``out`` (len(rows) × right's columns) with the cells of the block's rows."""
+    def run(self, rows: np.ndarray, out: np.ndarray, first: int = 0) -> None:
+        """Fill ``out`` (len(rows) × right's columns from ``first`` on) with the block's cells."""
         v, t = self.values, self.right
         _pass(np.asarray(rows, dtype=np.int64), v.indptr, v.indices, v.data, t.indptr,
               t.indices, t.data, self.formula, _SUMS_NEEDED[self.formula],
               np.diff(v.indptr).astype(np.float64), self.support, self.shrinkage,
-              self.shrink_offset, numba.get_num_threads(), out)
+              self.shrink_offset, first, numba.get_num_threads(), out)
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
@@ -264,9 +266,10 @@ def _pass(
     rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     t_indptr: np.ndarray, t_indices: np.ndarray, t_data: np.ndarray, formula: int,
     n_sums: int, degree: np.ndarray, support: int, shrinkage: float, shrink_offset: float,
-    n_threads: int, out: np.ndarray,
+    first: int, n_threads: int, out: np.ndarray,
 ) -> None:
-    """out[r, b] = the measure of rows[r] and row b, from sums over their co-rated columns.
+    """out[r, b - first] = the measure of rows[r] and row b >= first, from sums over their
+    co-rated columns.
 
     Each thread takes every n_threads-th row of the block and keeps one accumulator row
     (n × n_sums) hot in cache; a cell sums its co-rated columns in increasing column order,
@@ -275,24 +278,29 @@ def _pass(
     for thread in numba.prange(n_threads):
         acc = np.zeros((out.shape[1], n_sums))
         for r in range(thread, len(rows), n_threads):
-            _accumulate(rows[r], indptr, indices, data, t_indptr, t_indices, t_data, acc)
+            _accumulate(rows[r], indptr, indices, data, t_indptr, t_indices, t_data, first, acc)
             for b in range(out.shape[1]):
-                out[r, b] = _finish(acc[b], formula, degree[rows[r]], degree[b], support,
-                                    shrinkage, shrink_offset)
+                out[r, b] = _finish(acc[b], formula, degree[rows[r]], degree[first + b],
+                                    support, shrinkage, shrink_offset)
             acc[:] = 0.0
 
 
 @numba.njit(cache=True)
 def _accumulate(
     row: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
-    t_indptr: np.ndarray, t_indices: np.ndarray, t_data: np.ndarray, acc: np.ndarray,
+    t_indptr: np.ndarray, t_indices: np.ndarray, t_data: np.ndarray, first: int,
+    acc: np.ndarray,
 ) -> None:
-    """acc[b] += (x·y, 1, x², y², x, y)[:n_sums] for each column that ``row`` and b rated."""
+    """acc[b - first] += (x·y, 1, x², y², x, y)[:n_sums] for each column that ``row`` and
+    b >= first rated (``t_indices`` sorted within each row)."""
     n_sums = acc.shape[1]
     for a in range(indptr[row], indptr[row + 1]):
         column, x = indices[a], data[a]
-        for c in range(t_indptr[column], t_indptr[column + 1]):
-            b, y = t_indices[c], t_data[c]
+        start, stop = t_indptr[column], t_indptr[column + 1]
+        if first > 0:
+            start += np.searchsorted(t_indices[start:stop], first)
+        for c in range(start, stop):
+            b, y = t_indices[c] - first, t_data[c]
             acc[b, 0] += x * y
             if n_sums > 1:
                 acc[b, 1] += 1.0
@@ -361,47 +369,118 @@ def similarity_matrix(
 
     Non-positive similarities are dropped: neighbourhood models never use them (Surprise
     skips neighbours with sim <= 0), and storing them would make the matrix dense. With ``k``
-    each row keeps only its ``k`` largest (:func:`top_k_dense`), chosen block by block as the
-    rows are computed: memory is O(rows × k) plus one block, never the whole matrix, and the
-    result equals ``keep_top_k(similarity_matrix(X, ...), k)``. ``progress`` names a progress
-    bar over the blocks.
+    each row keeps only its ``k`` largest (ties to the lower index), chosen while the blocks
+    of rows are computed (:func:`_top_k_similarities`): memory is O(rows × k) plus one block,
+    never the whole matrix, and the result equals ``keep_top_k(similarity_matrix(X, ...), k)``.
+    ``progress`` names a progress bar over the blocks.
     """
     measure = _Pass.of(centred_values(X, kind, baseline), kind, min_support, shrinkage)
     n_rows = X.shape[0]
+    if k is not None:
+        return _top_k_similarities(measure, n_rows, k, progress)
     blocks = []
     for rows in row_blocks(n_rows, n_rows, progress):
         sim = np.empty((len(rows), n_rows))
         measure.run(rows, sim)
         sim[np.arange(len(rows)), rows] = 0.0
         sim[sim < 0] = 0.0
-        blocks.append(sp.csr_matrix(sim) if k is None else top_k_dense(sim, k))
+        blocks.append(sp.csr_matrix(sim))
     result = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
     result.sort_indices()
-    log.debug("%s similarity: %d × %d, %d positive pairs kept", kind, n_rows, n_rows, result.nnz)
+    log.debug("%s similarity: %d × %d, %d positive pairs", kind, n_rows, n_rows, result.nnz)
+    return result
+
+
+def _top_k_similarities(measure: _Pass, n: int, k: int, progress: str | None) -> sp.csr_matrix:
+    """Each row's ``k`` most similar rows, computing each pair once (the measures are symmetric).
+
+    A block of rows [r0, r1) is computed against the rows from r0 on only: what it needs of the
+    rows before r0 it received earlier, when they were the block. Every row keeps a heap of its
+    k best candidates so far; candidates reach a row in increasing index order (earlier blocks,
+    then its own block's columns), so "ties to the lower index" means a tie never displaces.
+    """
+    k = max(min(k, n - 1), 1)
+    heap_values, heap_index = np.zeros((n, k)), np.full((n, k), -1, dtype=np.int64)
+    for rows in row_blocks(n, n, progress):
+        first, stop = int(rows[0]), int(rows[-1]) + 1
+        sim = np.empty((len(rows), n - first))
+        measure.run(rows, sim, first)
+        sim[np.arange(len(rows)), rows - first] = 0.0  # never its own neighbour
+        _push(heap_values, heap_index, rows, sim, first)
+        later = sim[:, stop - first:].T  # the block as the later rows' columns (a strided view)
+        _push(heap_values, heap_index, np.arange(stop, n), later, first)
+    return _rows_to_csr(heap_values, heap_index, n)
+
+
+@numba.njit(parallel=True, cache=True)
+def _push(
+    heap_values: np.ndarray, heap_index: np.ndarray, rows: np.ndarray, candidates: np.ndarray,
+    first: int,
+) -> None:
+    """Offer rows[r] the positive candidates[r, c] (index first + c, increasing) for its heap.
+
+    Each row's heap holds its k best (value, index) pairs with the worst at the root; a
+    candidate replaces the root only when strictly greater, since its index is the highest yet.
+    """
+    k = heap_values.shape[1]
+    for r in numba.prange(len(rows)):
+        values, index = heap_values[rows[r]], heap_index[rows[r]]
+        for c in range(candidates.shape[1]):
+            value = candidates[r, c]
+            if value > values[0]:
+                _sift_down(values, index, value, first + c, k)
+
+
+@numba.njit(cache=True)
+def _sift_down(values: np.ndarray, index: np.ndarray, value: float, at: int, k: int) -> None:
+    """Replace the root of a min-heap on (value, -index) by (value, at) and restore the heap."""
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= k:
+            break
+        right = child + 1
+        if right < k and _worse(values[right], index[right], values[child], index[child]):
+            child = right
+        if not _worse(values[child], index[child], value, at):
+            break
+        values[i], index[i] = values[child], index[child]
+        i = child
+    values[i], index[i] = value, at
+
+
+@numba.njit(cache=True)
+def _worse(value_a: float, index_a: int, value_b: float, index_b: int) -> bool:
+    """(value_a, index_a) ranks below (value_b, index_b): a lower value, or a tie, higher index."""
+    return value_a < value_b or (value_a == value_b and index_a > index_b)
+
+
+def _rows_to_csr(values: np.ndarray, index: np.ndarray, n_cols: int) -> sp.csr_matrix:
+    """CSR (sorted indices) holding the positive ``values[r, c]`` at (r, ``index[r, c]``)."""
+    keep = values > 0
+    rows = np.broadcast_to(np.arange(values.shape[0])[:, None], values.shape)
+    result = sp.csr_matrix((values[keep], (rows[keep], index[keep])),
+                           shape=(values.shape[0], n_cols))
+    result.sort_indices()
     return result
 
 
 def top_k_dense(block: np.ndarray, k: int) -> sp.csr_matrix:
     """The ``k`` largest positive entries of each row of a dense block, as CSR.
 
-    Ties at the k-th value are broken by ``np.argpartition`` (deterministic, not by index).
+    Ties at the k-th value are broken by ``np.argpartition`` (deterministic, not by index);
+    :func:`keep_top_k` breaks them by index.
     """
     if block.shape[1] > k:
         idx = np.argpartition(-block, k - 1, axis=1)[:, :k]
-        values = np.take_along_axis(block, idx, axis=1)
-    else:
-        idx = np.broadcast_to(np.arange(block.shape[1]), block.shape)
-        values = block
-    rows = np.broadcast_to(np.arange(block.shape[0])[:, None], idx.shape)
-    keep = values > 0
-    result = sp.csr_matrix((values[keep], (rows[keep], idx[keep])), shape=block.shape)
-    result.sort_indices()
-    return result
+        return _rows_to_csr(np.take_along_axis(block, idx, axis=1), idx, block.shape[1])
+    return _rows_to_csr(block, np.broadcast_to(np.arange(block.shape[1]), block.shape),
+                        block.shape[1])
 
 
 def keep_top_k(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the ``k`` largest positive entries of each row of a sparse matrix."""
-    blocks = [
-        top_k_dense(matrix[rows].toarray(), k) for rows in row_blocks(*matrix.shape)
-    ]
+    """Keep the ``k`` largest positive entries of each row of a sparse matrix; ties at the
+    k-th value go to the lower column index (:func:`top_k`'s rule)."""
+    blocks = [_rows_to_csr(*top_k(matrix[rows].toarray(), k)[::-1], matrix.shape[1])
+              for rows in row_blocks(*matrix.shape)]
     return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(matrix.shape)

@@ -12,7 +12,8 @@ vectorised over all pairs of a batch (one lexsort), never a Python loop per pair
 Top-N ranking uses the classic neighbourhood scores on the binary history:
 user-kNN sums the similarities of the user's k nearest users who rated an item;
 item-kNN sums, over the user's rated items, the similarity of the item's k nearest
-items (optionally normalised into a similarity-weighted average rating).
+items (optionally normalised into a similarity-weighted average rating). The k nearest
+are chosen with the same rule: ties go to the lower index.
 
 By default the model stores every positive similarity, which rating prediction needs to
 match Surprise (a pair's neighbours are the k most similar among the raters of y, wherever
@@ -142,7 +143,6 @@ class _NeighbourhoodModel(Recommender):
         self.raters_ = self._x_matrix(self.train_.matrix).T.tocsr()
         self.raters_.sort_indices()
         self.top_ = self.sim_ if self.params.top_k_only else keep_top_k(self.sim_, self.params.k)
-        self.top_t_ = self.top_.T.tocsr()
         n_x = self.sim_.shape[0]
         self.dense_sim_ = self.sim_.toarray() if n_x * n_x <= _DENSE_SIM_CELLS else None
         self.seen_ = self.train_.matrix.copy()
@@ -270,6 +270,10 @@ class ItemKNN(_NeighbourhoodModel):
     @dataclass(frozen=True)
     class Params(KNNParams):
         normalize: bool = False  # top-N: similarity-weighted mean rating instead of a sum
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self.top_t_ = self.top_.T.tocsr()  # row j: the items that have j among their k nearest
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         binary = rows.copy()

@@ -15,6 +15,7 @@ from recsys.errors import ConfigError
 from recsys.linalg import (
     SIMILARITIES,
     centred_values,
+    dense_product,
     keep_top_k,
     similarity_block,
     similarity_matrix,
@@ -160,3 +161,9 @@ def test_blockwise_top_k_equals_the_full_matrix_then_top_k(
     expected = keep_top_k(full, k)
     assert (top != expected).nnz == 0 and top.nnz == expected.nnz
     assert np.diff(top.indptr).max() <= k
+
+
+def test_dense_product_equals_the_sparse_product() -> None:
+    a = random_ratings(9, 13, 0.4, seed=1).astype(np.float32)
+    b = random_ratings(13, 11, 0.3, seed=2)
+    np.testing.assert_array_equal(dense_product(a, b), (a @ b).toarray())
