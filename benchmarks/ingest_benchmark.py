@@ -32,7 +32,7 @@ import psutil
 
 from recsys.data.fetch import raw_dir
 from recsys.data.load import ingest, load_dataset
-from recsys.data.synth import ML20M_SHAPE, write_synthetic_release
+from recsys.data.synth import OFFICIAL_SHAPES, write_synthetic_release
 from recsys.data.validate import validate_dataset
 from recsys.io import write_json, write_text
 from recsys.settings import get_settings
@@ -245,9 +245,9 @@ def _run(args: argparse.Namespace) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="synthetic-ml20m", help="synthetic release name")
-    parser.add_argument("--users", type=int, default=ML20M_SHAPE["n_users"])
-    parser.add_argument("--items", type=int, default=ML20M_SHAPE["n_items"])
-    parser.add_argument("--ratings", type=int, default=ML20M_SHAPE["n_ratings"])
+    parser.add_argument("--users", type=int, default=OFFICIAL_SHAPES["ml-20m"]["n_users"])
+    parser.add_argument("--items", type=int, default=OFFICIAL_SHAPES["ml-20m"]["n_items"])
+    parser.add_argument("--ratings", type=int, default=OFFICIAL_SHAPES["ml-20m"]["n_ratings"])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--regenerate", action="store_true", help="rewrite the release")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")

@@ -2,14 +2,18 @@
 MovieLens shape, each in a fresh process, timed with its peak RSS.
 
 Steps: ``recsys data synth`` (generate + ingest; skipped when the release already has this
-shape and seed), a bare ``polars.read_csv`` of its ratings.csv for reference, ``recsys data
-validate``, and ``recsys train --force`` with the demo defaults (``recsys.training``). Each
-step's wall time is taken here, its CPU time and peak RSS by GNU time; the per-model fit
-times come from the trained models' cards. Results go to ``benchmarks/results/scale/<name>/``
-(``results.json``, ``results.md``), with the machine and its load before and after each step:
-the machine is shared, so read the figures with the load beside them.
+shape and seed), ``recsys data fetch --force`` (ingest alone) beside a bare ``polars.read_csv``
+of its ratings.csv, ``recsys data validate``, ``recsys train --force`` with the demo defaults
+(``recsys.training``), then the probes of ``scale_probes.py``: our ALS beside implicit's
+(seconds per iteration), the chunked evaluation on a global temporal split, the app's service
+(loading the trained models, persona latency) and, with ``--pipeline``, the retraining
+pipeline end to end. Each step's wall time is taken here, its CPU time and peak RSS by GNU
+time; the per-model fit times come from the trained models' cards. Results go to
+``benchmarks/results/scale/<name>/`` (``results.json``, ``results.md``), with the machine and
+its load before and after each step: the machine is shared, so read the figures with the load
+beside them.
 
-    python benchmarks/scale.py --like ml-20m            # 20,000,263 ratings: minutes, run once
+    python benchmarks/scale.py --like ml-20m --pipeline   # 20,000,263 ratings: ~30 min
     python benchmarks/scale.py --users 2000 --items 1000 --ratings 200000 --name synthetic-tiny
 """
 
@@ -26,24 +30,33 @@ from typing import Any
 
 from recsys.bench.runner import hardware_info
 from recsys.data.fetch import raw_dir
+from recsys.data.synth import OFFICIAL_SHAPES
 from recsys.io import write_json, write_text
 from recsys.settings import get_settings
 from recsys.tracking import git_commit
 from recsys.training import DEFAULT_MODELS, models_dir
 
-RESULTS = Path(__file__).resolve().parent / "results" / "scale"
-SHAPES: dict[str, dict[str, int]] = {  # the official releases' users, movies, ratings
-    "ml-20m": {"users": 138_493, "items": 26_744, "ratings": 20_000_263},
-    "ml-25m": {"users": 162_541, "items": 62_423, "ratings": 25_000_095},
-    "ml-32m": {"users": 200_948, "items": 87_585, "ratings": 32_000_204},
-}
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "scale"
 TIME = "/usr/bin/time"  # GNU time (Debian package "time")
-GOALS = {"ml-20m": {"train_s": 300, "train_rss_gib": 6}, "ml-32m": {"train_s": 600,
-                                                                   "train_rss_gib": 10}}
+# Issue 12's goals: (step, figure, at most, unit) per official shape.
+GOALS: dict[str, list[tuple[str, str, float, str]]] = {
+    "ml-20m": [("train", "wall_s", 300, "s"), ("train", "peak_rss_gib", 6, "GiB"),
+               ("evaluate", "evaluate_s", 120, "s"), ("evaluate", "peak_rss_gib", 4, "GiB"),
+               ("serve", "open_s", 10, "s"), ("serve", "peak_rss_gib", 4, "GiB"),
+               ("pipeline", "wall_s", 900, "s")],
+    "ml-32m": [("train", "wall_s", 600, "s"), ("train", "peak_rss_gib", 10, "GiB"),
+               ("ingest", "peak_rss_gib", 4, "GiB")],
+}
+RESULT = "RESULT "  # the line a probe prints its figures on
 
 
 def _recsys(*args: str) -> list[str]:
     return [sys.executable, "-m", "recsys.cli", *args]
+
+
+def _probe(*args: str) -> list[str]:
+    return [sys.executable, str(HERE / "scale_probes.py"), *args]
 
 
 def _steps(args: argparse.Namespace, csv: Path) -> dict[str, list[str]]:
@@ -52,13 +65,23 @@ def _steps(args: argparse.Namespace, csv: Path) -> dict[str, list[str]]:
     read = f"import polars; print(polars.read_csv({str(csv)!r}).height)"
     steps = {
         "synth_ingest": _recsys("data", "synth", "--name", args.name, *shape),
+        "ingest": _recsys("data", "fetch", args.name, "--force"),
         "polars_read_csv": [sys.executable, "-c", read],
         "validate": _recsys("data", "validate", args.name),
         "train": _recsys("train", args.name, "--force"),
+        "als": _probe("als", args.name),
+        "implicit_als": _probe("implicit_als", args.name),
+        "evaluate": _probe("evaluate", args.name),
+        "serve": _probe("serve", args.name),
+        "pipeline": [sys.executable, "-m", "pipelines.retrain", "--dataset", args.name,
+                     "--run-id", "scale-benchmark"],
     }
     if _reusable(args):
         del steps["synth_ingest"]
-    return steps
+    if not args.pipeline:
+        del steps["pipeline"]
+    return {step: command for step, command in steps.items()
+            if not args.only or step in args.only}
 
 
 def _reusable(args: argparse.Namespace) -> bool:
@@ -90,6 +113,7 @@ def _measure(step: str, command: list[str], log: Path) -> dict[str, Any]:
         "cpu_s": float(user) + float(system), "peak_rss_gib": int(rss_kib) / 2**20,
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
+        "figures": _figures(log),
     }
     print(f"{step:16s} {wall:8.1f} s  cpu {result['cpu_s']:8.1f} s  peak RSS "
           f"{result['peak_rss_gib']:6.2f} GiB  load {result['load_before'][0]:.1f}"
@@ -99,10 +123,39 @@ def _measure(step: str, command: list[str], log: Path) -> dict[str, Any]:
     return result
 
 
+def _figures(log: Path) -> dict[str, Any]:
+    """What a probe printed on its last ``RESULT`` line (empty for the other steps)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if line.startswith(RESULT)]
+    return json.loads(lines[-1][len(RESULT):]) if lines else {}
+
+
 def _fit_seconds(name: str) -> dict[str, float]:
     folder = models_dir(name, get_settings())
     return {model: json.loads((folder / model / "card.json").read_text())["fit_seconds"]
             for model in DEFAULT_MODELS}
+
+
+def _goal_rows(like: str | None, steps: dict[str, Any]) -> list[str]:
+    """One row per goal of the shape: the measured figure and whether it is met."""
+    rows = []
+    for step, figure, limit, unit in GOALS.get(like or "", []):
+        if step not in steps:
+            rows.append(f"| {step} {figure} | ≤ {limit:g} {unit} | not run | — |")
+            continue
+        value = steps[step].get(figure, steps[step]["figures"].get(figure))
+        rows.append(f"| {step} {figure} | ≤ {limit:g} {unit} | {value:.2f} {unit} | "
+                    f"{'met' if value <= limit else 'NOT met'} |")
+    if {"ingest", "validate", "polars_read_csv"} <= set(steps):
+        ratio = (steps["ingest"]["wall_s"] + steps["validate"]["wall_s"]) / steps[
+            "polars_read_csv"]["wall_s"]
+        rows.append(f"| ingest + validate vs bare read | ≤ 2× | {ratio:.2f}× | "
+                    f"{'met' if ratio <= 2 else 'NOT met'} |")
+    if {"als", "implicit_als"} <= set(steps):
+        ours, peer = (steps[s]["figures"]["s_per_iteration"] for s in ("als", "implicit_als"))
+        rows.append(f"| ALS s/iteration vs implicit's | ≤ {peer:.2f} s | {ours:.2f} s | "
+                    f"{'met' if ours <= peer * 1.05 else 'NOT met'} (±5% noise) |")
+    return rows
 
 
 def _markdown(payload: dict[str, Any]) -> str:
@@ -123,12 +176,15 @@ def _markdown(payload: dict[str, Any]) -> str:
         "",
         f"Demo defaults: `{json.dumps(DEFAULT_MODELS)}`.",
     ]
-    goal = GOALS.get(payload["like"] or "")
-    if goal:
-        train = steps["train"]
-        lines += ["", f"Goal: `recsys train` ≤ {goal['train_s']} s wall and ≤ "
-                  f"{goal['train_rss_gib']} GiB peak RSS → {train['wall_s']:.0f} s, "
-                  f"{train['peak_rss_gib']:.2f} GiB."]
+    goals = _goal_rows(payload["like"], steps)
+    if goals:
+        lines += ["", "## Goals (issue 12)", "", "| goal | target | measured | |",
+                  "|---|---|---|---|", *goals]
+    probes = {name: step["figures"] for name, step in steps.items() if step["figures"]}
+    if probes:
+        lines += ["", "## What each probe measured", ""]
+        lines += [f"- **{name}**: " + ", ".join(f"{key} {value}" for key, value in
+                                               figures.items()) for name, figures in probes.items()]
     hardware = ", ".join(f"{k} {v}" for k, v in payload["hardware"].items())
     lines += ["", f"Machine: {hardware}. The machine is shared: the load averages above are "
               "the whole machine's, this run included.", ""]
@@ -140,8 +196,10 @@ def _run(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     csv = raw_dir(args.name, get_settings()) / "ratings.csv"
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    steps = {step: _measure(step, command, out / f"{step}.log")
-             for step, command in _steps(args, csv).items()}
+    earlier = out / "results.json"
+    steps = json.loads(earlier.read_text())["steps"] if args.only and earlier.exists() else {}
+    steps |= {step: _measure(step, command, out / f"{step}.log")
+              for step, command in _steps(args, csv).items()}
     payload = {
         "benchmark": "scale", "synthetic": True, "name": args.name, "like": args.like,
         "started": started, "git_commit": git_commit(), "hardware": hardware_info(),
@@ -156,7 +214,8 @@ def _run(args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--like", choices=sorted(SHAPES), help="an official release's shape")
+    parser.add_argument("--like", choices=sorted(OFFICIAL_SHAPES),
+                        help="an official release's shape")
     parser.add_argument("--name", help="synthetic release name (default synthetic-<like>)")
     parser.add_argument("--users", type=int)
     parser.add_argument("--items", type=int)
@@ -164,13 +223,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--regenerate", action="store_true", help="rewrite the release")
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also run the retraining pipeline end to end (~15 min at ml-20m)")
+    parser.add_argument("--only", nargs="+", metavar="STEP",
+                        help="rerun these steps only, keeping the others' earlier figures")
     return parser
 
 
 def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     args = _parser().parse_args(argv)
-    for key, value in SHAPES.get(args.like or "", {}).items():
-        setattr(args, key, getattr(args, key) or value)
+    for key, value in OFFICIAL_SHAPES.get(args.like or "", {}).items():
+        setattr(args, key.removeprefix("n_"), getattr(args, key.removeprefix("n_")) or value)
     args.name = args.name or f"synthetic-{args.like}"
     if None in (args.users, args.items, args.ratings) or not args.name.startswith("synthetic"):
         raise SystemExit("give --like, or --users, --items, --ratings and --name synthetic-...")

@@ -174,13 +174,19 @@ def gram_matrix(x: sp.csr_matrix, progress: str | None = None) -> np.ndarray:
     """XᵀX as a dense float32 matrix (columns × columns), filled one block of rows at a time.
 
     The only full-size array is the result: no sparse n² intermediate as ``(x.T @ x)`` makes.
+    XᵀX is symmetric, so a block of rows is computed from its first column on and mirrored into
+    the later rows (half the work); a cell sums its co-rated rows in increasing order either way,
+    so the mirrored cells are exactly those a full pass computes.
     """
-    x = x.tocsr()
+    x = x.tocsr(copy=True)
+    x.sort_indices()  # the pass binary-searches a row's first column
     n = x.shape[1]
     gram = np.empty((n, n), dtype=np.float32)
     products = _Pass(x.T.tocsr(), x, _DOT)
     for rows in row_blocks(n, n, progress):
-        products.run(rows, gram[rows[0]:rows[-1] + 1])
+        first, stop = int(rows[0]), int(rows[-1]) + 1
+        products.run(rows, gram[first:stop, first:], first)
+        gram[stop:, first:stop] = gram[first:stop, stop:].T
     return gram
 
 
@@ -241,6 +247,14 @@ class _Pass:
     support: int = 1  # pairs with fewer co-rated columns get 0
     shrinkage: float = 0.0
     shrink_offset: float = 0.0  # shrink by (n - offset) / (n - offset + shrinkage)
+
+    def __post_init__(self) -> None:
+        # float64 operands for every caller: one compiled specialisation (fitting a model
+        # compiles what scoring it needs, so that no request waits for the compiler)
+        for name in ("values", "right"):
+            matrix = getattr(self, name)
+            if matrix.dtype != np.float64:
+                object.__setattr__(self, name, matrix.astype(np.float64))
 
     @classmethod
     def of(cls, values: sp.csr_matrix, kind: str, min_support: int, shrinkage: float) -> _Pass:

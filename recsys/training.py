@@ -39,7 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Light models the demo serves: they train in seconds on ml-latest-small within ~1 GB, and
-# scale to ml-20m/ml-32m shapes: EASE on at most its default max_items (20,000) most-rated
+# scale to ml-20m/ml-32m shapes: EASE on at most its default max_items (10,000) most-rated
 # movies, item-kNN storing each movie's 200 nearest only.
 DEFAULT_MODELS: dict[str, dict[str, Any]] = {
     "most_popular": {},

@@ -9,7 +9,7 @@ from pathlib import Path
 from recsys.data.fetch import raw_dir
 from recsys.data.load import ingest, load_dataset
 from recsys.data.releases import RELEASES, SYNTHETIC_PREFIX, get_release
-from recsys.data.synth import write_synthetic_release
+from recsys.data.synth import OFFICIAL_SHAPES, write_synthetic_release
 from recsys.data.validate import validate_dataset, write_quality_report
 from recsys.errors import ConfigError
 from recsys.settings import get_settings
@@ -42,10 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.set_defaults(handler=_validate)
 
     synth = commands.add_parser("synth", help="generate a MovieLens-shaped synthetic release")
-    synth.add_argument("--name", required=True, help="must start with 'synthetic'")
-    synth.add_argument("--users", type=int, required=True)
-    synth.add_argument("--items", type=int, required=True)
-    synth.add_argument("--ratings", type=int, required=True)
+    synth.add_argument("--like", choices=sorted(OFFICIAL_SHAPES),
+                       help="an official release's shape (its users, movies and ratings)")
+    synth.add_argument("--name", help="must start with 'synthetic' (default synthetic-<like>)")
+    synth.add_argument("--users", type=int, help="default: the --like release's")
+    synth.add_argument("--items", type=int, help="default: the --like release's")
+    synth.add_argument("--ratings", type=int, help="default: the --like release's")
     synth.add_argument("--seed", type=int, default=42)
     synth.set_defaults(handler=_synth)
 
@@ -89,12 +91,20 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    if not get_release(args.name).synthetic:
-        raise ConfigError(f"--name must start with {SYNTHETIC_PREFIX!r}, got {args.name!r}")
+    shape = OFFICIAL_SHAPES.get(args.like or "", {})
+    name = args.name or (f"{SYNTHETIC_PREFIX}-{args.like}" if args.like else None)
+    sizes = {key: getattr(args, key) or shape.get(f"n_{key}") for key in ("users", "items",
+                                                                          "ratings")}
+    missing = [f"--{key}" for key, value in sizes.items() if value is None]
+    if name is None or missing:
+        raise ConfigError("recsys data synth needs --like ml-20m|ml-25m|ml-32m, or --name "
+                          f"synthetic-... with --users, --items and --ratings (missing: "
+                          f"{', '.join(missing or ['--name'])})")
+    if not get_release(name).synthetic:
+        raise ConfigError(f"--name must start with {SYNTHETIC_PREFIX!r}, got {name!r}")
     settings = get_settings()
-    write_synthetic_release(
-        raw_dir(args.name, settings), args.users, args.items, args.ratings, args.seed
-    )
-    dataset = ingest(args.name, force=True, settings=settings)
+    write_synthetic_release(raw_dir(name, settings), sizes["users"], sizes["items"],
+                            sizes["ratings"], args.seed)
+    dataset = ingest(name, force=True, settings=settings)
     print(f"{dataset.name} (SYNTHETIC): {dataset.ratings.height:,} ratings ingested")
     return 0

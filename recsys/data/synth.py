@@ -27,11 +27,17 @@ import polars as pl
 from recsys.errors import ConfigError
 from recsys.io import atomic_dir, write_json
 
-__all__ = ["ML20M_SHAPE", "GENRES", "generate_synthetic", "write_synthetic_release"]
+__all__ = ["GENRES", "OFFICIAL_SHAPES", "generate_synthetic", "write_synthetic_release"]
 
 log = logging.getLogger(__name__)
 
-ML20M_SHAPE: dict[str, int] = {"n_users": 138_493, "n_items": 26_744, "n_ratings": 20_000_263}
+# The official large releases' users, movies (ml-25m: 62,423 of which 59,047 rated) and
+# ratings: what `recsys data synth --like NAME` generates.
+OFFICIAL_SHAPES: dict[str, dict[str, int]] = {
+    "ml-20m": {"n_users": 138_493, "n_items": 26_744, "n_ratings": 20_000_263},
+    "ml-25m": {"n_users": 162_541, "n_items": 62_423, "n_ratings": 25_000_095},
+    "ml-32m": {"n_users": 200_948, "n_items": 87_585, "n_ratings": 32_000_204},
+}
 # The 19 MovieLens genres with their number of movies in ml-20m (used as prevalence weights).
 GENRE_WEIGHTS: dict[str, int] = {
     "Action": 3520, "Adventure": 2329, "Animation": 1027, "Children": 1139, "Comedy": 8374,

@@ -1,7 +1,9 @@
 """Implicit-feedback matrix factorization: weighted ALS (Hu, Koren & Volinsky 2008) and BPR.
 
-Both are trained with the ``implicit`` package (CPU, one thread so that a seed gives the same
-factors every time); the factors are kept as NumPy arrays and saved in the npz. Scores are
+Both are trained with the ``implicit`` package on the CPU. ALS solves each user's (then each
+item's) least squares independently, so its factors do not depend on the number of threads and
+it uses every core; BPR's stochastic updates do, so it runs on one thread, and a seed gives the
+same factors every time. The factors are kept as NumPy arrays and saved in the npz. Scores are
 ``user_factors @ item_factors.T``; similar items are cosine neighbours in item-factor space.
 
 ALS: the confidence of an observed rating ``r`` is ``1 + alpha * r`` (unobserved: 1, preference
@@ -79,6 +81,7 @@ class ImplicitALS(_FactorModel):
         alpha: float = 2.0
         iterations: int = 15
         use_cg: bool = True
+        threads: int = 0  # implicit's num_threads (0: every core); the factors do not change
         seed: int = 42
 
     def _new_model(self) -> AlternatingLeastSquares:
@@ -89,7 +92,7 @@ class ImplicitALS(_FactorModel):
             alpha=1.0,
             iterations=p.iterations,
             use_cg=p.use_cg,
-            num_threads=1,
+            num_threads=p.threads,
             random_state=p.seed,
         )
 

@@ -99,3 +99,10 @@ def test_fit_is_quiet(small_train: Interactions, monkeypatch, capsys) -> None:
         create_model("bpr", **FAST["bpr"]).fit(small_train)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_als_factors_do_not_depend_on_the_threads(small_train: Interactions) -> None:
+    one, two = (create_model("als", factors=8, iterations=3, threads=n).fit(small_train)
+                for n in (1, 2))
+    np.testing.assert_array_equal(one.user_factors_, two.user_factors_)
+    np.testing.assert_array_equal(one.item_factors_, two.item_factors_)

@@ -1,0 +1,180 @@
+"""The scale benchmark's measured calls (issue 12), one per process: ``benchmarks/scale.py`` runs
+each under GNU time and reads the figures it prints last (a ``RESULT {json}`` line).
+
+    python benchmarks/scale_probes.py als synthetic-ml-20m --iterations 5
+    python benchmarks/scale_probes.py implicit_als synthetic-ml-20m --iterations 5
+    python benchmarks/scale_probes.py evaluate synthetic-ml-20m
+    python benchmarks/scale_probes.py serve synthetic-ml-20m
+    python benchmarks/scale_probes.py surprise synthetic-ml-1m          # the ml-1m shape
+
+Every probe loads the release as the product does (``load_dataset``) and times library calls
+only; ``peak_rss_gib`` after each phase is the process's high-water mark so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recsys.data.load import load_dataset
+from recsys.data.types import Interactions
+from recsys.evaluation.protocol import EvalPlan, evaluate, make_splits, prepare_split
+from recsys.models import create_model
+from recsys.service import RecommenderService, load_personas
+from recsys.training import DEFAULT_MODELS
+
+PERSONAS = Path(__file__).resolve().parents[1] / "app" / "personas.yaml"
+THREADS = os.cpu_count() or 1
+
+
+def _peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class _Phases:
+    """Wall time and the peak RSS so far after each named phase."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Any] = {}
+
+    def run(self, name: str, call: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        result = call()
+        self.figures[f"{name}_s"] = round(time.perf_counter() - start, 3)
+        self.figures[f"{name}_peak_rss_gib"] = round(_peak_gib(), 3)
+        return result
+
+
+def _interactions(name: str, phases: _Phases) -> Interactions:
+    dataset = phases.run("load", lambda: load_dataset(name))
+    return phases.run("matrix", lambda: Interactions.from_frame(
+        dataset.ratings, rating_scale=dataset.rating_scale))
+
+
+def als(args: argparse.Namespace) -> dict[str, Any]:
+    """Our ALS (64 factors, every core): seconds per iteration of the whole fit."""
+    phases = _Phases()
+    train = _interactions(args.name, phases)
+    model = create_model("als", factors=64, iterations=args.iterations)
+    phases.run("fit", lambda: model.fit(train))
+    return phases.figures | {"iterations": args.iterations, "threads": THREADS,
+                             "s_per_iteration": phases.figures["fit_s"] / args.iterations}
+
+
+def implicit_als(args: argparse.Namespace) -> dict[str, Any]:
+    """implicit's ALS alone on the same confidences (1 + 2r), same threads and factors."""
+    from implicit import __version__
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    phases = _Phases()
+    train = _interactions(args.name, phases)
+    confidence = sp.csr_matrix(train.matrix, dtype=np.float32, copy=True)
+    confidence.data = 1.0 + 2.0 * confidence.data
+    peer = AlternatingLeastSquares(factors=64, regularization=0.05, alpha=1.0,
+                                   iterations=args.iterations, num_threads=THREADS,
+                                   random_state=42)
+    with threadpool_limits(1, "blas"):
+        phases.run("fit", lambda: peer.fit(confidence, show_progress=False))
+    return phases.figures | {"iterations": args.iterations, "threads": THREADS,
+                             "implicit": __version__,
+                             "s_per_iteration": phases.figures["fit_s"] / args.iterations}
+
+
+def evaluate_temporal(args: argparse.Namespace) -> dict[str, Any]:
+    """Global temporal split (latest 20% test), the demo's item-kNN, top-10 for every user."""
+    phases = _Phases()
+    dataset = phases.run("load", lambda: load_dataset(args.name))
+    split = phases.run("split", lambda: make_splits(
+        "temporal_global", {"test_fraction": 0.2}, dataset.ratings, 42)[0])
+    data = phases.run("prepare", lambda: prepare_split(split, dataset))
+    model = create_model("item_knn", **DEFAULT_MODELS["item_knn"])
+    phases.run("fit", lambda: model.fit(data.train))
+    plan = EvalPlan(ks=(10,), ranking=True, rating=False, beyond_k=None)
+    result = phases.run("evaluate", lambda: evaluate(model, data, plan))
+    return phases.figures | {"users_evaluated": len(data.users),
+                             **{k: v for k, v in result.metrics.items() if "@" in k}}
+
+
+def _histories(service: RecommenderService) -> list[pl.DataFrame]:
+    """The app's personas where they resolve; on a synthetic catalogue, 5 seeded histories of
+    10 movies drawn from its 500 most-rated (what a persona looks like to a model)."""
+    personas = load_personas(PERSONAS, service.dataset.movies)
+    if personas:
+        return [persona.history for persona in personas]
+    counts = service.dataset.ratings["item_id"].value_counts().sort(["count", "item_id"],
+                                                                   descending=[True, False])
+    popular = counts["item_id"].head(500).to_numpy()
+    rng = np.random.default_rng(0)
+    return [pl.DataFrame({"item_id": rng.choice(popular, 10, replace=False),
+                          "rating": rng.choice([3.0, 4.0, 5.0], 10)}) for _ in range(5)]
+
+
+def serve(args: argparse.Namespace) -> dict[str, Any]:
+    """The app's service: open (data + every trained model), then persona recommendations."""
+    phases = _Phases()
+    service = phases.run("open", lambda: RecommenderService.open(args.name))
+    histories = _histories(service)
+    figures = phases.figures | {"histories": len(histories)}
+    for model in service.model_names:
+        timings = []
+        for round_ in range(args.repeats + 1):
+            for history in histories:
+                start = time.perf_counter()
+                service.recommend(model, history=history, k=10)
+                if round_:  # the first round warms caches up
+                    timings.append(1000 * (time.perf_counter() - start))
+        figures[f"{model}_p50_ms"] = round(float(np.percentile(timings, 50)), 2)
+        figures[f"{model}_p95_ms"] = round(float(np.percentile(timings, 95)), 2)
+    return figures | {"peak_rss_gib": round(_peak_gib(), 3)}
+
+
+def surprise(args: argparse.Namespace) -> dict[str, Any]:
+    """scikit-surprise's SVD and KNNBaseline (item-based, pearson_baseline) on the release, or
+    on a seeded sample of ``--sample`` of its ratings."""
+    from surprise import SVD, Dataset, KNNBaseline, Reader, __version__
+
+    phases = _Phases()
+    ratings = load_dataset(args.name).ratings
+    sample = ratings if args.sample is None else ratings.sample(n=args.sample, seed=0)
+    frame = sample.select("user_id", "item_id", "rating").to_pandas()
+    trainset = phases.run("load", lambda: Dataset.load_from_df(
+        frame, Reader(rating_scale=(0.5, 5.0))).build_full_trainset())
+    phases.run("svd_fit", lambda: SVD(random_state=0).fit(trainset))
+    options = {"name": "pearson_baseline", "user_based": False}
+    phases.run("knn_baseline_fit", lambda: KNNBaseline(sim_options=options,
+                                                       verbose=False).fit(trainset))
+    return phases.figures | {"ratings": sample.height, "users": trainset.n_users,
+                             "items": trainset.n_items, "surprise": __version__}
+
+
+PROBES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "als": als, "implicit_als": implicit_als, "evaluate": evaluate_temporal, "serve": serve,
+    "surprise": surprise,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one probe and print its figures as the last line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("probe", choices=sorted(PROBES))
+    parser.add_argument("name", help="release name, e.g. synthetic-ml-20m")
+    parser.add_argument("--iterations", type=int, default=5, help="ALS iterations")
+    parser.add_argument("--repeats", type=int, default=20, help="serve: rounds of histories")
+    parser.add_argument("--sample", type=int, help="surprise: a sample of this many ratings")
+    args = parser.parse_args(argv)
+    print("RESULT " + json.dumps(PROBES[args.probe](args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
