@@ -64,8 +64,8 @@ stack-test: install ## the whole stack in Docker, built without Hub and exercise
 lint: install
 	$(VENV)/bin/ruff check recsys app benchmarks pipelines tests ops notebooks
 
-bench: install ## ingest benchmark on a synthetic ml-20m-shaped dataset
-	$(PY) benchmarks/ingest_benchmark.py
+bench: install ## ingest benchmark on a synthetic release of an official shape (LIKE=ml-20m)
+	$(PY) benchmarks/ingest_benchmark.py --like $(LIKE)
 
 notebooks: install ## execute notebooks/*.py against the data and render them to build/notebooks/*.html
 	$(RECSYS) report notebooks --out build/notebooks
@@ -76,5 +76,6 @@ logbook: install ## regenerate docs/logbook/logbook.{md,html} from the last test
 	$(RECSYS) report logbook
 # Minutes and GBs at full size: run it on a quiet machine (LIKE=ml-20m|ml-25m|ml-32m).
 LIKE ?= ml-20m
-bench-scale: install ## synth + validate + `recsys train` on a synthetic release of an official shape
-	$(PY) benchmarks/scale.py --like $(LIKE)
+bench-scale: install ## the scale report of a synthetic official shape: ingest, train, ALS, evaluation, serving, pipeline
+	$(PY) benchmarks/scale.py --like $(LIKE) --pipeline
+	$(PY) benchmarks/ingest_benchmark.py --like $(LIKE)

@@ -139,9 +139,16 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
     return figures | {"peak_rss_gib": round(_peak_gib(), 3)}
 
 
+# Surprise's pearson_baseline similarity allocates five n × n arrays of 8 bytes
+# (freq, prods, sq_diff_i, sq_diff_j, sim: surprise/similarities.pyx).
+SURPRISE_SIMILARITY_ARRAYS = 5
+SURPRISE_MEMORY_LIMIT_GIB = 16
+
+
 def surprise(args: argparse.Namespace) -> dict[str, Any]:
     """scikit-surprise's SVD and KNNBaseline (item-based, pearson_baseline) on the release, or
-    on a seeded sample of ``--sample`` of its ratings."""
+    on a seeded sample of ``--sample`` of its ratings; KNNBaseline only where its similarity
+    arrays fit in 16 GiB (otherwise the memory it would need is reported)."""
     from surprise import SVD, Dataset, KNNBaseline, Reader, __version__
 
     phases = _Phases()
@@ -151,11 +158,15 @@ def surprise(args: argparse.Namespace) -> dict[str, Any]:
     trainset = phases.run("load", lambda: Dataset.load_from_df(
         frame, Reader(rating_scale=(0.5, 5.0))).build_full_trainset())
     phases.run("svd_fit", lambda: SVD(random_state=0).fit(trainset))
-    options = {"name": "pearson_baseline", "user_based": False}
-    phases.run("knn_baseline_fit", lambda: KNNBaseline(sim_options=options,
-                                                       verbose=False).fit(trainset))
+    knn_gib = SURPRISE_SIMILARITY_ARRAYS * 8 * trainset.n_items**2 / 2**30
+    if knn_gib <= SURPRISE_MEMORY_LIMIT_GIB:
+        options = {"name": "pearson_baseline", "user_based": False}
+        phases.run("knn_baseline_fit", lambda: KNNBaseline(sim_options=options,
+                                                           verbose=False).fit(trainset))
     return phases.figures | {"ratings": sample.height, "users": trainset.n_users,
-                             "items": trainset.n_items, "surprise": __version__}
+                             "items": trainset.n_items, "knn_baseline_needs_gib": round(knn_gib, 1),
+                             "knn_baseline_run": knn_gib <= SURPRISE_MEMORY_LIMIT_GIB,
+                             "surprise": __version__}
 
 
 PROBES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {

@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import RecsysError
+from recsys.evaluation import cost
 from recsys.io import write_json
 from recsys.settings import Settings, get_settings
 
@@ -61,6 +61,7 @@ class TrainedModel:
     manifest_hash: str
     params: dict[str, Any]
     version: str = ""  # the registry version of a champion; empty for a local training
+    fit_peak_rss_mb: float = 0.0  # resident memory the fit added at its peak (sampled)
 
     @property
     def served_version(self) -> str:
@@ -117,16 +118,17 @@ def _train_one(
     if existing and not force and existing.manifest_hash == dataset.manifest_hash:
         log.info("%s is up to date (trained %s)", name, existing.trained_at)
         return existing
-    start = time.perf_counter()
-    model = create_model(name, **params).fit(train)
-    seconds = time.perf_counter() - start
+    model, spent = cost.measure(create_model(name, **params).fit, train, trace=False,
+                                interval=0.05)
     model.save(target)
     card = TrainedModel(
         name, dataset.name, target, datetime.now(UTC).isoformat(timespec="seconds"),
-        round(seconds, 3), dataset.manifest_hash, model.get_params(),
+        round(spent.seconds, 3), dataset.manifest_hash, model.get_params(),
+        fit_peak_rss_mb=round(spent.peak_rss_delta_bytes / 2**20, 1),
     )
     write_json(target / "card.json", dataclasses.asdict(card))
-    log.info("trained %s on %s in %.2f s", name, dataset.name, seconds)
+    log.info("trained %s on %s in %.2f s (resident memory +%.0f MiB at its peak)", name,
+             dataset.name, spent.seconds, card.fit_peak_rss_mb)
     return card
 
 

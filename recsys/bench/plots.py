@@ -20,7 +20,7 @@ from recsys.evaluation.stats import significance_matrix
 from recsys.io import write_text
 
 __all__ = ["PLOTLY_JS", "ensure_plotly_js", "pareto_figure", "segment_figure",
-           "significance_figure", "write_figure"]
+           "significance_figure", "step_cost_figure", "write_figure"]
 
 log = logging.getLogger(__name__)
 PLOTLY_JS = "plotly.min.js"
@@ -73,6 +73,26 @@ def _pareto_front(cost: np.ndarray, value: np.ndarray, lower: bool) -> np.ndarra
         (cost[None, :] < cost[:, None]) | (goodness[None, :] > goodness[:, None])
     )
     return ~beaten.any(axis=1)
+
+
+def step_cost_figure(steps: pl.DataFrame) -> go.Figure:
+    """Wall seconds (log) and peak RSS of each step, one bar group per run.
+
+    ``steps``: one row per run and step, ``[run, step, wall_s, peak_rss_gib]``.
+    """
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                           subplot_titles=("wall time (s, log)", "peak RSS (GiB)"))
+    for run in steps["run"].unique(maintain_order=True):
+        part = steps.filter(pl.col("run") == run)
+        for row, column in ((1, "wall_s"), (2, "peak_rss_gib")):
+            figure.add_trace(go.Bar(x=part["step"], y=part[column], name=run, legendgroup=run,
+                                    showlegend=row == 1), row=row, col=1)
+    figure.update_yaxes(type="log", row=1, col=1)
+    figure.update_layout(barmode="group", template="plotly_white", height=700,
+                         title="Scale benchmark: each step of each synthetic shape")
+    return figure
 
 
 def segment_figure(segments: pl.DataFrame, metric: str) -> go.Figure:

@@ -17,6 +17,7 @@ Everything is vectorised NumPy; the full ml-20m shape takes seconds and well und
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ import polars as pl
 from recsys.errors import ConfigError
 from recsys.io import atomic_dir, write_json
 
-__all__ = ["GENRES", "OFFICIAL_SHAPES", "generate_synthetic", "write_synthetic_release"]
+__all__ = ["GENRES", "OFFICIAL_SHAPES", "generate_synthetic", "is_generated",
+           "write_synthetic_release"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,18 @@ def generate_synthetic(
         "tags": _tags(rng, ratings, genre_matrix, movie_ids),
         "links": _links(rng, movie_ids),
     }
+
+
+def is_generated(folder: Path | str, n_users: int, n_items: int, n_ratings: int,
+                 seed: int) -> bool:
+    """Whether ``folder`` holds a synthetic release of exactly this shape and seed (so that a
+    benchmark can reuse it instead of generating it again)."""
+    card = Path(folder) / "SYNTHETIC.json"
+    if not card.exists():
+        return False
+    meta = json.loads(card.read_text(encoding="utf-8"))
+    wanted = {"n_users": n_users, "n_items": n_items, "n_ratings": n_ratings}
+    return meta.get("params") == wanted and meta.get("seed") == seed
 
 
 def write_synthetic_release(
