@@ -140,7 +140,8 @@ class _NeighbourhoodModel(Recommender):
 
     def _prepare(self) -> None:
         """Structures derived from the training matrix and the similarities."""
-        self.raters_ = self._x_matrix(self.train_.matrix).T.tocsr()
+        matrix = self.train_.matrix  # y × x is the training matrix itself for item-based kNN
+        self.raters_ = matrix.T.tocsr() if self.user_based else matrix.tocsr(copy=True)
         self.raters_.sort_indices()
         self.top_ = self.sim_ if self.params.top_k_only else keep_top_k(self.sim_, self.params.k)
         n_x = self.sim_.shape[0]
