@@ -137,9 +137,10 @@ def _figures(log: Path) -> dict[str, Any]:
 
 
 def _fit_seconds(name: str) -> dict[str, float]:
-    folder = models_dir(name, get_settings())
-    return {model: json.loads((folder / model / "card.json").read_text())["fit_seconds"]
-            for model in DEFAULT_MODELS}
+    """Each trained default model's fit time, from its card (none before ``train`` ran)."""
+    cards = [models_dir(name, get_settings()) / model / "card.json" for model in DEFAULT_MODELS]
+    return {card.parent.name: json.loads(card.read_text())["fit_seconds"]
+            for card in cards if card.exists()}
 
 
 def _ordered(steps: dict[str, Any]) -> list[dict[str, Any]]:
@@ -177,8 +178,9 @@ def _markdown(payload: dict[str, Any]) -> str:
         *(f"| {s['step']} | {s['wall_s']:.1f} | {s['cpu_s']:.1f} | {s['peak_rss_gib']:.2f} "
           f"| {s['load_before'][0]:.1f} → {s['load_after'][0]:.1f} |" for s in _ordered(steps)),
         "",
-        "Per-model fit time inside `recsys train` (s): " + ", ".join(
-            f"{model} {seconds:.1f}" for model, seconds in payload["fit_seconds"].items()),
+        "Per-model fit time inside `recsys train` (s): " + (", ".join(
+            f"{model} {seconds:.1f}" for model, seconds in payload["fit_seconds"].items())
+            or "not trained"),
         "",
         f"Demo defaults: `{json.dumps(DEFAULT_MODELS)}`.",
     ]
