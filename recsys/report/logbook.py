@@ -241,15 +241,21 @@ def _edition(provenance: dict[str, Any]) -> str:
 
 
 def _ingest_table(entries: LogbookEntries, out: _Writer) -> str:
-    path = out.ctx.results_root / "ingest" / "results.json"
+    """One table per shape the ingest benchmark ran on (``results/ingest/<shape>/``)."""
     title = "### Ingest benchmark (time and memory)"
-    if not path.exists():
-        return f"{title}\n\n{out.red} missing: `{out.ctx.rel(path)}` (run `make bench`)"
+    paths = sorted((out.ctx.results_root / "ingest").glob("*/results.json"))
+    if not paths:
+        folder = out.ctx.rel(out.ctx.results_root / "ingest")
+        return f"{title}\n\n{out.red} missing: `{folder}/<shape>/results.json` (run `make bench`)"
+    return "\n\n".join([title, *(_ingest_shape(path, out) for path in paths)])
+
+
+def _ingest_shape(path: Path, out: _Writer) -> str:
     data = json.loads(path.read_text())
     rows = [[step, _number(r["work_s"]), _number(round(r["peak_rss_bytes"] / 2**20)),
              r.get("what", "")] for step, r in data["results"].items()]
     source = out.link("results", out.ctx.rel(path.with_name("results.md")))
-    return (f"{title}\n\nCommit {out.commit(data.get('git_commit'))}, {source}.\n\n"
+    return (f"#### {path.parent.name}\n\nCommit {out.commit(data.get('git_commit'))}, {source}.\n\n"
             + _table(["step", "work s", "peak RSS MiB", "what"], rows))
 
 

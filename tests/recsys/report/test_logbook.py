@@ -135,7 +135,8 @@ def test_every_block_has_checklist_steps() -> None:
 def test_removing_a_result_file_turns_the_step_red(tmp_path: Path, results_copy: Path) -> None:
     folder = tmp_path / "results"
     shutil.copytree(results_copy, folder)
-    item = ChecklistItem("data", "Ingest benchmark at the ml-20m shape", [Proof(results="ingest")])
+    item = ChecklistItem("data", "Ingest benchmark at the ml-20m shape",
+                         [Proof(results="ingest/ml-20m")])
     ctx = _context(tmp_path, folder)
     before = build_logbook(ctx, _entries(item)).section("data")
     assert before.red == 0 and "🟢 **Ingest benchmark at the ml-20m shape**" in before.markdown
@@ -144,7 +145,7 @@ def test_removing_a_result_file_turns_the_step_red(tmp_path: Path, results_copy:
     decision = "#### 🟢 Polars at the edges"
     assert decision in build_logbook(ctx, committed).section("decisions").markdown
 
-    (folder / "ingest" / "results.json").unlink()
+    (folder / "ingest" / "ml-20m" / "results.json").unlink()
     after = build_logbook(ctx, _entries(item)).section("data")
     assert after.red == 1 and "🔴 **Ingest benchmark at the ml-20m shape**" in after.markdown
     assert "missing: no results.csv or results.json" in after.markdown
