@@ -27,14 +27,14 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("local", "spark")  # in-process (NumPy/polars) or Spark
 SPARK_INSTALL = "pip install -e .[spark] (and Java 17: apt-get install openjdk-17-jre-headless)"
-# Small-data defaults: few shuffle partitions, no UI, UTC; a cluster's spark-defaults override.
-_CONF = {
+_CONF = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
+# In local mode only (a cluster's own configuration decides there): small-data defaults, no UI,
+# the driver on the loopback interface.
+_LOCAL_CONF = {
     "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
-    "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "2g",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.driver.host": "127.0.0.1",
 }
 
 
@@ -50,7 +50,7 @@ def spark_session(settings: Settings | None = None) -> SparkSession:
         return active
     settings = settings or get_settings()
     builder = SparkSession.builder.master(settings.spark_master).appName("recsys")
-    local = {"spark.driver.host": "127.0.0.1"} if settings.spark_master.startswith("local") else {}
+    local = _LOCAL_CONF if settings.spark_master.startswith("local") else {}
     for key, value in (_CONF | local).items():
         builder = builder.config(key, value)
     try:
