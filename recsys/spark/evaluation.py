@@ -50,11 +50,8 @@ def ranking_per_user(
                                    trace=False)
         spark_recs = exchange.to_spark(recs, "recs")
         spark_truth = exchange.to_spark(truth, "truth")
-        per_user = spark_users
-        for k in ks:
-            frame = metrics.ranking_metrics(spark_recs, spark_truth, spark_users, k,
-                                            recall_denominator)
-            per_user = per_user.join(frame.drop("n_relevant"), "user_id", "left")
+        per_user = metrics.ranking_metrics(spark_recs, spark_truth, spark_users, ks,
+                                           recall_denominator).drop("n_relevant")
         result = exchange.to_polars(per_user, "per_user").sort("user_id")
     return result, recs, spent.seconds
 

@@ -9,6 +9,7 @@ recommendations ``[user_id, item_id, rank]``, truth ``[user_id, item_id]``, pred
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from recsys.arguments import check_cutoff
@@ -22,40 +23,58 @@ __all__ = ["ranking_metrics", "rating_metrics", "rating_summary"]
 
 
 def ranking_metrics(
-    recs: DataFrame, truth: DataFrame, users: DataFrame, k: int, recall_denominator: str = "all"
+    recs: DataFrame,
+    truth: DataFrame,
+    users: DataFrame,
+    ks: Sequence[int],
+    recall_denominator: str = "all",
 ) -> DataFrame:
-    """Per-user top-``k`` precision, recall, NDCG, MAP (both variants), MRR and hit rate.
+    """Per-user top-k precision, recall, NDCG, MAP (both variants), MRR and hit rate, every k.
 
-    One row per row of ``users`` (``[user_id]``); null metrics for a user without a relevant
-    item, zeros for one without a recommendation (as the in-process ``ranking_metrics``).
+    One row per row of ``users`` (``[user_id]``), the columns of each k in the order of ``ks``;
+    null metrics for a user without a relevant item, zeros for one without a recommendation (as
+    the in-process ``ranking_metrics``). One join and one window serve every cut-off: the hits
+    within the top k are a prefix of the hits within the top max(k).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    k = check_cutoff(k)
+    ks = [check_cutoff(k) for k in ks]
     if recall_denominator not in RECALL_DENOMINATORS:
         raise ConfigError(
             f"recall_denominator must be one of {RECALL_DENOMINATORS}, got {recall_denominator!r}"
         )
     relevant = _ids(truth).distinct()
-    top = _ids(recs, "rank").where(F.col("rank") <= k)
     hits = (
-        top.join(relevant, ["user_id", "item_id"])
+        _ids(recs, "rank").where(F.col("rank") <= max(ks))
+        .join(relevant, ["user_id", "item_id"])
         .withColumn("hit_no", F.row_number().over(Window.partitionBy("user_id").orderBy("rank")))
         .groupBy("user_id")
-        .agg(F.count("*").alias("hits"), F.sum(F.col("hit_no") / F.col("rank")).alias("ap_sum"),
-             F.sum(1.0 / F.log2(F.col("rank") + 1)).alias("dcg"),
-             F.min("rank").alias("first_hit"))
+        .agg(*[statistic for k in ks for statistic in _hit_statistics(k)])
     )
     per_user = (
         users.select(F.col("user_id").cast("bigint")).distinct()
         .join(relevant.groupBy("user_id").agg(F.count("*").alias("n_relevant")), "user_id",
               "left")
         .join(hits, "user_id", "left")
-        .fillna(0, ["n_relevant", "hits", "ap_sum", "dcg", "first_hit"])
     )
-    return per_user.select("user_id", *_ranking_columns(k, recall_denominator),
+    per_user = per_user.fillna(0, [c for c in per_user.columns if c != "user_id"])
+    return per_user.select("user_id",
+                           *[c for k in ks for c in _ranking_columns(k, recall_denominator)],
                            F.col("n_relevant").cast("bigint"))
+
+
+def _hit_statistics(k: int) -> list[Column]:
+    """Per user, over the hits ranked within ``k``: count, sum of precision@rank, DCG, first."""
+    from pyspark.sql import functions as F
+
+    within = F.col("rank") <= k
+    return [
+        F.count(F.when(within, 1)).alias(f"hits_{k}"),
+        F.sum(F.when(within, F.col("hit_no") / F.col("rank"))).alias(f"ap_sum_{k}"),
+        F.sum(F.when(within, 1.0 / F.log2(F.col("rank") + 1))).alias(f"dcg_{k}"),
+        F.min(F.when(within, F.col("rank"))).alias(f"first_hit_{k}"),
+    ]
 
 
 def _ids(frame: DataFrame, *extra: str) -> DataFrame:
@@ -68,18 +87,18 @@ def _ids(frame: DataFrame, *extra: str) -> DataFrame:
 def _ranking_columns(k: int, recall_denominator: str) -> list[Column]:
     from pyspark.sql import functions as F
 
-    n_rel, hits = F.col("n_relevant").cast("double"), F.col("hits").cast("double")
+    n_rel, hits = F.col("n_relevant").cast("double"), F.col(f"hits_{k}").cast("double")
     capped = F.least(n_rel, F.lit(float(k)))
     # ideal DCG of min(k, n_relevant) hits, summed in rank order as the in-process cumsum
     ideal = F.aggregate(F.sequence(F.lit(1), capped.cast("int")), F.lit(0.0),
                         lambda acc, i: acc + 1.0 / F.log2(i + 1))
-    first = F.col("first_hit").cast("double")
+    ap_sum, first = F.col(f"ap_sum_{k}"), F.col(f"first_hit_{k}").cast("double")
     values = {
         f"precision@{k}": hits / k,
         f"recall@{k}": hits / (n_rel if recall_denominator == "all" else capped),
-        f"ndcg@{k}": F.col("dcg") / ideal,
-        f"map@{k}": F.col("ap_sum") / capped,
-        f"map_recommenders@{k}": F.col("ap_sum") / n_rel,
+        f"ndcg@{k}": F.col(f"dcg_{k}") / ideal,
+        f"map@{k}": ap_sum / capped,
+        f"map_recommenders@{k}": ap_sum / n_rel,
         f"mrr@{k}": F.when(first > 0, 1.0 / first).otherwise(0.0),
         f"hit_rate@{k}": F.when(hits > 0, 1.0).otherwise(0.0),
     }

@@ -32,7 +32,7 @@ _CONF = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "f
 # the driver on the loopback interface.
 _LOCAL_CONF = {
     "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.shuffle.partitions": "4",
     "spark.driver.memory": "2g",
     "spark.driver.host": "127.0.0.1",
 }

@@ -1,6 +1,8 @@
-"""The Spark evaluator against the in-process one, on the very same lists (default suite).
+"""The Spark evaluator against the in-process one, on the very same lists.
 
-Small shapes only: the JVM is shared (``conftest.spark``) and each Spark job costs a second.
+The default suite keeps one small-shape parity test (and the bad-input checks): the JVM is
+shared (``conftest.spark``) and every new Spark query plan costs seconds on two busy cores.
+The edge cases and ml-100k run in the slow suite.
 """
 
 from __future__ import annotations
@@ -55,20 +57,25 @@ def test_spark_evaluation_equals_in_process(spark: object, small_split: Prepared
         assert abs(local.metrics[key] - on_spark.metrics[key]) <= TOLERANCE, key
 
 
+@pytest.mark.slow
 def test_edge_cases_match(spark: object) -> None:
-    """A user without recommendations (zeros), one without relevant items (nulls), short lists,
-    ``min_k`` recall: the two evaluators agree on every one."""
+    """A user without recommendations (zeros), one without relevant items (nulls), lists
+    shorter than k, ``min_k`` recall: the two evaluators agree on every one."""
     recs = pl.DataFrame({"user_id": [1, 1, 1, 2, 2], "item_id": [10, 11, 12, 10, 13],
                          "rank": [1, 2, 3, 1, 2]})
     truth = pl.DataFrame({"user_id": [1, 1, 2, 3, 3], "item_id": [11, 14, 13, 10, 11]})
     users = np.array([1, 2, 3, 4])
+    local = pl.DataFrame({"user_id": users})
+    for k in (2, 3):
+        frame = ranking_metrics(recs, truth, k, users=users, recall_denominator="min_k")
+        local = local.join(frame.drop("n_relevant"), on="user_id")
     with Exchange() as exchange:
-        spark_recs, spark_truth = exchange.to_spark(recs, "r"), exchange.to_spark(truth, "t")
         spark_users = exchange.to_spark(pl.DataFrame({"user_id": users}), "u")
-        for k, denominator in ((2, "all"), (3, "min_k")):
-            local = ranking_metrics(recs, truth, k, users=users, recall_denominator=denominator)
-            frame = metrics.ranking_metrics(spark_recs, spark_truth, spark_users, k, denominator)
-            assert_same_frames(local, exchange.to_polars(frame, f"m{k}").sort("user_id"))
+        frame = metrics.ranking_metrics(exchange.to_spark(recs, "r"),
+                                        exchange.to_spark(truth, "t"), spark_users, [2, 3],
+                                        "min_k")
+        on_spark = exchange.to_polars(frame.drop("n_relevant"), "m").sort("user_id")
+    assert_same_frames(local, on_spark)
     assert local.filter(pl.col("user_id") == 4)["ndcg@3"].is_null().all()
     assert local.filter(pl.col("user_id") == 3)["ndcg@3"].to_list() == [0.0]
 
@@ -82,4 +89,4 @@ def test_bad_input_is_refused(spark: object) -> None:
         metrics.rating_summary(exchange.to_spark(predictions, "p"))
     with Exchange() as exchange, pytest.raises(ConfigError, match="recall_denominator"):
         frame = exchange.to_spark(predictions, "p")
-        metrics.ranking_metrics(frame, frame, frame, 10, "some")
+        metrics.ranking_metrics(frame, frame, frame, [10], "some")
