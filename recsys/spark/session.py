@@ -59,6 +59,9 @@ def spark_session(settings: Settings | None = None) -> SparkSession:
         raise RecsysError(f"cannot start Spark on master {settings.spark_master!r}: {error}; "
                           f"is Java 17 installed? {SPARK_INSTALL}") from error
     spark.sparkContext.setLogLevel("WARN")
+    # ALS truncates its lineage every checkpointInterval iterations only with a checkpoint
+    # folder; without one, 15 iterations can overflow the stack serialising a task.
+    spark.sparkContext.setCheckpointDir(str(Path(settings.spark_exchange) / "checkpoints"))
     log.info("Spark %s session on %s", spark.version, settings.spark_master)
     return spark
 
