@@ -70,6 +70,21 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/api/v2/monitor/health', timeout=4)"]
 CMD ["/opt/airflow-venv/bin/airflow", "standalone"]
 
+# The Spark engine (compose profile `spark`: a master and a worker, and the lab's driver):
+# Java 17 from Debian and pyspark (requirements-spark.txt) on top of the base image.
+FROM base AS spark
+USER 0
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+    && rm -rf /var/lib/apt/lists/*
+COPY requirements-spark.txt ./
+RUN --mount=type=secret,id=pip_cert \
+    if [ -f /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
+    && pip install --no-cache-dir -r requirements-spark.txt
+USER 10001:10001
+EXPOSE 7077 8088 8089
+CMD ["spark-class", "org.apache.spark.deploy.master.Master", "--host", "0.0.0.0", "--port", "7077", "--webui-port", "8088"]
+
 # The default target: the Streamlit app (the trainer and mlflow services override CMD).
 FROM base AS app
 EXPOSE 8501 8000

@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 
 .PHONY: install airflow-venv peers demo test test-slow stack-test lint bench bench-scale notebooks logbook clean-venv
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt  # includes the project itself (-e .)

@@ -25,6 +25,7 @@ from recsys.evaluation.protocol import PreparedSplit, prepare_split
 from recsys.registry_gate import GatePolicy, ModelRegistry
 from recsys.runs import MARKER
 from recsys.settings import Settings
+from recsys.spark import ENGINES
 from recsys.tracking import REGISTERED_MODEL
 
 __all__ = ["DEFAULT_CONFIG", "MARKER", "PipelineConfig", "RunContext"]
@@ -40,7 +41,7 @@ SECTIONS: dict[str, set[str]] = {
     "ingest": {"source", "allow_unverified"},
     "validate": {"thresholds"},
     "split": {"test_fraction", "valid_fraction"},
-    "evaluate": {"relevance_threshold"},
+    "evaluate": {"relevance_threshold", "engine"},
     "gate": {f.name for f in dataclasses.fields(GatePolicy)},
     "drift": {"thresholds"},
     "registry": {"model_name", "experiment"},
@@ -73,6 +74,9 @@ class PipelineConfig:
         models = dict(raw.get("models") or {})
         if not raw.get("dataset") or not models:
             raise ConfigError(f"{where}: needs a dataset and at least one model under 'models'")
+        engine = sections["evaluate"].get("engine", "local")
+        if engine not in ENGINES:
+            raise ConfigError(f"{where}: evaluate.engine must be one of {ENGINES}, got {engine!r}")
         return cls(str(raw["dataset"]), {k: dict(v or {}) for k, v in models.items()}, sections)
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +86,11 @@ class PipelineConfig:
     def get(self, section: str, key: str, default: Any = None) -> Any:
         """One option of one section."""
         return self.sections[section].get(key, default)
+
+    @property
+    def engine(self) -> str:
+        """Where models are scored: ``local`` (in process) or ``spark`` (``evaluate.engine``)."""
+        return str(self.get("evaluate", "engine", "local"))
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,8 @@ def select_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     policy = _policy(ctx)
     metrics = {}
     for name, (model, _) in _fit_all(ctx, validation).items():
-        metrics[name] = evaluate_for_gate(model, validation, policy.k,
-                                          policy.latency_users).summary
+        metrics[name] = evaluate_for_gate(model, validation, policy.k, policy.latency_users,
+                                          ctx.config.engine).summary
     challenger = max(metrics, key=lambda name: metrics[name][policy.primary_metric])
     write_json(out / "validation_metrics.json", metrics)
     log.info("select: %s is the challenger (%s %.4f on validation)", challenger,
@@ -148,7 +148,8 @@ def evaluate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     metrics = {}
     for name in ctx.summary("train"):
         model = Recommender.load(ctx.output("train") / name)
-        evaluation = evaluate_for_gate(model, test, policy.k, policy.latency_users)
+        evaluation = evaluate_for_gate(model, test, policy.k, policy.latency_users,
+                                       ctx.config.engine)
         _write_evaluation(evaluation, out, name)
         metrics[name] = evaluation.summary
     write_json(out / "metrics.json", metrics)
@@ -168,7 +169,8 @@ def gate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     if version is not None:
         with tempfile.TemporaryDirectory(prefix="recsys-champion-") as tmp:
             model = Recommender.load(registry.download(version, Path(tmp)))
-        champion = evaluate_for_gate(model, ctx.prepared("test"), policy.k, policy.latency_users)
+        champion = evaluate_for_gate(model, ctx.prepared("test"), policy.k,
+                                     policy.latency_users, ctx.config.engine)
         _write_evaluation(champion, out, "champion")
     decision = decide(challenger, champion, policy)
     write_json(out / "decision.json", decision.to_dict())

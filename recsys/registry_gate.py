@@ -89,19 +89,24 @@ class ModelEvaluation:
 
 
 def evaluate_for_gate(
-    model: Recommender, data: PreparedSplit, k: int = 10, latency_users: int = 50
+    model: Recommender,
+    data: PreparedSplit,
+    k: int = 10,
+    latency_users: int = 50,
+    engine: str = "local",
 ) -> ModelEvaluation:
     """Ranking metrics, coverage and p95 latency of ``model`` on ``data``'s evaluated users.
 
     Scored by :func:`recsys.evaluation.protocol.evaluate`, the evaluation the benchmark lab
-    uses, on the users the model knows; coverage is relative to the split's training catalogue
-    (the same for every model compared).
+    uses (on ``engine``: in process or on Spark), on the users the model knows; coverage is
+    relative to the split's training catalogue (the same for every model compared).
     """
     known = data.users[model.train_.user_index(data.users, missing="mark") >= 0]
     if len(known) == 0:
         raise DataError(f"{model.name} knows none of the {len(data.users)} evaluation users")
     scoped = dataclasses.replace(data, users=known)
-    evaluation = evaluate(model, scoped, EvalPlan((k,), ranking=True, rating=False, beyond_k=None))
+    evaluation = evaluate(model, scoped, EvalPlan((k,), ranking=True, rating=False, beyond_k=None,
+                                                  engine=engine))
     latency = recommend_latency(model, known, k=k, n=latency_users)
     summary = {name: value for name, value in evaluation.metrics.items() if "@" in name} | {
         COVERAGE: catalog_coverage(evaluation.recs, data.interactions.shape[1]),

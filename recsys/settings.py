@@ -26,6 +26,13 @@ class Settings:
     public_demo: bool = False
     metrics_port: int = 8000
     lenskit_python: Path | None = None  # the LensKit peers' own venv; .venv-lenskit by default
+    spark_master: str = "local[2]"  # the Spark engine's master: local[N], spark://host:7077, yarn
+    spark_scratch: str = ""  # where Spark and recsys exchange Parquet; data_dir/spark by default
+
+    @property
+    def spark_exchange(self) -> str:
+        """The Parquet exchange folder of the Spark engine (on a cluster: shared by every node)."""
+        return self.spark_scratch or str((self.data_dir / "spark").resolve())
 
     @property
     def tracking_uri(self) -> str:

@@ -210,11 +210,19 @@ def _setup_section(spec: BenchmarkSpec, context: dict[str, Any]) -> str:
         f"- **Hardware**: {hardware['cpu']}, {hardware['cores']} cores, {hardware['ram_gb']} GB "
         f"RAM; Python {hardware['python']}; {hardware['os']}; BLAS/OpenMP threads: "
         f"{context.get('threads', 'library default')}",
+        _engine_line(context.get("engine", {"name": "local"})),
         f"- **Code**: git commit `{context['git_commit']}`; run started {context['started']}, "
         f"took {context.get('duration_s', math.nan):.0f} s",
         f"- **Tracking**: {context['tracking_uri'] or 'MLflow disabled'}",
     ]
     return "\n".join(lines)
+
+
+def _engine_line(engine: dict[str, str]) -> str:
+    if engine["name"] != "spark":
+        return "- **Engine**: in process (NumPy/polars metrics)"
+    return (f"- **Engine**: Spark {engine['version']} on `{engine['master']}`: metrics computed "
+            "on Spark frames, Spark models' top-k per user computed in Spark")
 
 
 def _tuned_models(spec: BenchmarkSpec) -> str:

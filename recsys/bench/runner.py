@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 def plan_for(spec: BenchmarkSpec) -> EvalPlan:
     """Everything the spec's metrics, goals and tables need."""
     return EvalPlan(tuple(spec.ranking_ks), spec.needs_ranking, spec.needs_rating,
-                    spec.k[0] if spec.needs_ranking else None, spec.recall_denominator)
+                    spec.k[0] if spec.needs_ranking else None, spec.recall_denominator,
+                    engine=spec.engine)
 
 
 @dataclass
@@ -108,7 +109,7 @@ def _tune(
     validation = tune.validation
     inner = make_splits(validation.kind, validation.params, data.ratings, data.seed)[0]
     valid = _prepare(inner, f"{data.split_id}/valid", data.seed, spec, dataset)
-    plan = EvalPlan.for_metric(tune.metric, spec.recall_denominator)
+    plan = EvalPlan.for_metric(tune.metric, spec.recall_denominator, spec.engine)
     base = _base_params(model_spec, data.seed)
     trials = []
     for candidate in tune.candidates(data.seed):
@@ -366,7 +367,18 @@ def _context(
         "hardware": hardware_info(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "tracking_uri": tracker.tracking_uri,
+        "engine": _engine(spec.engine),
     }
+
+
+def _engine(engine: str) -> dict[str, str]:
+    """The evaluation engine, with Spark's master and version when it is Spark."""
+    if engine != "spark":
+        return {"name": engine}
+    from recsys.spark import spark_session
+
+    spark = spark_session()
+    return {"name": engine, "master": spark.sparkContext.master, "version": spark.version}
 
 
 def _summarise(splits: pl.DataFrame) -> pl.DataFrame:

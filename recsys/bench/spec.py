@@ -170,6 +170,7 @@ class BenchmarkSpec:
     metrics: list[str] = field(default_factory=lambda: ["ndcg@10"])
     recall_denominator: Literal["all", "min_k"] = "all"
     full_catalog: bool = False  # train vocabulary = every movie (cold items as empty columns)
+    engine: Literal["local", "spark"] = "local"  # where metrics (and Spark models' top-k) run
     published: Published | None = None
     goals: list[Goal] = field(default_factory=list)
 

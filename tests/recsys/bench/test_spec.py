@@ -139,7 +139,14 @@ def test_load_spec_errors(tmp_path: Path) -> None:
 
 
 OUR_SPECS = ["surprise-ml100k", "recommenders-ml100k", "similarity-ml100k",
-             "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small"]
+             "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small", "spark-ml100k"]
+
+
+def test_engine_is_local_by_default_and_checked() -> None:
+    spec = load_spec(SPEC_DIR / "recommenders-ml100k.yaml")
+    assert spec.engine == "local" and load_spec(SPEC_DIR / "spark-ml100k.yaml").engine == "spark"
+    with pytest.raises(ConfigError, match="engine"):
+        BenchmarkSpec.from_dict(spec.to_dict() | {"engine": "dask"})
 
 
 @pytest.mark.parametrize("name", OUR_SPECS)

@@ -47,6 +47,7 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
     "peer:implicit.bpr": {"factors": 8, "iterations": 10},
     "peer:lenskit.item_knn": {"feedback": "implicit"},
     "peer:lenskit.implicit_mf": {"embedding_size": 8, "epochs": 3},
+    "peer:spark.als": {"rank": 4, "maxIter": 3},
     "peer:surprise.svd": {"n_factors": 8, "n_epochs": 3},
 }
 # Models that learn co-occurrence and must rank the withheld checkerboard item first.

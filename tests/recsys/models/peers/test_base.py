@@ -18,7 +18,8 @@ PEERS = [name for name in available_models() if is_peer(name)]
 def test_every_peer_is_an_adapter_under_the_prefix() -> None:
     assert set(PEERS) == {
         "peer:cornac.bivae", "peer:cornac.bpr", "peer:implicit.als", "peer:implicit.bpr",
-        "peer:lenskit.implicit_mf", "peer:lenskit.item_knn", "peer:surprise.svd",
+        "peer:lenskit.implicit_mf", "peer:lenskit.item_knn", "peer:spark.als",
+        "peer:surprise.svd",
     }
     assert all(issubclass(get_model_class(name), PeerRecommender) for name in PEERS)
     assert not any(issubclass(get_model_class(n), PeerRecommender)
