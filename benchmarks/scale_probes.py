@@ -92,14 +92,14 @@ def implicit_als(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def evaluate_temporal(args: argparse.Namespace) -> dict[str, Any]:
-    """Global temporal split (latest 20% test), the demo's item-kNN: the evaluation (the test
+    """Global temporal split (latest 20% test), the demo's EASE: the evaluation (the test
     users known in training), then top-10 for every training user, chunked as it is."""
     phases = _Phases()
     dataset = phases.run("load", lambda: load_dataset(args.name))
     split = phases.run("split", lambda: make_splits(
         "temporal_global", {"test_fraction": 0.2}, dataset.ratings, 42)[0])
     data = phases.run("prepare", lambda: prepare_split(split, dataset))
-    model = create_model("item_knn", **DEFAULT_MODELS["item_knn"])
+    model = create_model("ease", **DEFAULT_MODELS["ease"])
     phases.run("fit", lambda: model.fit(data.train))
     plan = EvalPlan(ks=(10,), ranking=True, rating=False, beyond_k=None)
     result = phases.run("evaluate", lambda: evaluate(model, data, plan))
