@@ -160,9 +160,15 @@ def _group_rank(groups: np.ndarray, keys: Sequence[np.ndarray]) -> tuple[np.ndar
 
 
 def _assemble(
-    ratings: pl.DataFrame, part: np.ndarray, protocol: str, seed: int | None, params: dict[str, Any]
+    ratings: pl.DataFrame,
+    part: np.ndarray,
+    protocol: str,
+    seed: int | None,
+    params: dict[str, Any],
+    train_order: np.ndarray | None = None,
 ) -> Split:
-    """Cut ``ratings`` by the per-row part codes (TRAIN/TEST/VALID) into a checked Split."""
+    """Cut ``ratings`` by the per-row part codes (TRAIN/TEST/VALID) into a checked Split;
+    ``train_order``: the training rows' positions in the splitter's own order."""
     codes = pl.Series("part", part, dtype=pl.Int8)
     valid = ratings.filter(codes == VALID) if (part == VALID).any() else None
     split = Split(
@@ -172,6 +178,7 @@ def _assemble(
         protocol=protocol,
         seed=seed,
         params={**params, "n_ratings": ratings.height},
+        train_order=train_order,
     )
     return check_split(split)
 
@@ -220,9 +227,10 @@ def stratified_split(
     ``np.random.seed(seed); np.random.rand(n)`` in input order (here from a local
     ``RandomState(seed)``, the same stream), rows ranked by (group, number), and a row goes to
     train when its 1-based rank is ``<= round(ratio * group size)`` (NumPy's half-to-even).
-    Given the ratings in the same order, the partition is identical. Differences: rows keep the
-    input order (theirs are sorted by group, then the random number); ``min_rating`` filtering
-    and multi-way ratio lists are not offered.
+    Given the ratings in the same order, the partition is identical. Rows keep the input order;
+    ``train_order`` lists the training rows in theirs (by group, then the random number), the
+    order in which Microsoft Recommenders hands a model its training frame. ``min_rating``
+    filtering and multi-way ratio lists are not offered.
     """
     _require(ratings, PAIR)
     ratio = _fraction("ratio", ratio, low=1e-9)
@@ -230,7 +238,9 @@ def stratified_split(
     groups = ratings[column].to_numpy()
     rank, size = _group_rank(groups, [np.random.RandomState(seed).rand(len(groups))])
     part = np.where(rank < np.rint(ratio * size), TRAIN, TEST).astype(np.int8)
-    return _assemble(ratings, part, "stratified_split", seed, {"ratio": ratio, "by": by})
+    train = part == TRAIN
+    order = np.lexsort((rank[train], groups[train]))
+    return _assemble(ratings, part, "stratified_split", seed, {"ratio": ratio, "by": by}, order)
 
 
 def temporal_global(

@@ -172,10 +172,17 @@ class Catalog:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """The one argument of ``Recommender.fit``: training ratings and the catalogue known then."""
+    """The one argument of ``Recommender.fit``: training ratings and the catalogue known then.
+
+    ``ratings`` are the same training ratings as rows in the splitter's order
+    (:attr:`Split.ordered_train`), for the peers whose model depends on the order they read
+    rows in (cornac numbers users and items by first appearance); our models read
+    ``interactions`` only.
+    """
 
     interactions: Interactions
     catalog: Catalog | None = None
+    ratings: pl.DataFrame | None = None
 
     @classmethod
     def for_serving(cls, interactions: Interactions, dataset: Dataset) -> TrainingData:
@@ -204,6 +211,12 @@ class Split:
     protocol: str = ""
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    train_order: np.ndarray | None = None  # positions of ``train`` rows in the splitter's order
+
+    @property
+    def ordered_train(self) -> pl.DataFrame:
+        """The training rows in the order the splitter ranked them (``train``'s own if none)."""
+        return self.train if self.train_order is None else self.train[self.train_order]
 
 
 class Interactions:

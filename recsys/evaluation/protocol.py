@@ -162,7 +162,8 @@ def prepare_split(
         log.info("split %s: %d test user(s) unknown in train are not evaluated", split_id, n_cold)
     return PreparedSplit(
         split_id=split_id, seed=seed, protocol=split.protocol, ratings=split.train,
-        train=TrainingData(interactions, catalog), test=split.test, truth=truth,
+        train=TrainingData(interactions, catalog, ratings=split.ordered_train),
+        test=split.test, truth=truth,
         users=np.unique(truth["user_id"].to_numpy()).astype(np.int64),
         segments=segments.user_activity_segments(interactions),
         future=_future(split),

@@ -4,7 +4,10 @@ A *peer* is a model of another library run the way that library's own users run 
 documented parameters (with its defaults) pass straight through, it is fitted on the same
 training ``Interactions`` as our models, and it computes its scores itself. Our base class then
 removes the training items and takes the top k, and our evaluator scores the lists, so a peer
-row and one of ours differ only in the model.
+row and one of ours differ only in the model. A peer that reads rows
+(:meth:`PeerRecommender.training_rows`) gets them in the splitter's order, the order its own
+users hand it a split's training frame in: for peers that number users and items by first
+appearance (cornac, Surprise), that order decides which random initial vector each one gets.
 
 A subclass names the library (import name, distribution, the optional-dependency group that
 brings it) and its ``Params``; it implements ``_fit_peer`` and either ``_score_user`` (one
@@ -25,14 +28,15 @@ import importlib.util
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 import torch
 from threadpoolctl import threadpool_limits
 
-from recsys.data.types import Interactions
+from recsys.data.types import Interactions, TrainingData
 from recsys.errors import RecsysError
 from recsys.models.base import Recommender
 
@@ -85,6 +89,7 @@ class PeerRecommender(Recommender):
     seed_arg: ClassVar[str | None] = "seed"  # the peer's own name for the seed, if it has one
     threads_arg: ClassVar[str | None] = None  # the peer's own name for its thread count
     Params = PeerParams
+    _rows: pl.DataFrame | None = None  # the training rows in the splitter's order, during fit
 
     # -- the library ----------------------------------------------------------------------
     @classmethod
@@ -114,6 +119,21 @@ class PeerRecommender(Recommender):
         return kwargs
 
     # -- fitting and scoring --------------------------------------------------------------
+    def fit(self, train: TrainingData | Interactions) -> Self:
+        """Fit on ``train``, keeping its rows in the splitter's order for ``training_rows``."""
+        self._rows = TrainingData.of(train).ratings
+        try:
+            return super().fit(train)
+        finally:
+            self._rows = None
+
+    def training_rows(self, train: Interactions) -> pl.DataFrame:
+        """The training ``[user_id, item_id, rating]`` rows, in the splitter's order when the
+        training data carry it (``TrainingData.ratings``), else in (user, item) order."""
+        if self._rows is None:
+            return train.to_frame()
+        return self._rows.select("user_id", "item_id", "rating")
+
     def _fit(self, train: Interactions, catalog: Any | None) -> None:
         if not self.available():
             raise RecsysError(self.missing_message())

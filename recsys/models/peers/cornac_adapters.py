@@ -1,11 +1,14 @@
 """cornac's BPR and BiVAE as peers (in our process: cornac 3 installs beside our pins).
 
-The training ``Interactions`` go to cornac as ``(user_id, item_id, rating)`` triples in their
-(user, item) order through ``cornac.data.Dataset.from_uir(triples, seed)``, the way the
-Microsoft Recommenders benchmark hands cornac its training frame; scores come from cornac's
-own ``model.score(user_index)``. cornac numbers users and items by first appearance, and
-that numbering decides which random initial vector each one gets: the same rows in another
-order give a model as different as another seed would.
+The training rows go to cornac as ``(user_id, item_id, rating)`` triples through
+``cornac.data.Dataset.from_uir(triples, seed)``, the way the Microsoft Recommenders benchmark
+hands cornac its training frame; scores come from cornac's own ``model.score(user_index)``.
+cornac numbers users and items by first appearance, and that numbering decides which random
+initial vector each one gets: the same rows in another order give a model as different as
+another seed would. So the triples come in the splitter's order
+(:meth:`~recsys.models.peers.base.PeerRecommender.training_rows`): after ``stratified_split``,
+Microsoft Recommenders' own (by item, then the split's random draw), which reproduces their
+cornac runs to the digit.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class CornacPeer(PeerRecommender):
     def _fit_peer(self, train: Interactions) -> None:
         import cornac
 
-        triples = train.to_frame().iter_rows()
+        triples = self.training_rows(train).iter_rows()
         train_set = cornac.data.Dataset.from_uir(triples, seed=self.params.seed)
         model = getattr(cornac.models, self.model_class)(**self.peer_kwargs())
         self.model_ = model.fit(train_set)

@@ -92,7 +92,7 @@ class LenskitPeer(PeerRecommender):
         with tempfile.TemporaryDirectory(prefix="recsys-lenskit-") as tmp:
             folder = Path(tmp)
             request = self._request(folder)
-            train.to_frame().write_parquet(request["train"])
+            self.training_rows(train).write_parquet(request["train"])
             (folder / "request.json").write_text(json.dumps(request), encoding="utf-8")
             command = [str(lenskit_python()), "-I", str(_WORKER), str(folder / "request.json")]
             _run(command, self.params.threads)

@@ -38,7 +38,7 @@ class SurpriseSVDPeer(PeerRecommender):
         """Surprise's SVD parameters (with its defaults), plus seed and threads."""
 
     def _fit_peer(self, train: Interactions) -> None:
-        frame = train.to_frame().to_pandas()
+        frame = self.training_rows(train).to_pandas()
         scale = (float(frame["rating"].min()), float(frame["rating"].max()))
         trainset = Dataset.load_from_df(frame, Reader(rating_scale=scale)).build_full_trainset()
         self.model_ = SVD(**self.peer_kwargs()).fit(trainset)

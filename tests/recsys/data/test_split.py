@@ -143,8 +143,9 @@ def test_kfold_reproduces_surprise_kfold_exactly(mirror_dir: Path) -> None:
         assert _pairs(fold.train) == expected_train
 
 
-def _recommenders_reference(ratings: pl.DataFrame, ratio: float, column: str, seed: int) -> set:
-    """Microsoft Recommenders' python_stratified_split algorithm, written out in pandas."""
+def _recommenders_reference(ratings: pl.DataFrame, ratio: float, column: str, seed: int) -> list:
+    """Microsoft Recommenders' python_stratified_split algorithm, written out in pandas: the
+    training (user, item) pairs in the order of their training frame."""
     frame = ratings.to_pandas()
     saved = np.random.get_state()
     try:
@@ -157,14 +158,17 @@ def _recommenders_reference(ratings: pl.DataFrame, ratio: float, column: str, se
     frame["count"] = groups[column].transform("count")
     frame["rank"] = groups.cumcount() + 1
     train = frame[frame["rank"] <= round(ratio * frame["count"])]
-    return set(zip(train["user_id"], train["item_id"], strict=True))
+    return list(zip(train["user_id"], train["item_id"], strict=True))
 
 
 @pytest.mark.parametrize("by", ["item", "user"])
 def test_stratified_split_matches_microsoft_recommenders(mirror_dir: Path, by: str) -> None:
+    """The same partition, and ``ordered_train`` row for row their training frame."""
     ratings = _read_u_data(_u_data(mirror_dir))
     split = S.stratified_split(ratings, ratio=0.75, by=by, seed=42)
-    assert _pairs(split.train) == _recommenders_reference(ratings, 0.75, f"{by}_id", 42)
+    theirs = _recommenders_reference(ratings, 0.75, f"{by}_id", 42)
+    assert _pairs(split.train) == set(theirs)
+    assert list(split.ordered_train.select(PAIR).iter_rows()) == theirs
 
 
 # --------------------------------------------------------------------------- known answers

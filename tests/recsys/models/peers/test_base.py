@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
-from recsys.data.types import Interactions
+from recsys.data.split import stratified_split
+from recsys.data.types import Interactions, TrainingData
 from recsys.errors import RecsysError
 from recsys.models import available_models, create_model, get_model_class
 from recsys.models.peers import EXTRA_INSTALL, PeerRecommender, describe_peers, is_peer
@@ -72,6 +74,21 @@ def test_surprise_peer_agrees_with_our_wrapper(small_train: Interactions) -> Non
     ours = create_model("surprise_svd", **params).fit(small_train).recommend(users, k=10)
     assert peer["item_id"].to_list() == ours["item_id"].to_list()
     np.testing.assert_allclose(peer["score"], ours["score"], rtol=1e-9)
+
+
+def test_peers_read_the_rows_in_the_splitters_order(small_ratings: pl.DataFrame) -> None:
+    """Surprise numbers users by first appearance: in the split's order when it is given."""
+    split = stratified_split(small_ratings, ratio=0.75, by="item", seed=42)
+    train = Interactions.from_frame(split.train)
+
+    def users_as_numbered(data: TrainingData | Interactions) -> list[int]:
+        trainset = create_model("peer:surprise.svd", n_epochs=1).fit(data).model_.trainset
+        return [int(trainset.to_raw_uid(u)) for u in trainset.all_users()]
+
+    in_split_order = split.ordered_train["user_id"].unique(maintain_order=True).to_list()
+    assert in_split_order != sorted(in_split_order)
+    assert users_as_numbered(TrainingData(train, ratings=split.ordered_train)) == in_split_order
+    assert users_as_numbered(train) == sorted(in_split_order)
 
 
 def test_implicit_bpr_peer_agrees_with_our_bpr(small_train: Interactions) -> None:

@@ -1,8 +1,9 @@
 """Issue #18's table on ml-100k (Microsoft Recommenders' protocol), through the benchmark runner.
 
-The peers whose result does not depend on the order of the training rows reproduce the hand
-run within its 0.002 nDCG@10; cornac (whose numbering of users and items follows that order)
-is pinned to what it gives on our Interactions' (user, item) order.
+Each peer reproduces the hand run within its 0.002 nDCG@10. cornac numbers users and items in
+the order it reads the training rows, so its row reproduces only in Microsoft Recommenders'
+order, which the split hands it (``Split.ordered_train``). cornac BiVAE (500 epochs, ~6 min) is
+left to the benchmark itself.
 """
 
 from __future__ import annotations
@@ -46,6 +47,5 @@ def test_lenskit_peers_reproduce_the_issue(ml_100k: Dataset) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not CornacBPR.available(), reason=CornacBPR.missing_message())
-def test_cornac_bpr_on_our_row_order(ml_100k: Dataset) -> None:
-    result = _run(ml_100k, ["cornac BPR (k 200, 200 iterations)"])
-    assert result.summary["ndcg@10"][0] == pytest.approx(0.4379, abs=1e-4)
+def test_cornac_bpr_reproduces_the_issue(ml_100k: Dataset) -> None:
+    _assert_goals_met(_run(ml_100k, ["cornac BPR (k 200, 200 iterations)"]))
