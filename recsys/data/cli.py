@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--items", type=int, required=True)
     synth.add_argument("--ratings", type=int, required=True)
     synth.add_argument("--seed", type=int, default=42)
+    synth.add_argument("--genome", action="store_true",
+                       help="also write a Tag Genome (genome-scores.csv, genome-tags.csv)")
     synth.set_defaults(handler=_synth)
 
 
@@ -93,7 +95,8 @@ def _synth(args: argparse.Namespace) -> int:
         raise ConfigError(f"--name must start with {SYNTHETIC_PREFIX!r}, got {args.name!r}")
     settings = get_settings()
     write_synthetic_release(
-        raw_dir(args.name, settings), args.users, args.items, args.ratings, args.seed
+        raw_dir(args.name, settings), args.users, args.items, args.ratings, args.seed,
+        args.genome,
     )
     dataset = ingest(args.name, force=True, settings=settings)
     print(f"{dataset.name} (SYNTHETIC): {dataset.ratings.height:,} ratings ingested")

@@ -1,0 +1,236 @@
+"""The demo as visitors see it: a ``streamlit run`` server, Chromium sessions, timed clicks.
+
+Shared by the browser tests (``tests/app/test_app_browser.py``, ``test_app_concurrency.py``)
+and the demo report (``python -m benchmarks.demo_server``): :func:`serve` starts the app on a
+free port, :func:`settle` times a render as a visitor perceives it (the expected text visible
+and Streamlit's running indicator gone), :func:`first_paints` times every page of a warm
+server, and :func:`visitors` runs N concurrent sessions clicking through personas.
+Playwright drives Debian's Chromium (``/usr/bin/chromium``); never ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "PAGES",
+    "Server",
+    "VisitorLog",
+    "choose",
+    "first_paints",
+    "free_port",
+    "serve",
+    "settle",
+    "visitors",
+]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# Every page that needs no genome: its URL path and a text that means it has rendered.
+PAGES: dict[str, tuple[str, str]] = {
+    "Home": ("", "Deployed models"),
+    "Persona view": ("persona", "Top 10 from"),
+    "Similarity explorer": ("similarity", "Neighbours of"),
+    "A/B comparison": ("ab", "Overlap of the two top-10 lists"),
+    "Benchmark lab": ("lab", "vs fit time"),
+    "Data insights": ("insights", "Genre trends"),
+    "Monitoring": ("monitoring", "Live recommendation latency"),
+    "Logbook": ("logbook", "Journal of problems and fixes"),
+}
+_IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+_DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
+          "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+          ".every(c => c.querySelector('.main-svg'))")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running app: its URL and its process (for the RSS)."""
+
+    url: str
+    pid: int
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, in MB (10^6 bytes)."""
+        return psutil.Process(self.pid).memory_info().rss / 1e6
+
+
+@contextmanager
+def serve(env: Mapping[str, str], timeout_s: float = 60) -> Iterator[Server]:
+    """``streamlit run app/main.py`` on a free port with ``env`` added; stopped on exit."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+         "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _healthy(url):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"streamlit did not become healthy on {url} in {timeout_s} s")
+            time.sleep(0.2)
+        yield Server(url, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/_stcore/health", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
+def settle(tab: Any, text: str, timeout_s: float = 60) -> float:
+    """Seconds until ``text`` is visible and Streamlit's running indicator has gone (then
+    waits for plotly to draw, untimed, so that screenshots are complete)."""
+    start = time.perf_counter()
+    tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=timeout_s * 1000)
+    tab.wait_for_function(_IDLE, timeout=timeout_s * 1000)
+    seconds = time.perf_counter() - start
+    tab.wait_for_function(_DRAWN, timeout=timeout_s * 1000)
+    return seconds
+
+
+def choose(tab: Any, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    tab.get_by_label(label, exact=True).first.click()
+    tab.get_by_role("option", name=option, exact=True).first.click()
+
+
+def first_paints(url: str, repeats: int = 3) -> dict[str, list[float]]:
+    """Seconds from opening each page's URL in a fresh session until it has rendered, on a
+    server warmed by one visit of every page first; ``repeats`` fresh sessions per page."""
+    from playwright.sync_api import sync_playwright
+
+    timings: dict[str, list[float]] = {title: [] for title in PAGES}
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        for round_ in range(repeats + 1):  # round 0 warms the server's caches up
+            for title, (path, text) in PAGES.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 1200})
+                tab = context.new_page()
+                start = time.perf_counter()
+                tab.goto(f"{url}/{path}")
+                settle(tab, text, timeout_s=120)
+                if round_:
+                    timings[title].append(time.perf_counter() - start)
+                context.close()
+        browser.close()
+    return timings
+
+
+@dataclass
+class VisitorLog:
+    """What one concurrent session did and saw."""
+
+    subject: str = ""
+    arm: str = ""
+    rated: str = ""  # the one movie this session rated in "Build your own"
+    rated_rows: list[str] = field(default_factory=list)  # its ratings table as shown
+    liked: list[int] = field(default_factory=list)  # positions it gave a thumbs up
+    latencies: list[float] = field(default_factory=list)  # seconds per interaction
+
+
+async def _settled(tab: Any, text: str, timeout_ms: float = 60_000) -> None:
+    await tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(
+        timeout=timeout_ms)
+    await tab.wait_for_function(_IDLE, timeout=timeout_ms)
+
+
+async def _timed(log: VisitorLog, tab: Any, action: Any, text: str) -> None:
+    start = time.perf_counter()
+    await action
+    await _settled(tab, text)
+    log.latencies.append(time.perf_counter() - start)
+
+
+async def _visit(browser: Any, url: str, personas: list[tuple[str, str]], movie: str,
+                 clicks: int, seed: int) -> VisitorLog:
+    """One visitor: open the Persona view and read its arm, then ``clicks`` times pick a
+    persona (``(name, description)``) and give a thumbs up, thinking 0.5-1.5 s before each
+    interaction; last rate ``movie`` in "Build your own" and read its ratings table."""
+    rng, log = random.Random(seed), VisitorLog(rated=movie)
+    context = await browser.new_context(viewport={"width": 1200, "height": 1000})
+    tab = await context.new_page()
+    await tab.goto(f"{url}/persona")
+    await _settled(tab, "Top 10 from", 120_000)
+    caption = await tab.get_by_text("your session").first.inner_text()
+    log.subject, log.arm = re.search(r"session (\w+) is in arm (\w+)", caption).groups()
+    toast = tab.get_by_text("Your feedback is recorded")
+    for click in range(clicks):
+        name, description = personas[(seed + click + 1) % len(personas)]
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        await tab.get_by_label("Persona", exact=True).first.click()
+        await _timed(log, tab, tab.get_by_role("option", name=name, exact=True).first.click(),
+                     description)
+        await toast.first.wait_for(state="hidden", timeout=30_000)  # the last one has gone
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        position = rng.randrange(10)
+        thumbs = tab.locator("[class*='st-key-up_'] button").nth(position)
+        await _timed(log, tab, thumbs.click(), "Your feedback is recorded")
+        log.liked.append(position + 1)
+    await _timed(log, tab, tab.get_by_text("Build your own").first.click(), "Search a movie")
+    await _timed(log, tab, tab.get_by_label("Search a movie").first.fill(movie + "\n"),
+                 "Add rating")
+    await _timed(log, tab, tab.get_by_role("button", name="Add rating").first.click(),
+                 "Clear my ratings")
+    table = tab.locator("[data-testid='stDataFrame']").first
+    log.rated_rows = [line.strip() for line in (await table.text_content() or "").split("\n")]
+    await context.close()
+    return log
+
+
+def visitors(url: str, n: int, clicks: int, personas: list[tuple[str, str]],
+             movies: list[str], seed: int = 0) -> list[VisitorLog]:
+    """``n`` concurrent sessions (Playwright contexts of one Chromium) on the Persona view;
+    session ``i`` rates ``movies[i]`` and gives ``clicks`` thumbs up."""
+    from playwright.async_api import async_playwright
+
+    async def main() -> list[VisitorLog]:
+        async with async_playwright() as driver:
+            browser = await driver.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=CHROMIUM_ARGS)
+            logs = await asyncio.gather(*(
+                _visit(browser, url, personas, movies[i], clicks, seed + i) for i in range(n)))
+            await browser.close()
+            return list(logs)
+
+    return asyncio.run(main())
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, interpolated."""
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(
+        values) > 1 else values[0]
