@@ -54,7 +54,7 @@ class FirstStart:
 class _Job:
     state: State = "running"
     progress: float = 0.0
-    message: str = "Waiting for the data"
+    message: str = "Starting"
     error: str = ""
     thread: threading.Thread | None = field(default=None, repr=False)
 
