@@ -213,8 +213,9 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
     await _timed(log, tab, search.press("Enter"), "Add rating")
     add = tab.get_by_role("button", name="Add rating").first
     await _timed(log, tab, add.dispatch_event("click"), "Clear my ratings")
-    table = tab.locator("[data-testid='stDataFrame']").first
-    await table.get_by_role("gridcell").first.wait_for(state="attached", timeout=60_000)
+    table = await tab.locator("[data-testid='stDataFrame']").first.element_handle()
+    await tab.wait_for_function("t => t.textContent.includes('(')", arg=table,
+                                timeout=_ACTION_MS)  # its grid has drawn a movie
     log.rated_table = await table.text_content() or ""
     return log
 

@@ -4,6 +4,8 @@ event.
 N Playwright contexts of one Chromium open the Persona view at once; each reads its A/B arm,
 picks personas and gives thumbs up (M of them), then rates one movie of its own. Every
 interaction is timed from the click until the page shows its answer and Streamlit is idle.
+The default run (4 sessions) checks isolation and the event store and prints the latencies;
+the slow run (20 sessions) also holds p95 to the target (see benchmarks/results/demo/).
 """
 
 from __future__ import annotations
@@ -45,4 +47,5 @@ def test_concurrent_sessions(app_env: dict, n: int) -> None:
     assert summary["feedback_stored"] == summary["feedback_given"] == n * CLICKS  # none lost
     assert summary["sessions_with_wrong_arm"] == summary["sessions_with_wrong_feedback"] == 0
     assert summary["sessions_seeing_other_ratings"] == 0
-    assert summary["p95_s"] < P95_LIMIT_S
+    if n >= 20:  # the target; the default run's small N checks correctness on any machine
+        assert summary["p95_s"] < P95_LIMIT_S
