@@ -145,7 +145,7 @@ def first_paints(url: str, repeats: int = 3) -> dict[str, list[float]]:
                 context = browser.new_context(viewport={"width": 1400, "height": 1200})
                 tab = context.new_page()
                 start = time.perf_counter()
-                tab.goto(f"{url}/{path}")
+                tab.goto(f"{url}/{path}", timeout=_ACTION_MS)
                 settle(tab, text, timeout_s=120)
                 if round_:
                     timings[title].append(time.perf_counter() - start)
@@ -187,7 +187,7 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
     persona (``(name, description)``) and give a thumbs up, thinking 0.5-1.5 s before each
     interaction; last rate ``movie`` in "Build your own" and read its ratings table."""
     rng, log = random.Random(seed), VisitorLog(rated=movie)
-    await tab.goto(f"{url}/persona")
+    await tab.goto(f"{url}/persona", timeout=300_000)
     await _settled(tab, "is in arm", 300_000)
     caption = await tab.get_by_text("is in arm").first.inner_text()
     log.subject, log.arm = re.search(r"session (\w+) is in arm (\w+)", caption).groups()
@@ -249,7 +249,7 @@ def visitors(url: str, n: int, clicks: int, personas: list[tuple[str, str]],
             warm = await driver.chromium.launch(executable_path=str(CHROMIUM),
                                                 args=CHROMIUM_ARGS)
             tab = await warm.new_page()  # a warm server: models and caches loaded
-            await tab.goto(f"{url}/persona")
+            await tab.goto(f"{url}/persona", timeout=300_000)
             await _settled(tab, "Top 10 from", 300_000)
             await warm.close()
             logs = await asyncio.gather(*(
