@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,14 @@ from recsys.data import stats
 from recsys.data.fetch import raw_dir
 from recsys.data.manifest import read_manifest
 from recsys.monitoring.metrics import start_metrics_server
-from recsys.service import LabRunner, Persona, RecommenderService, load_personas
+from recsys.service import (
+    FirstStarts,
+    LabRunner,
+    Persona,
+    RecommenderService,
+    load_personas,
+    servable_datasets,
+)
 from recsys.service.lab import lab_folder
 from recsys.settings import Settings, get_settings
 from recsys.training import trained_models
@@ -33,9 +39,10 @@ __all__ = [
     "APP_DIR",
     "benchmark_folders",
     "data_insights",
+    "datasets",
     "event_store",
+    "first_starts",
     "get_service",
-    "is_ready",
     "lab_runner",
     "live_experiment",
     "manifest",
@@ -43,7 +50,6 @@ __all__ = [
     "personas",
     "quality_report",
     "settings",
-    "training_lock",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,16 +72,19 @@ def metrics_port(port: int) -> int | None:
 
 
 @st.cache_resource(show_spinner=False)
-def training_lock() -> threading.Lock:
-    """One first-start training at a time per process."""
-    return threading.Lock()
+def _first_starts(data_dir: str, demo_models: str) -> FirstStarts:
+    return FirstStarts(settings())
 
 
-def is_ready(dataset: str) -> bool:
-    """True when ``dataset`` is fetched and at least one model is trained on it."""
+def first_starts() -> FirstStarts:
+    """The process-wide first starts (one background job per dataset, seen by every session)."""
     current = settings()
-    return (raw_dir(dataset, current) / "manifest.json").exists() and bool(
-        trained_models(dataset, current))
+    return _first_starts(str(current.data_dir), current.demo_models)
+
+
+def datasets() -> list[str]:
+    """The selectable releases: the demo one and every release fetched and trained."""
+    return servable_datasets(settings())
 
 
 def _models_signature(dataset: str) -> str:

@@ -1,4 +1,4 @@
-"""Widgets shared by the pages: first start, the movie picker, recommendation cards.
+"""Widgets shared by the pages: first-start progress, the movie picker, recommendation cards.
 
 Each widget draws and returns what the visitor chose; the rules behind it (search, bounds,
 reasons, what to log) come from :mod:`recsys.service`.
@@ -12,21 +12,38 @@ import polars as pl
 import streamlit as st
 
 from app import state
-from recsys.service import MAX_QUERY_CHARS, MovieCatalog, prepare_dataset
+from recsys.service import MAX_QUERY_CHARS, MovieCatalog
 
-__all__ = ["pick_movie", "prepare", "recommendation_cards"]
+__all__ = ["first_start", "pick_movie", "recommendation_cards"]
 
 Feedback = Callable[[int, int, str], None]  # (item_id, position, event)
 
 
-def prepare(dataset: str) -> None:
-    """First start: fetch ``dataset`` and train the default models, showing progress."""
-    bar = st.progress(0.0, text=f"Preparing {dataset}…")
-    with state.training_lock():
-        if not state.is_ready(dataset):
-            prepare_dataset(dataset, state.settings(),
-                            progress=lambda fraction, message: bar.progress(fraction, text=message))
-    bar.empty()
+def first_start(dataset: str) -> None:
+    """Start ``dataset``'s background first start if needed and follow it; stops the page
+    until every default model is trained (the whole app reruns then)."""
+    jobs = state.first_starts()
+    jobs.ensure(dataset)
+
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        """Poll the shared job once a second (only this fragment reruns)."""
+        status = jobs.status(dataset)
+        if status.ready:
+            st.rerun(scope="app")
+        if status.state == "failed":
+            st.error(f"The first start of {dataset} failed: {status.error}")
+            st.button("Retry the first start", icon=":material/refresh:", key="first_start_retry",
+                      on_click=jobs.retry, args=(dataset,))
+            return
+        st.info(f"First start of {dataset}: fetching it and training the default models, once "
+                "for every visitor (a minute or two). You can keep browsing; this page fills "
+                "in when it is done.")
+        st.progress(status.progress, text=status.message)
+        st.caption(f"Still training: {', '.join(status.missing)}")
+
+    progress()
+    st.stop()
 
 
 def pick_movie(

@@ -24,6 +24,7 @@ class Settings:
     event_db_url: str = ""
     embedding_model: str = ""
     public_demo: bool = False
+    demo_models: str = ""  # comma-separated DEFAULT_MODELS the app serves; empty: all of them
     metrics_port: int = 8000
     lenskit_python: Path | None = None  # the LensKit peers' own venv; .venv-lenskit by default
     spark_master: str = "local[2]"  # the Spark engine's master: local[N], spark://host:7077, yarn

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from recsys.data.types import Dataset, Interactions, TrainingData
-from recsys.errors import RecsysError
+from recsys.errors import ConfigError, RecsysError
 from recsys.evaluation import cost
 from recsys.io import write_json
 from recsys.settings import Settings, get_settings
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MODELS",
+    "demo_models",
     "TrainedModel",
     "load_trained_model",
     "models_dir",
@@ -47,6 +48,19 @@ DEFAULT_MODELS: dict[str, dict[str, Any]] = {
     "item_knn": {"similarity": "cosine", "shrinkage": 10.0, "k": 200, "centering": "none",
                  "top_k_only": True},
 }
+
+
+def demo_models(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    """The default models the app trains on a first start and needs before a dataset is ready:
+    ``RECSYS_DEMO_MODELS`` (comma-separated names of :data:`DEFAULT_MODELS`), else all."""
+    settings = settings or get_settings()
+    names = [n.strip() for n in settings.demo_models.split(",") if n.strip()] or list(
+        DEFAULT_MODELS)
+    unknown = sorted(set(names) - set(DEFAULT_MODELS))
+    if unknown:
+        raise ConfigError(f"RECSYS_DEMO_MODELS names {unknown}; expected names among "
+                          f"{list(DEFAULT_MODELS)}")
+    return {name: dict(DEFAULT_MODELS[name]) for name in names}
 
 
 @dataclass(frozen=True)

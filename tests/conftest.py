@@ -52,3 +52,13 @@ def ml_small(data_settings: Settings) -> Dataset:
 def ml_100k(data_settings: Settings) -> Dataset:
     """ml-100k as a canonical Dataset (with u.user demographics), from the mirror."""
     return ingest("ml-100k", settings=data_settings)
+
+
+@pytest.fixture(scope="session")
+def genome_dataset(data_settings: Settings) -> Dataset:
+    """A small synthetic release with a Tag Genome (``recsys data synth --genome``), loaded."""
+    from recsys.data.synth import write_synthetic_release
+
+    write_synthetic_release(data_settings.data_dir / "raw" / "synthetic-genome", 300, 500,
+                            15_000, seed=11, genome=True)
+    return ingest("synthetic-genome", settings=data_settings)

@@ -32,7 +32,8 @@ if kind == "Real user":
 elif kind == "Ready-made persona":
     personas = state.personas(dataset)
     if not personas:
-        st.info("No ready-made persona resolves on this catalogue: build your own below.")
+        st.info("No ready-made persona resolves on this catalogue (their movies are not in "
+                f"{dataset}): choose “Build your own” above.")
         st.stop()
     names = [p.name for p in personas]
     chosen = personas[names.index(st.selectbox("Persona", names, key="persona_name"))]
@@ -70,8 +71,8 @@ live = st.toggle("Let the live A/B experiment choose the model", value=in_test,
 session = LiveSession.start(experiment, st.session_state["subject_id"]) if live else None
 if session:
     model_name = session.model
-    st.caption(f"Experiment `{experiment.id}`: your session is in arm **{session.arm}** → "
-               f"`{model_name}`")
+    st.caption(f"Experiment `{experiment.id}`: your session {session.subject_id} is in arm "
+               f"**{session.arm}** → `{model_name}`")
 else:
     model_name = st.session_state["model"]
     st.caption(f"Model `{model_name}` (sidebar)" + (

@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--items", type=int, help="default: the --like release's")
     synth.add_argument("--ratings", type=int, help="default: the --like release's")
     synth.add_argument("--seed", type=int, default=42)
+    synth.add_argument("--genome", action="store_true",
+                       help="also write a Tag Genome (genome-scores.csv, genome-tags.csv)")
     synth.set_defaults(handler=_synth)
 
 
@@ -104,7 +106,7 @@ def _synth(args: argparse.Namespace) -> int:
         raise ConfigError(f"--name must start with {SYNTHETIC_PREFIX!r}, got {name!r}")
     settings = get_settings()
     write_synthetic_release(raw_dir(name, settings), sizes["users"], sizes["items"],
-                            sizes["ratings"], args.seed)
+                            sizes["ratings"], args.seed, args.genome)
     dataset = ingest(name, force=True, settings=settings)
     print(f"{dataset.name} (SYNTHETIC): {dataset.ratings.height:,} ratings ingested")
     return 0

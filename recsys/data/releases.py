@@ -105,6 +105,8 @@ _SYNTHETIC = (
     TableFile("movies", "movies.csv"),
     TableFile("tags", "tags.csv", required=False),
     TableFile("links", "links.csv", required=False),
+    TableFile("genome_scores", "genome-scores.csv", required=False),  # `recsys data synth --genome`
+    TableFile("genome_tags", "genome-tags.csv", required=False),
 )
 
 

@@ -11,7 +11,15 @@ import polars as pl
 from recsys.data.types import Dataset
 from recsys.errors import DataError, UnknownIdError
 
-__all__ = ["genre_trends", "long_tail", "movie_tags", "rating_distribution", "ratings_over_time"]
+__all__ = [
+    "genome_tags",
+    "genre_trends",
+    "long_tail",
+    "movie_tags",
+    "rating_distribution",
+    "ratings_over_time",
+    "user_tags",
+]
 
 
 def rating_distribution(ratings: pl.DataFrame) -> pl.DataFrame:
@@ -75,16 +83,29 @@ def movie_tags(dataset: Dataset, item_id: int, top: int = 15) -> pl.DataFrame:
 
     Tag Genome relevance where the release has it, else how often users applied each tag.
     """
-    if item_id not in set(dataset.movies["item_id"].to_list()):
-        raise UnknownIdError(f"Movie {item_id} is not in the {dataset.name} catalogue")
     if dataset.genome_scores is not None and dataset.genome_tags is not None:
-        return (
-            dataset.genome_scores.filter(pl.col("item_id") == item_id)
-            .join(dataset.genome_tags, on="tag_id")
-            .sort("relevance", descending=True).head(top)
-            .select("tag", pl.col("relevance").cast(pl.Float64).alias("weight"),
-                    pl.lit("genome relevance").alias("source"))
-        )
+        return genome_tags(dataset, item_id, top)
+    return user_tags(dataset, item_id, top)
+
+
+def genome_tags(dataset: Dataset, item_id: int, top: int = 15) -> pl.DataFrame:
+    """The movie's ``top`` Tag Genome tags by relevance: ``[tag, weight, source]`` (empty for a
+    movie outside the genome); DataError for a release without a genome."""
+    _check_movie(dataset, item_id)
+    if dataset.genome_scores is None or dataset.genome_tags is None:
+        raise DataError(f"{dataset.name} has no Tag Genome")
+    return (
+        dataset.genome_scores.filter(pl.col("item_id") == item_id)
+        .join(dataset.genome_tags, on="tag_id")
+        .sort(["relevance", "tag"], descending=[True, False]).head(top)
+        .select("tag", pl.col("relevance").cast(pl.Float64).alias("weight"),
+                pl.lit("genome relevance").alias("source"))
+    )
+
+
+def user_tags(dataset: Dataset, item_id: int, top: int = 15) -> pl.DataFrame:
+    """The movie's ``top`` user tags by how many applied each: ``[tag, weight, source]``."""
+    _check_movie(dataset, item_id)
     if dataset.tags is None:
         return pl.DataFrame(schema={"tag": pl.String(), "weight": pl.Float64(),
                                     "source": pl.String()})
@@ -95,3 +116,8 @@ def movie_tags(dataset: Dataset, item_id: int, top: int = 15) -> pl.DataFrame:
         .sort(["weight", "tag"], descending=[True, False]).head(top)
         .with_columns(pl.lit("users who applied it").alias("source"))
     )
+
+
+def _check_movie(dataset: Dataset, item_id: int) -> None:
+    if item_id not in set(dataset.movies["item_id"].to_list()):
+        raise UnknownIdError(f"Movie {item_id} is not in the {dataset.name} catalogue")

@@ -69,6 +69,7 @@ MIN_USER_RATINGS = 20  # like ml-20m: every user rated at least 20 movies
 MAX_USER_SHARE = 0.35  # ml-20m's heaviest user rated 9,254 of 26,744 movies
 N_FACTORS = 8
 GLOBAL_MEAN = 3.55
+GENOME_SHARE = 0.4  # ml-20m: 10,381 of its 27,278 movies have genome scores (the rated ones)
 TAG_SHARE, TAGGER_SHARE = 0.023, 0.056  # ml-20m: 465k tags / 20M ratings, 7.8k of 138k users tag
 SAMPLING_ROUNDS = 60
 GUIDE_TABLE = 1 << 22
@@ -76,10 +77,12 @@ CHUNK = 1_000_000
 
 
 def generate_synthetic(
-    n_users: int, n_items: int, n_ratings: int, seed: int = 42
+    n_users: int, n_items: int, n_ratings: int, seed: int = 42, genome: bool = False
 ) -> dict[str, pl.DataFrame]:
     """Frames ``ratings``, ``movies``, ``tags``, ``links`` in the ml-latest CSV column layout
-    (``userId``, ``movieId``, ...). Deterministic for a seed."""
+    (``userId``, ``movieId``, ...), plus ``genome_scores`` and ``genome_tags`` (the ml-20m /
+    ml-25m Tag Genome layout) when ``genome``. Deterministic for a seed; the genome does not
+    change the other frames."""
     _check_shape(n_users, n_items, n_ratings)
     rng = np.random.default_rng(seed)
     movie_ids = np.sort(rng.choice(5 * n_items, size=n_items, replace=False) + 1).astype(np.int32)
@@ -95,12 +98,15 @@ def generate_synthetic(
             "timestamp": _timestamps(rng, users, n_users),
         }
     )
-    return {
+    frames = {
         "ratings": ratings,
         "movies": _movies(rng, movie_ids, genre_matrix),
         "tags": _tags(rng, ratings, genre_matrix, movie_ids),
         "links": _links(rng, movie_ids),
     }
+    if genome:
+        frames |= _genome(rng, movie_ids, genre_matrix, popularity)
+    return frames
 
 
 def is_generated(folder: Path | str, n_users: int, n_items: int, n_ratings: int,
@@ -116,18 +122,20 @@ def is_generated(folder: Path | str, n_users: int, n_items: int, n_ratings: int,
 
 
 def write_synthetic_release(
-    target_dir: Path | str, n_users: int, n_items: int, n_ratings: int, seed: int = 42
+    target_dir: Path | str, n_users: int, n_items: int, n_ratings: int, seed: int = 42,
+    genome: bool = False,
 ) -> Path:
     """Generate and write a synthetic release folder atomically; return its path.
 
-    Files: ``ratings.csv``, ``movies.csv``, ``tags.csv``, ``links.csv`` (ml-latest layout) and
-    ``SYNTHETIC.json`` (generator params and seed, ``"synthetic": true``).
+    Files: ``ratings.csv``, ``movies.csv``, ``tags.csv``, ``links.csv`` (ml-latest layout),
+    ``genome-scores.csv`` and ``genome-tags.csv`` when ``genome``, and ``SYNTHETIC.json``
+    (generator params and seed, ``"synthetic": true``).
     """
-    frames = generate_synthetic(n_users, n_items, n_ratings, seed)
+    frames = generate_synthetic(n_users, n_items, n_ratings, seed, genome)
     target = Path(target_dir)
     with atomic_dir(target) as tmp:
         for name, frame in frames.items():
-            frame.write_csv(tmp / f"{name}.csv")
+            frame.write_csv(tmp / f"{name.replace('_', '-')}.csv")
         write_json(tmp / "SYNTHETIC.json", _card(frames, n_users, n_items, n_ratings, seed))
     log.info("wrote synthetic release %s (%d ratings)", target, n_ratings)
     return target
@@ -366,3 +374,26 @@ def _tags(
         .unique(subset=["userId", "movieId", "tag"], maintain_order=True)
         .sort("userId", "movieId", "timestamp", maintain_order=True)
     )
+
+
+def _genome(
+    rng: np.random.Generator, movie_ids: np.ndarray, genres: np.ndarray, popularity: np.ndarray
+) -> dict[str, pl.DataFrame]:
+    """The Tag Genome of the most popular movies: a relevance in [0, 1] of every tag of the
+    tags vocabulary to each of them (high for the tags of the movie's genres), dense like
+    GroupLens' ``genome-scores.csv``."""
+    vocabulary = [w for g in GENRES for w in GENRE_TAGS[g]] + [*GENERIC_TAGS]
+    per_genre = len(GENRE_TAGS[GENRES[0]])
+    movies = np.sort(np.argsort(-popularity)[: max(1, int(GENOME_SHARE * len(movie_ids)))])
+    member = np.repeat(genres[movies], per_genre, axis=1)  # movies × genre tags
+    member = np.hstack([member, np.zeros((len(movies), len(GENERIC_TAGS)), dtype=bool)])
+    relevance = np.where(member, rng.beta(5.0, 2.0, member.shape), rng.beta(1.0, 8.0, member.shape))
+    tag_ids = np.arange(1, len(vocabulary) + 1, dtype=np.int32)
+    return {
+        "genome_scores": pl.DataFrame({
+            "movieId": np.repeat(movie_ids[movies], len(vocabulary)),
+            "tagId": np.tile(tag_ids, len(movies)),
+            "relevance": relevance.ravel().round(5),
+        }),
+        "genome_tags": pl.DataFrame({"tagId": tag_ids, "tag": vocabulary}),
+    }

@@ -14,31 +14,64 @@ from typing import Any
 import polars as pl
 
 from recsys.arguments import check_history, check_text
+from recsys.data.fetch import raw_dir
+from recsys.data.manifest import MANIFEST_NAME
+from recsys.data.releases import RELEASES, SYNTHETIC_PREFIX, get_release
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.settings import Settings, get_settings
-from recsys.training import TrainedModel
+from recsys.training import TrainedModel, trained_models
 
 __all__ = [
-    "DATASETS",
+    "DEMO_DATASET",
     "MAX_K",
     "MAX_QUERY_CHARS",
     "MAX_RATINGS",
     "MovieCatalog",
+    "dataset_label",
+    "has_genome",
     "normalise_titles",
     "prepare_dataset",
+    "servable_datasets",
 ]
 
-DATASETS = ("ml-latest-small", "ml-100k")
+DEMO_DATASET = "ml-latest-small"  # what a fresh server fetches and trains first
 MAX_K = 50  # recommendations, neighbours or search hits per request
 MAX_QUERY_CHARS = 100
 MAX_RATINGS = 50  # ratings in a visitor's history
 MOVIE_COLUMNS = ("item_id", "title", "year", "genres", "n_ratings")
 
 
+def servable_datasets(settings: Settings | None = None) -> list[str]:
+    """The demo release, then every other release fetched and trained under the data dir
+    (official or synthetic), by name."""
+    settings = settings or get_settings()
+    root = settings.data_dir / "models"
+    names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+    known = [n for n in names if n in RELEASES or n.startswith(SYNTHETIC_PREFIX)]
+    served = [n for n in known if (raw_dir(n, settings) / MANIFEST_NAME).exists()
+              and trained_models(n, settings)]
+    return [DEMO_DATASET, *(n for n in served if n != DEMO_DATASET)]
+
+
+def has_genome(name: str, settings: Settings | None = None) -> bool:
+    """True when the fetched release ``name`` holds a Tag Genome (its raw genome file is
+    there: ml-20m, ml-25m, or a release made by ``recsys data synth --genome``)."""
+    table = get_release(name).table_file("genome_scores")
+    return table is not None and (raw_dir(name, settings or get_settings())
+                                  / table.filename).exists()
+
+
+def dataset_label(name: str) -> str:
+    """How the dataset selector shows ``name``: generated releases are labelled synthetic."""
+    return f"{name} (synthetic)" if get_release(name).synthetic else name
+
+
 def normalise_titles(titles: pl.Series) -> pl.Series:
-    """Lower-case, article-first ("Godfather, The" -> "the godfather"), punctuation-free titles."""
-    lowered = titles.str.to_lowercase().str.strip_chars()
+    """Lower-case, accent-free, article-first ("Godfather, The" -> "the godfather"),
+    punctuation-free titles."""
+    lowered = (titles.str.normalize("NFKD").str.replace_all(r"\p{M}", "")  # é -> e
+               .str.to_lowercase().str.strip_chars())
     moved = lowered.str.replace(r"^(.*), (the|a|an)(:.*)?$", "$2 $1$3")
     return moved.str.replace_all(r"[^0-9a-z]+", " ").str.strip_chars()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -31,8 +32,10 @@ __all__ = [
     "METHODS",
     "REPRESENTATION_METHODS",
     "Explorer",
+    "GenomeVsRating",
     "catalog_map",
     "list_overlap",
+    "rating_matrix",
     "similar_movies",
 ]
 
@@ -92,27 +95,34 @@ def similar_movies(
     methods: Sequence[str] = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tfidf",
                               "embedding"),
     features: Mapping[str, ItemFeatures] | None = None,
+    train: Interactions | None = None,
 ) -> pl.DataFrame:
     """The ``k`` nearest movies to ``item_id`` per method: ``[method, rank, item_id, title,
     score]``.
 
     ``features`` maps ``tfidf`` / ``genome`` / ``embedding`` to precomputed representations
-    (the app caches them); missing ones are built from ``dataset``. Only positive
-    similarities are listed, so a method may return fewer than ``k`` movies.
+    and ``train`` is :func:`rating_matrix` of ``dataset`` (the app caches both); missing ones
+    are built from ``dataset``. Only positive similarities are listed, so a method may return
+    fewer than ``k`` movies.
     """
     unknown = sorted(set(methods) - set(METHODS))
     if unknown or k < 1:
         raise ConfigError(f"similar_movies: methods must be in {METHODS} and k >= 1; "
                           f"got unknown {unknown}, k={k}")
-    catalog = dataset.movies["item_id"].cast(pl.Int64).to_numpy()
-    if item_id not in set(catalog.tolist()):
+    train = train if train is not None else rating_matrix(dataset)
+    if item_id not in set(train.item_ids.tolist()):
         raise UnknownIdError(f"Movie {item_id} is not in {dataset.name}'s catalogue")
-    train = Interactions.from_frame(dataset.ratings, items=catalog)
     frames = [_top_frame(method, _scores(dataset, train, item_id, method, features or {}),
                          train.item_ids, item_id, k) for method in methods]
     titles = dataset.movies.select(pl.col("item_id").cast(pl.Int64), "title")
     return pl.concat(frames).join(titles, on="item_id", how="left").select(
         list(EXPLORER_SCHEMA)).cast(EXPLORER_SCHEMA)
+
+
+def rating_matrix(dataset: Dataset) -> Interactions:
+    """Every rating of ``dataset`` over its whole catalogue (rated or not)."""
+    return Interactions.from_frame(dataset.ratings,
+                                   items=dataset.movies["item_id"].cast(pl.Int64).to_numpy())
 
 
 def _top_frame(method: str, scores: np.ndarray, item_ids: np.ndarray, item_id: int,
@@ -150,6 +160,15 @@ def catalog_map(features: ItemFeatures, seed: int = 0) -> pl.DataFrame:
                          "y": points[:, 1]})
 
 
+class GenomeVsRating(NamedTuple):
+    """One movie's similarity to others by the genome and by ratings: ``pairs`` is
+    ``[item_id, title, genome, rating]``; ``spearman`` their rank correlation (None under 3
+    movies)."""
+
+    pairs: pl.DataFrame
+    spearman: float | None
+
+
 class Explorer:
     """One dataset's similarity explorer; representations and maps are built once, shared."""
 
@@ -158,7 +177,16 @@ class Explorer:
         self.dataset = catalog.dataset
         self._features: dict[str, ItemFeatures] = {}
         self._maps: dict[str, pl.DataFrame] = {}
+        self._train: Interactions | None = None
         self._lock = threading.RLock()
+
+    @property
+    def train(self) -> Interactions:
+        """The rating matrix the rating-based measures read, built once."""
+        with self._lock:
+            if self._train is None:
+                self._train = rating_matrix(self.dataset)
+        return self._train
 
     def methods(self) -> list[str]:
         """Methods that make sense on this dataset (the genome only where it exists)."""
@@ -180,7 +208,35 @@ class Explorer:
         self.catalog.movie(item_id)
         features = {m: self.features(m) for m in methods if m in REPRESENTATION_METHODS}
         with timed("explorer", endpoint="similar"):
-            return similar_movies(self.dataset, item_id, k, list(methods), features)
+            return similar_movies(self.dataset, item_id, k, list(methods), features, self.train)
+
+    def genome_movies(self) -> pl.DataFrame:
+        """The catalogue movies the Tag Genome covers, most rated first (``MovieCatalog``
+        columns)."""
+        ids = self.features("genome").item_ids.tolist()
+        return (self.catalog.movies.filter(pl.col("item_id").is_in(ids))
+                .sort(["n_ratings", "item_id"], descending=[True, False]))
+
+    def genome_vs_rating(self, item_id: int) -> GenomeVsRating:
+        """How one genome movie's genome similarity to the others compares with its rating
+        similarity, over the movies sharing at least ``_MIN_CO_RATERS`` raters with it."""
+        self.features("genome").vector(item_id)  # UnknownIdError for a movie outside it
+        train = self.train
+        scores = {"genome": _scores(self.dataset, train, item_id, "genome",
+                                    {"genome": self.features("genome")}),
+                  "rating": _rating_scores(train, item_id, "cosine")}
+        frame = pl.DataFrame({"item_id": train.item_ids} | scores)
+        genome_ids = self.features("genome").item_ids
+        pairs = (
+            frame.filter(pl.col("item_id").is_in(genome_ids.tolist()),
+                         pl.col("item_id") != item_id, pl.col("rating") > 0)
+            .join(self.catalog.movies.select("item_id", "title"), on="item_id", how="left")
+            .sort(["genome", "item_id"], descending=[True, False])
+            .select("item_id", "title", "genome", "rating")
+        )
+        spearman = (pairs.select(pl.corr("genome", "rating", method="spearman")).item()
+                    if pairs.height > 2 else None)
+        return GenomeVsRating(pairs, spearman)
 
     def catalog_map(self, kind: str = "tfidf") -> pl.DataFrame:
         """2-D projection of the catalogue: ``[item_id, x, y, title, n_ratings, genre]``."""

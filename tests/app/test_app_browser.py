@@ -7,12 +7,7 @@ page's content is rendered and Streamlit has stopped running) and printed.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,20 +15,13 @@ import pytest
 import requests
 from conftest import APP_MODELS
 
+from app.journey import CHROMIUM, CHROMIUM_ARGS, choose, free_port, serve, settle
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-output" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGE_SWITCH_LIMIT_S = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -45,30 +33,8 @@ def metrics_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(app_env: dict, metrics_port: int) -> Iterator[str]:
     """``streamlit run app/main.py`` on a free port; stopped after the module."""
-    port = free_port()
-    env = {**os.environ, **app_env, "RECSYS_METRICS_PORT": str(metrics_port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
-         "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("streamlit did not become healthy within 60 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serve({**app_env, "RECSYS_METRICS_PORT": str(metrics_port)}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -76,25 +42,10 @@ def page(app_url: str) -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.fail("Debian chromium is missing: apt-get install -y chromium chromium-driver")
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1400, "height": 2400})
         yield tab
         browser.close()
-
-
-def settle(tab: object, text: str, timeout_s: float = 60) -> float:
-    """Seconds until ``text`` is visible and Streamlit's running indicator has gone."""
-    start = time.perf_counter()
-    tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=timeout_s * 1000)
-    tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=timeout_s * 1000)
-    seconds = time.perf_counter() - start
-    tab.wait_for_function(  # plotly draws after the script finished: wait before screenshots
-        "() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
-        "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
-        ".every(c => c.querySelector('.main-svg'))", timeout=timeout_s * 1000)
-    return seconds
 
 
 def switch(tab: object, title: str, expected: str, timings: dict[str, float]) -> None:
@@ -103,12 +54,6 @@ def switch(tab: object, title: str, expected: str, timings: dict[str, float]) ->
     timings[title] = settle(tab, expected)
     name = re.sub(r"[^a-z0-9]+", "-", title.lower())
     tab.screenshot(path=str(SHOTS / f"{len(timings):02d}-{name}.png"), full_page=True)
-
-
-def choose(tab: object, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
-    tab.get_by_label(label, exact=True).first.click()
-    tab.get_by_role("option", name=option, exact=True).first.click()
 
 
 # The start of each model's own reason on the Persona view (see tests/app/test_app_pages.py).

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
 import pytest
 from conftest import APP_MODELS
 from streamlit.testing.v1 import AppTest
 
 from recsys.ab.events import EventStore
+from recsys.data.load import load_dataset
 from recsys.settings import get_settings
 
 DATASETS = ["ml-latest-small", "ml-100k"]
@@ -202,3 +204,61 @@ def test_lab_marks_peer_rows(app: AppTest) -> None:
     assert sides["ours: EASE tuned"] == "ours"
     assert sides["cornac BPR (k 200, 200 iterations)"].startswith("peer: cornac ")
     assert "Peer rows (shaded)" in texts(app)
+
+
+def test_the_dataset_selector_lists_every_trained_release(app: AppTest) -> None:
+    open_page(app, "ml-100k", "home")
+    selector = app.selectbox(key="dataset")
+    assert selector.options == ["ml-latest-small", "ml-100k", "synthetic-genome (synthetic)"]
+
+
+@pytest.mark.parametrize("page", [*PAGES, "genome"])
+def test_every_page_works_on_a_synthetic_genome_release(app: AppTest, page: str) -> None:
+    open_page(app, "synthetic-genome", page)
+    assert not app.error, [e.value for e in app.error]
+
+
+def test_genome_explorer(app: AppTest) -> None:
+    open_page(app, "synthetic-genome", "genome")
+    assert "Tag Genome of synthetic-genome scores 200 movies against 63 tags" in texts(app)
+    neighbours, genome, users = (frame.value for frame in app.dataframe[:3])
+    assert neighbours.shape[0] == 10 and genome.shape[0] == 15 and users.shape[0] > 0
+    assert "Spearman rank correlation" in texts(app)
+    data = load_dataset("synthetic-genome", get_settings())
+    covered = set(data.genome_scores["item_id"].to_list())
+    outside = data.movies.filter(~pl.col("item_id").is_in(list(covered)),
+                                 pl.col("item_id") >= 1000)["title"][0]  # a unique title
+    app.text_input(key="genome_search").set_value(outside).run()
+    assert "has no genome scores: the genome covers the 200 most-rated movies" in texts(app)
+    assert not app.exception
+
+
+def test_no_genome_page_without_a_genome(app: AppTest) -> None:
+    open_page(app, "ml-100k", "home")
+    with pytest.raises(Exception, match="genome"):
+        app.switch_page("app_pages/genome.py").run()
+
+
+ODD_SEARCHES = ['"toy story"', "toy (story", "[toy]", ".*", "%_?", "amélie", "\\", "x" * 300]
+
+
+@pytest.mark.parametrize("query", ODD_SEARCHES)
+def test_odd_searches_get_a_message_never_a_traceback(app: AppTest, query: str) -> None:
+    open_page(app, "ml-latest-small", "similarity")
+    app.text_input(key="similar_search").set_value(query).run()
+    assert not app.exception
+    shown = texts(app)
+    assert "Neighbours of" in shown or "No movie title contains" in shown or (
+        "at most 100 are allowed" in shown), shown
+
+
+def test_a_persona_of_unknown_movies_is_explained(app: AppTest) -> None:
+    open_page(app, "synthetic-genome", "persona")
+    assert "No ready-made persona resolves on this catalogue" in texts(app)
+    assert not app.exception
+
+
+def test_an_empty_similarity_selection_is_explained(app: AppTest) -> None:
+    open_page(app, "ml-100k", "similarity")
+    app.multiselect(key="similar_methods").set_value([]).run()
+    assert "Pick at least one similarity measure" in texts(app)

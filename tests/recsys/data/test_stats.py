@@ -7,7 +7,7 @@ import pytest
 
 from recsys.data import stats
 from recsys.data.types import Dataset
-from recsys.errors import UnknownIdError
+from recsys.errors import DataError, UnknownIdError
 
 RATINGS = pl.DataFrame({
     "user_id": [1, 1, 1, 2, 2, 3],
@@ -54,3 +54,14 @@ def test_movie_tags_counts_user_tags(ml_small: Dataset) -> None:
     assert tags["source"][0] == "users who applied it"
     with pytest.raises(UnknownIdError):
         stats.movie_tags(ml_small, -1)
+
+
+def test_genome_tags_beside_user_tags(genome_dataset: Dataset, ml_small: Dataset) -> None:
+    movie = int(genome_dataset.genome_scores["item_id"][0])
+    genome = stats.genome_tags(genome_dataset, movie, top=5)
+    assert genome.height == 5 and genome["weight"].is_sorted(descending=True)
+    assert stats.movie_tags(genome_dataset, movie, top=5).equals(genome)  # genome first
+    users = stats.user_tags(genome_dataset, movie)
+    assert set(users["source"]) <= {"users who applied it"}
+    with pytest.raises(DataError, match="no Tag Genome"):
+        stats.genome_tags(ml_small, 296)

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
 from recsys.data.split import random_holdout
-from recsys.data.synth import GENRES, generate_synthetic, write_synthetic_release
+from recsys.data.synth import GENRE_TAGS, GENRES, generate_synthetic, write_synthetic_release
 from recsys.errors import ConfigError
 
 FIRST_2015_SECOND, FIRST_1995_SECOND = 1_420_070_400, 788_918_400
@@ -139,3 +139,24 @@ def test_release_files_have_the_ml_latest_layout(tmp_path: Path) -> None:
     ratings = pl.read_csv(folder / "ratings.csv")
     assert ratings.height == 900 and ratings["rating"].is_in([x / 2 for x in range(1, 11)]).all()
     assert not list(tmp_path.glob(".*"))  # no temp folder left behind
+
+
+def test_a_genome_in_the_tag_genome_layout(tmp_path: Path) -> None:
+    plain = generate_synthetic(60, 200, 2_000, seed=3)
+    frames = generate_synthetic(60, 200, 2_000, seed=3, genome=True)
+    assert all(frames[name].equals(plain[name]) for name in plain)  # the rest is unchanged
+    scores, tags = frames["genome_scores"], frames["genome_tags"]
+    movies = scores["movieId"].n_unique()
+    assert movies == 80 and scores.height == movies * tags.height  # dense, 40% of the movies
+    assert scores["relevance"].is_between(0, 1).all()
+    genres = frames["movies"].select("movieId", pl.col("genres").str.split("|"))
+    first = scores.join(tags, on="tagId").join(genres, on="movieId").sort(
+        "relevance", descending=True).group_by("movieId").first()
+    matches = first.filter(pl.struct("tag", "genres").map_elements(
+        lambda row: any(row["tag"] in GENRE_TAGS[g] for g in row["genres"] if g in GENRE_TAGS),
+        return_dtype=pl.Boolean))
+    assert matches.height >= 0.9 * movies  # a movie's most relevant tag follows its genres
+    folder = write_synthetic_release(tmp_path / "synthetic-g", 60, 200, 2_000, seed=3, genome=True)
+    headers = {p.name: p.read_text().splitlines()[0] for p in folder.glob("genome-*.csv")}
+    assert headers == {"genome-scores.csv": "movieId,tagId,relevance",
+                       "genome-tags.csv": "tagId,tag"}

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
+from recsys.data.load import ingest
+from recsys.data.synth import write_synthetic_release
 from recsys.errors import ConfigError
-from recsys.service import MAX_QUERY_CHARS, RecommenderService, normalise_titles
+from recsys.service import (
+    DEMO_DATASET,
+    MAX_QUERY_CHARS,
+    RecommenderService,
+    dataset_label,
+    has_genome,
+    normalise_titles,
+    prepare_dataset,
+    servable_datasets,
+)
+from recsys.settings import Settings
 
 
 def test_normalise_titles_moves_articles_and_drops_punctuation() -> None:
@@ -22,3 +36,29 @@ def test_search_is_bounded_and_ranked(service: RecommenderService) -> None:
     with pytest.raises(ConfigError, match="at most 100"):
         service.catalog.search("x" * (MAX_QUERY_CHARS + 1))
     assert service.catalog.search("  ").is_empty()
+
+
+def test_search_takes_odd_text_literally(service: RecommenderService) -> None:
+    catalog = service.catalog
+    assert catalog.search("amélie")["title"][0].startswith("Amelie")  # accents fold
+    assert catalog.search("AMELIE")["title"][0] == catalog.search("amélie")["title"][0]
+    assert catalog.search('"toy story"')["title"][0] == "Toy Story"  # quotes are punctuation
+    assert catalog.search("star wars: episode [iv]")["title"].str.contains("Episode IV").all()
+    for odd in (".*", "(", "\\", "%", "_", "?", "'"):  # no regex, no SQL wildcard
+        assert catalog.search(odd).is_empty(), odd
+    assert catalog.search("[a-z]+").equals(catalog.search("a z"))  # words, not a pattern
+    assert catalog.search("x" * MAX_QUERY_CHARS).is_empty()
+
+
+def test_datasets_are_the_demo_one_and_every_trained_release(
+    mirror_dir: Path, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, data_mirror=mirror_dir)
+    assert servable_datasets(settings) == [DEMO_DATASET]
+    write_synthetic_release(tmp_path / "raw" / "synthetic-tiny", 40, 60, 800, seed=1, genome=True)
+    prepare_dataset("synthetic-tiny", settings, {"most_popular": {}})
+    ingest("ml-100k", settings=settings)  # fetched but not trained: not servable
+    assert servable_datasets(settings) == [DEMO_DATASET, "synthetic-tiny"]
+    assert dataset_label("synthetic-tiny") == "synthetic-tiny (synthetic)"
+    assert dataset_label("ml-100k") == "ml-100k"
+    assert has_genome("synthetic-tiny", settings) and not has_genome("ml-100k", settings)

@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Dataset
-from recsys.errors import ConfigError, UnknownIdError
+from recsys.errors import ConfigError, DataError, UnknownIdError
 from recsys.features import tfidf_features
-from recsys.service import RecommenderService
-from recsys.service.explore import catalog_map, list_overlap, similar_movies
+from recsys.service import MovieCatalog, RecommenderService
+from recsys.service.explore import Explorer, catalog_map, list_overlap, similar_movies
 
 METHODS = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tfidf")
 
@@ -79,3 +79,29 @@ def test_similar_and_catalog_map(service: RecommenderService) -> None:
     assert {"x", "y", "genre", "title"} <= set(points.columns) and points.height > 1000
     with pytest.raises(UnknownIdError):
         service.explorer.similar(-1, ["tfidf"])
+
+
+def test_genome_explorer_on_a_genome_release(genome_dataset: Dataset) -> None:
+    explorer = Explorer(MovieCatalog(genome_dataset))
+    assert "genome" in explorer.methods()
+    covered = explorer.genome_movies()
+    assert covered.height == 200 and covered["n_ratings"].is_sorted(descending=True)
+    movie = int(covered["item_id"][0])
+    neighbours = explorer.similar(movie, ["genome"], k=5)
+    assert neighbours.height == 5 and set(neighbours["item_id"]) <= set(covered["item_id"])
+    comparison = explorer.genome_vs_rating(movie)
+    pairs = comparison.pairs
+    assert pairs.columns == ["item_id", "title", "genome", "rating"] and pairs.height > 20
+    assert movie not in pairs["item_id"].to_list() and (pairs["rating"] > 0).all()
+    assert pairs["genome"].is_sorted(descending=True)
+    assert comparison.spearman == pytest.approx(
+        pairs.to_pandas()[["genome", "rating"]].corr("spearman").iloc[0, 1])
+    outside = genome_dataset.movies.filter(~pl.col("item_id").is_in(covered["item_id"].to_list()))
+    with pytest.raises(UnknownIdError, match="no genome features"):
+        explorer.genome_vs_rating(int(outside["item_id"][0]))
+
+
+def test_no_genome_explorer_without_a_genome(service: RecommenderService) -> None:
+    assert "genome" not in service.explorer.methods()
+    with pytest.raises(DataError, match="no Tag Genome"):
+        service.explorer.genome_movies()
