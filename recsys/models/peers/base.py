@@ -33,7 +33,6 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-import torch
 from threadpoolctl import threadpool_limits
 
 from recsys.data.types import Interactions, TrainingData
@@ -62,7 +61,13 @@ def is_peer(name: str) -> bool:
 
 @contextmanager
 def pinned_threads(threads: int) -> Iterator[None]:
-    """BLAS/OpenMP pools and torch limited to ``threads`` inside the block, restored after."""
+    """BLAS/OpenMP pools and torch limited to ``threads`` inside the block, restored after.
+
+    torch is imported here, not with the module: a process that never fits a peer (the app)
+    does not pay its ~230 MB.
+    """
+    import torch
+
     previous = torch.get_num_threads()
     with threadpool_limits(limits=threads):
         torch.set_num_threads(threads)
