@@ -288,7 +288,8 @@ def _run_split(
            if metric_columns(per_user) else pl.DataFrame())
     row = {"model": label, "name": model_spec.name, "split": data.split_id,
            "params": json.dumps(params, sort_keys=True, default=str), **metrics}
-    _log_split(tracker, parent, context, model_spec, data, params, metrics, per_user)
+    _log_split(tracker, parent, context, model_spec, data, params, metrics, per_user,
+               model.learning_curve())
     return row, per_user, seg
 
 
@@ -301,6 +302,7 @@ def _log_split(
     params: dict[str, Any],
     metrics: dict[str, float],
     per_user: pl.DataFrame,
+    curve: list[dict[str, float]],
 ) -> None:
     if isinstance(tracker, NullTracker):
         return
@@ -309,6 +311,7 @@ def _log_split(
     tracker.log(run, params={**params, "split": data.split_id,
                              "n_train": data.interactions.nnz, "n_test": data.test.height},
                 metrics=metrics)
+    tracker.log_curve(run, curve)
     with tempfile.TemporaryDirectory(prefix="recsys-run-") as tmp:
         path = Path(tmp) / "per_user.parquet"
         per_user.write_parquet(path)

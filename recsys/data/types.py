@@ -196,7 +196,11 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class Split:
-    """A reproducible train/test (and optional validation) partition of ratings."""
+    """A reproducible train/test (and optional validation) partition of ratings.
+
+    ``history`` (strong generalisation only) holds the test users' ratings that are known at
+    scoring time, as a folded-in history, and never at training time.
+    """
 
     train: pl.DataFrame
     test: pl.DataFrame
@@ -204,6 +208,7 @@ class Split:
     protocol: str = ""
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    history: pl.DataFrame | None = None
 
 
 class Interactions:
