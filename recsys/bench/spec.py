@@ -172,6 +172,9 @@ class BenchmarkSpec:
     full_catalog: bool = False  # train vocabulary = every movie (cold items as empty columns)
     published: Published | None = None
     goals: list[Goal] = field(default_factory=list)
+    # Specs (paths relative to this file's folder) that ``recsys bench run`` runs after this
+    # one, each into its own results folder: the same models under another protocol.
+    also: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _validate(self)
