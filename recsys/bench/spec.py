@@ -40,7 +40,7 @@ RATING_METRICS = ("rmse", "mae")
 BEYOND_METRICS = ("coverage", "novelty", "arp", "gini", "ild")  # recsys.evaluation names
 COST_METRICS = (
     "fit_s", "predict_s", "time_s", "total_time_s", "recommend_ms", "latency_p50_ms",
-    "latency_p95_ms", "peak_mb", "size_mb",
+    "latency_p95_ms", "peak_mb", "size_mb", "epochs", "epoch_s",
 )
 LOWER_IS_BETTER = frozenset(RATING_METRICS + COST_METRICS + ("arp", "gini"))
 _METRIC = re.compile(r"^(?P<base>[a-z_]+)(@(?P<k>\d+))?$")
