@@ -9,7 +9,10 @@
   movies rated, then an MLP), the item tower an item embedding through its own MLP; the score
   is their dot product over a ``temperature``. Training samples (user, movie) pairs, removes the
   movie from the user's history and scores it against the batch's other movies (in-batch
-  negatives, softmax cross-entropy). The user tower reads any history: new users fold in.
+  negatives, softmax cross-entropy). In-batch negatives are drawn by popularity, so each
+  logit is corrected by minus the log of its movie's sampling probability (Yi et al. 2019's
+  logQ correction); without it the model learns to demote popular movies. The user tower reads
+  any history: new users fold in.
 * **BPR** (Rendle et al. 2009) with **uniform** negatives, as cornac samples them (the
   ``implicit`` BPR samples by popularity): dot-product MF plus an item bias, trained on
   ``-log σ(x_ui - x_uj)`` with L2 ``regularization`` on the rows used.
@@ -180,13 +183,18 @@ class TwoTower(_SampledModel):
     def _network(self, n_users: int, n_items: int) -> nn.Module:
         return _TwoTowerNetwork(n_items, self.params.dim, self.params.dropout)
 
+    def _start(self, matrix: sp.csr_matrix) -> None:
+        super()._start(matrix)
+        counts = np.bincount(matrix.indices, minlength=matrix.shape[1]) + 1.0
+        self.log_q_ = torch.from_numpy(np.log(counts / counts.sum()).astype(np.float32))
+
     def _loss(self, matrix: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> torch.Tensor:
         x = dense(matrix[users])
         positives = torch.from_numpy(items)
         x[torch.arange(len(users)), positives] = 0.0  # the movie to predict leaves the history
         logits = self.net_.users(x) @ self.net_.item_vectors(positives).T
         same = positives[:, None] == positives[None, :]  # a repeated movie is no negative
-        logits = (logits / self.params.temperature).masked_fill(
+        logits = (logits / self.params.temperature - self.log_q_[positives][None, :]).masked_fill(
             same & ~torch.eye(len(users), dtype=torch.bool), -torch.inf)
         return F.cross_entropy(logits, torch.arange(len(users)))
 
