@@ -42,6 +42,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
+_MAX_BATCH_METRICS = 1000  # MLflow's limit on the metrics of one log_batch call
 CHAMPION_ALIAS = "champion"  # the alias of the registered version the app serves
 REGISTERED_MODEL = "recsys-{dataset}"  # the registered model of each dataset
 
@@ -120,6 +121,17 @@ class Tracker:
             tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
         )
 
+    def log_curve(self, run_id: str, curve: list[dict[str, float]]) -> None:
+        """Log a learning curve: entry ``i`` holds the metrics of epoch ``i + 1`` (MLflow step)."""
+        from mlflow.entities import Metric
+
+        stamp = int(time.time() * 1000)
+        metrics = [Metric(_metric_key(k), float(v), stamp, step)
+                   for step, point in enumerate(curve, start=1) for k, v in point.items()
+                   if math.isfinite(float(v))]
+        for start in range(0, len(metrics), _MAX_BATCH_METRICS):
+            self.client.log_batch(run_id, metrics=metrics[start : start + _MAX_BATCH_METRICS])
+
     def log_files(self, run_id: str, paths: list[Path]) -> None:
         """Attach files as artifacts (under their own names)."""
         for path in paths:
@@ -146,6 +158,9 @@ class NullTracker:
         return ""
 
     def log(self, run_id: str, params: Any = None, metrics: Any = None, tags: Any = None) -> None:
+        """Do nothing."""
+
+    def log_curve(self, run_id: str, curve: list[dict[str, float]]) -> None:
         """Do nothing."""
 
     def log_files(self, run_id: str, paths: list[Path]) -> None:

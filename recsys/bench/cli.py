@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run one spec and write its results folder")
     run.add_argument("spec", type=Path, help="YAML spec, e.g. benchmarks/specs/NAME.yaml")
     run.add_argument("--output", type=Path, default=None,
-                     help="results folder (default: benchmarks/results/<spec name>)")
+                     help="results folder (default: benchmarks/results/<spec name>); the "
+                          "specs of its `also` list write beside it, under their names")
     run.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     run.add_argument("--models", default="",
                      help="comma-separated model labels (or registry names) to run, default all")
@@ -37,22 +38,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from recsys.bench import report, runner
     from recsys.bench.spec import load_spec
 
     spec = load_spec(args.spec)
+    failed = [_run_one(args.spec, args, args.output)]
+    for extra in spec.also:  # beside the main results folder, each under its own name
+        companion = args.spec.parent / extra
+        output = None if args.output is None else args.output.parent / load_spec(companion).name
+        failed.append(_run_one(companion, args, output))
+    return 1 if any(failed) else 0
+
+
+def _run_one(path: Path, args: argparse.Namespace, output: Path | None) -> bool:
+    """Run one spec file and write its results (``output``: default folder when None); True
+    when a model failed."""
+    from recsys.bench import report, runner
+    from recsys.bench.spec import load_spec
+
+    spec = load_spec(path)
     if args.models:
         spec = spec.select([m.strip() for m in args.models.split(",") if m.strip()])
     result = runner.run_benchmark(
         spec, progress=not args.no_progress, tracking=not args.no_mlflow,
-        spec_text=args.spec.read_text(encoding="utf-8"), threads=args.threads,
+        spec_text=path.read_text(encoding="utf-8"), threads=args.threads,
     )
-    folder = report.write_results(result, args.output or RESULTS_DIR / spec.name)
+    folder = report.write_results(result, output or RESULTS_DIR / spec.name)
     goals = report.evaluate_goals(spec, result.summary)
     print(f"{spec.name}: {result.summary.height} model(s), results in {folder}")
     for outcome in goals:
         print(f"  goal {'MET   ' if outcome.met else 'MISSED'} {outcome.text}")
-    return 1 if result.errors else 0
+    return bool(result.errors)
 
 
 def _list(args: argparse.Namespace) -> int:

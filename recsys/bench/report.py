@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 _COST_COLUMNS = {
     "fit_s": "fit s",
+    "epochs": "epochs",
+    "epoch_s": "s/epoch",
     "total_time_s": "total time s",
     "recommend_ms": "recommend ms/user",
     "latency_p50_ms": "latency p50 ms",

@@ -283,13 +283,16 @@ def _run_split(
     metrics, per_user = evaluation.metrics, evaluation.per_user
     metrics |= {"fit_s": fit_cost.seconds, "peak_mb": fit_cost.peak_mb}
     metrics["time_s"] = metrics["fit_s"] + metrics.get("predict_s", 0.0)
+    curve = model.learning_curve()
+    if curve:  # models trained in epochs: how many ran (early stopping) and their mean cost
+        metrics |= {"epochs": float(len(curve)), "epoch_s": fit_cost.seconds / len(curve)}
     per_user = per_user.with_columns(pl.lit(label).alias("model"),
                                      pl.lit(data.split_id).alias("split"))
     seg = (segments.metrics_by_segment(per_user, data.segments)
            if metric_columns(per_user) else pl.DataFrame())
     row = {"model": label, "name": model_spec.name, "split": data.split_id,
            "params": json.dumps(params, sort_keys=True, default=str), **metrics}
-    _log_split(tracker, parent, context, model_spec, data, params, metrics, per_user)
+    _log_split(tracker, parent, context, model_spec, data, params, metrics, per_user, curve)
     return row, per_user, seg
 
 
@@ -302,6 +305,7 @@ def _log_split(
     params: dict[str, Any],
     metrics: dict[str, float],
     per_user: pl.DataFrame,
+    curve: list[dict[str, float]],
 ) -> None:
     if isinstance(tracker, NullTracker):
         return
@@ -310,6 +314,7 @@ def _log_split(
     tracker.log(run, params={**params, "split": data.split_id,
                              "n_train": data.interactions.nnz, "n_test": data.test.height},
                 metrics=metrics)
+    tracker.log_curve(run, curve)
     with tempfile.TemporaryDirectory(prefix="recsys-run-") as tmp:
         path = Path(tmp) / "per_user.parquet"
         per_user.write_parquet(path)

@@ -40,7 +40,7 @@ RATING_METRICS = ("rmse", "mae")
 BEYOND_METRICS = ("coverage", "novelty", "arp", "gini", "ild")  # recsys.evaluation names
 COST_METRICS = (
     "fit_s", "predict_s", "time_s", "total_time_s", "recommend_ms", "latency_p50_ms",
-    "latency_p95_ms", "peak_mb", "size_mb",
+    "latency_p95_ms", "peak_mb", "size_mb", "epochs", "epoch_s",
 )
 LOWER_IS_BETTER = frozenset(RATING_METRICS + COST_METRICS + ("arp", "gini"))
 _METRIC = re.compile(r"^(?P<base>[a-z_]+)(@(?P<k>\d+))?$")
@@ -173,6 +173,9 @@ class BenchmarkSpec:
     engine: Literal["local", "spark"] = "local"  # where metrics (and Spark models' top-k) run
     published: Published | None = None
     goals: list[Goal] = field(default_factory=list)
+    # Specs (paths relative to this file's folder) that ``recsys bench run`` runs after this
+    # one, each into its own results folder: the same models under another protocol.
+    also: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -8,7 +8,8 @@ vectorised (NumPy ranks + polars filters), so the splitters run on ml-20m-sized 
 Published protocols reproduced exactly:
 
 - :func:`stratified_split` = Microsoft Recommenders' ``python_stratified_split``;
-- :func:`kfold` with ``by="rating"`` = scikit-surprise's ``KFold(random_state=seed)``.
+- :func:`kfold` with ``by="rating"`` = scikit-surprise's ``KFold(random_state=seed)``;
+- :func:`strong_generalization` = Liang et al. 2018's ML-20M protocol (Mult-VAE, EASE, RecVAE).
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ __all__ = [
     "kfold",
     "cold_start_items",
     "cold_start_users",
+    "strong_generalization",
 ]
 
 log = logging.getLogger(__name__)
 
-TRAIN, TEST, VALID = 0, 1, 2
+TRAIN, TEST, VALID, HISTORY = 0, 1, 2, 3
 PAIR = ["user_id", "item_id"]
 
 
@@ -76,6 +78,8 @@ def _named_parts(split: Split) -> dict[str, pl.DataFrame]:
     parts = {"train": split.train, "test": split.test}
     if split.valid is not None:
         parts["valid"] = split.valid
+    if split.history is not None:
+        parts["history"] = split.history
     return parts
 
 
@@ -171,6 +175,7 @@ def _assemble(
     ``train_order``: the training rows' positions in the splitter's own order."""
     codes = pl.Series("part", part, dtype=pl.Int8)
     valid = ratings.filter(codes == VALID) if (part == VALID).any() else None
+    history = ratings.filter(codes == HISTORY) if (part == HISTORY).any() else None
     split = Split(
         train=ratings.filter(codes == TRAIN),
         test=ratings.filter(codes == TEST),
@@ -179,6 +184,7 @@ def _assemble(
         seed=seed,
         params={**params, "n_ratings": ratings.height},
         train_order=train_order,
+        history=history,
     )
     return check_split(split)
 
@@ -387,3 +393,51 @@ def cold_start_users(
     part = (np.isin(users, cold) & (rank >= n_known)).astype(np.int8)
     params = {"n_known": n_known, "user_fraction": user_fraction, "min_ratings": min_ratings}
     return _assemble(ratings, part, "cold_start_users", seed, params)
+
+
+def strong_generalization(
+    ratings: pl.DataFrame,
+    n_test: int = 10_000,
+    n_valid: int = 10_000,
+    threshold: float = 3.5,
+    min_positives: int = 5,
+    fold_in: float = 0.8,
+    seed: int = 98765,
+) -> Split:
+    """Liang et al. 2018's strong generalisation: held-out users, folded in at scoring time.
+
+    Ratings above ``threshold`` become 1.0 (the rest is dropped); users with fewer than
+    ``min_positives`` of them are dropped. ``n_valid`` + ``n_test`` random users are held out
+    of training entirely: the validation users' positives go to ``valid`` (Liang's early-stopping
+    users, never trained on), the test users' movies are restricted to movies seen in training,
+    and per test user a random ``1 - fold_in`` of them (floored, none below 5 movies) is the test
+    side while the rest is the ``history`` a model may only read at scoring time.
+    """
+    _require(ratings, [*PAIR, "rating"])
+    fold_in = _fraction("fold_in", fold_in, low=1e-9)
+    positives = (ratings.filter(pl.col("rating") > threshold)
+                 .filter(pl.len().over("user_id") >= min_positives)
+                 .with_columns(pl.lit(1.0, dtype=ratings["rating"].dtype).alias("rating")))
+    ids = np.unique(positives["user_id"].to_numpy())
+    if min(n_test, n_valid) < 0 or n_test < 1 or n_test + n_valid >= len(ids):
+        raise ConfigError(
+            f"strong_generalization: n_test={n_test}, n_valid={n_valid} out of range: expected "
+            f"n_test >= 1, n_valid >= 0 and n_test + n_valid < {len(ids):,} users with >= "
+            f"{min_positives} ratings above {threshold}"
+        )
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(ids)
+    valid_users, test_users = shuffled[:n_valid], shuffled[n_valid : n_valid + n_test]
+    held = pl.col("user_id").is_in(shuffled[: n_valid + n_test].tolist())
+    seen = positives.filter(~held)["item_id"].unique()
+    positives = positives.filter(~held | pl.col("item_id").is_in(seen.implode()))
+    users = positives["user_id"].to_numpy()
+    rank, size = _group_rank(users, [rng.random(len(users))])
+    n_predict = np.where(size >= 5, np.floor(round(1.0 - fold_in, 9) * size + 1e-9), 0)
+    part = np.full(len(users), TRAIN, dtype=np.int8)
+    part[np.isin(users, valid_users)] = VALID
+    is_test = np.isin(users, test_users)
+    part[is_test] = np.where(rank[is_test] < n_predict[is_test], TEST, HISTORY)
+    params = {"n_test": n_test, "n_valid": n_valid, "threshold": threshold,
+              "min_positives": min_positives, "fold_in": fold_in, "disjoint_on": "user_id"}
+    return _assemble(positives, part, "strong_generalization", seed, params)

@@ -203,7 +203,11 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class Split:
-    """A reproducible train/test (and optional validation) partition of ratings."""
+    """A reproducible train/test (and optional validation) partition of ratings.
+
+    ``history`` (strong generalisation only) holds the test users' ratings that are known at
+    scoring time, as a folded-in history, and never at training time.
+    """
 
     train: pl.DataFrame
     test: pl.DataFrame
@@ -211,6 +215,7 @@ class Split:
     protocol: str = ""
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    history: pl.DataFrame | None = None
     train_order: np.ndarray | None = None  # positions of ``train`` rows in the splitter's order
 
     @property

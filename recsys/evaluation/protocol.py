@@ -70,6 +70,7 @@ SPLITTERS: dict[str, Callable[..., Split | list[Split]]] = {
         splitters.leave_last_n,
         splitters.cold_start_items,
         splitters.cold_start_users,
+        splitters.strong_generalization,
     )
 }
 _RANDOM = (
@@ -87,6 +88,8 @@ FUTURE_POLICY: dict[str, str] = {
     ),
     "cold_start_items": _RANDOM + " (the test movies have no training rating at all)",
     "cold_start_users": _RANDOM + " (the test users' held-out ratings are random)",
+    "strong_generalization": _RANDOM + " (the test users are absent from training; the "
+    "history of each is given only at scoring time)",
 }
 _LATENCY_USERS = 50
 
@@ -127,6 +130,9 @@ class PreparedSplit:
     users: np.ndarray  # evaluated users: test users known in training
     segments: pl.DataFrame
     future: dict[str, Any]  # what the protocol keeps from the future, stated and measured
+    # Strong generalisation: the evaluated users' histories over the training items, folded in
+    # at scoring time (None: the evaluated users are training users, scored from their rows).
+    histories: Interactions | None = None
 
     @property
     def interactions(self) -> Interactions:
@@ -152,7 +158,10 @@ def prepare_split(
     interactions = Interactions.from_frame(split.train, items=items,
                                            rating_scale=dataset.rating_scale)
     catalog = Catalog.from_dataset(dataset, tags=known_tags(dataset.tags, split))
-    known = split.test.filter(pl.col("user_id").is_in(interactions.user_ids.tolist()))
+    histories = None if split.history is None else Interactions.from_frame(
+        split.history, items=interactions.item_ids, rating_scale=dataset.rating_scale)
+    scored = interactions if histories is None else histories
+    known = split.test.filter(pl.col("user_id").is_in(scored.user_ids.tolist()))
     relevant = known if relevance_threshold is None else known.filter(
         pl.col("rating") >= relevance_threshold
     )
@@ -165,8 +174,8 @@ def prepare_split(
         train=TrainingData(interactions, catalog, ratings=split.ordered_train),
         test=split.test, truth=truth,
         users=np.unique(truth["user_id"].to_numpy()).astype(np.int64),
-        segments=segments.user_activity_segments(interactions),
-        future=_future(split),
+        segments=segments.user_activity_segments(scored),
+        future=_future(split), histories=histories,
     )
 
 
@@ -294,7 +303,12 @@ def _ranking(
 def _local_ranking(
     model: Recommender, data: PreparedSplit, plan: EvalPlan
 ) -> tuple[pl.DataFrame, pl.DataFrame, float]:
-    recs, spent = cost.measure(model.recommend, data.users, max(plan.ks), True, trace=False)
+    if data.histories is None:
+        recs, spent = cost.measure(model.recommend, data.users, max(plan.ks), True, trace=False)
+    else:
+        rows = data.histories.matrix[data.histories.user_index(data.users)]
+        recs, spent = cost.measure(model.recommend_for_rows, data.users, rows, max(plan.ks),
+                                   trace=False)
     per_user = pl.DataFrame({"user_id": data.users})
     for k in plan.ks:
         frame = ranking_metrics(recs, data.truth, k, users=data.users,
@@ -325,7 +339,9 @@ def _rating(
 def _serving(model: Recommender, data: PreparedSplit) -> dict[str, float]:
     result: dict[str, float] = {}
     if model.supports(Capability.TOP_N) and len(data.users):
-        latency = cost.recommend_latency(model, data.users, k=10, n=_LATENCY_USERS, seed=0)
+        # held-out users of strong generalisation are unknown to the model: time training users
+        known = data.users if data.histories is None else data.interactions.user_ids
+        latency = cost.recommend_latency(model, known, k=10, n=_LATENCY_USERS, seed=0)
         result |= {"latency_p50_ms": latency["p50_ms"], "latency_p95_ms": latency["p95_ms"]}
     with tempfile.TemporaryDirectory(prefix="recsys-size-") as tmp:
         try:

@@ -11,7 +11,9 @@ from recsys.models import (
     implicit_mf,  # noqa: F401
     knn,  # noqa: F401
     peers,  # noqa: F401
+    recvae,  # noqa: F401
     rp3beta,  # noqa: F401
+    sampled,  # noqa: F401
     stacking,  # noqa: F401
     surprise_models,  # noqa: F401
     vae,  # noqa: F401

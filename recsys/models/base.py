@@ -29,7 +29,13 @@ from recsys.arguments import (
 )
 from recsys.config import check_keys
 from recsys.data.types import Catalog, Interactions, TrainingData
-from recsys.errors import NotFittedError, RecsysError, UnknownIdError, UnsupportedError
+from recsys.errors import (
+    ArgumentError,
+    NotFittedError,
+    RecsysError,
+    UnknownIdError,
+    UnsupportedError,
+)
 from recsys.io import atomic_dir
 from recsys.linalg import top_k
 from recsys.models.explanation import Explanation
@@ -170,6 +176,27 @@ class Recommender:
         user_id = check_id(user_id, "user_id")
         row = self.history_row(history)
         return self._rank(np.array([user_id]), np.array([FOLD_IN_USER]), row, k, exclude_seen)
+
+    def recommend_for_rows(
+        self, user_ids: np.ndarray, rows: sp.csr_matrix, k: int = 10
+    ) -> pl.DataFrame:
+        """Fold in many new users at once: row ``i`` of ``rows`` (a CSR over the model's own
+        items, as in training) is the history of ``user_ids[i]``; its movies are excluded.
+
+        The batched form of :meth:`recommend_for_history` that strong-generalisation
+        evaluation scores with; the ids only label the output rows.
+        """
+        self._check_fitted()
+        if not self.supports(Capability.FOLD_IN):
+            raise UnsupportedError(f"{self.name} cannot fold in a new user; retrain it instead")
+        user_ids, k = check_ids(user_ids, "user_ids"), check_cutoff(k)
+        if rows.shape != (len(user_ids), self.train_.shape[1]):
+            raise ArgumentError(
+                f"rows must be {len(user_ids)} users × {self.train_.shape[1]} items (the "
+                f"model's), got {rows.shape}"
+            )
+        folded = np.full(len(user_ids), FOLD_IN_USER)
+        return self._rank(user_ids, folded, sp.csr_matrix(rows), k, True)
 
     def history_row(self, history: pl.DataFrame) -> sp.csr_matrix:
         """A one-row CSR over the model's items from ``[item_id, rating]`` (unknown dropped).
@@ -367,6 +394,11 @@ class Recommender:
         model._load_files(path)
         model._fitted = True
         return model
+
+    def learning_curve(self) -> list[dict[str, float]]:
+        """Per training epoch, the losses and validation scores (empty: not trained in epochs)."""
+        self._check_fitted()
+        return []
 
     def _get_state(self) -> dict[str, np.ndarray]:
         """Learned arrays to persist; override in every model with learned state."""

@@ -28,3 +28,16 @@ def test_registered_versions_show_their_aliases(tmp_path: Path) -> None:
     client.set_registered_model_alias("recsys-ml-100k", "champion", "1")
     versions = registered_versions(settings, "recsys-ml-100k")
     assert versions.select("version", "aliases").rows() == [(2, ""), (1, "champion")]
+
+
+def test_a_learning_curve_is_logged_one_step_per_epoch(tmp_path: Path) -> None:
+    from recsys.tracking import Tracker
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}", "curves")
+    run = tracker.start_run("vae")
+    tracker.log_curve(run, [{"loss": 3.0, "valid_ndcg@10": 0.1}, {"loss": 2.0,
+                                                                  "valid_ndcg@10": 0.2}])
+    history = tracker.client.get_metric_history(run, "loss")
+    assert [(m.step, m.value) for m in history] == [(1, 3.0), (2, 2.0)]
+    assert [m.value for m in tracker.client.get_metric_history(run, "valid_ndcg_at_10")] == [
+        0.1, 0.2]

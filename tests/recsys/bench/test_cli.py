@@ -54,3 +54,16 @@ def test_run_unknown_model_label_is_a_clean_error(spec_dir: Path) -> None:
     code = main(["bench", "run", str(spec_dir / "cli-smoke.yaml"), "--models", "EASE",
                  "--no-mlflow"])
     assert code == 2
+
+
+def test_run_also_runs_the_companion_specs_beside_it(spec_dir: Path, tmp_path: Path) -> None:
+    companion = {**SPEC, "name": "cli-companion",
+                 "protocol": {"kind": "random_holdout", "params": {"test_fraction": 0.2}}}
+    (spec_dir / "companion.yaml").write_text(yaml.safe_dump(companion))
+    (spec_dir / "main.yaml").write_text(yaml.safe_dump({**SPEC, "also": ["companion.yaml"]}))
+    output = tmp_path / "results" / "cli-smoke"
+    code = main(["bench", "run", str(spec_dir / "main.yaml"), "--output", str(output),
+                 "--no-mlflow", "--models", "Popular", "--no-progress"])
+    assert code == 0
+    assert "leave_last_n" in (output / "report.md").read_text()
+    assert "random_holdout" in (tmp_path / "results" / "cli-companion" / "report.md").read_text()

@@ -139,7 +139,8 @@ def test_load_spec_errors(tmp_path: Path) -> None:
 
 
 OUR_SPECS = ["surprise-ml100k", "recommenders-ml100k", "similarity-ml100k",
-             "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small", "spark-ml100k"]
+             "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small", "spark-ml100k",
+             "deep-ml100k", "liang-ml100k", "liang-ml-latest-small", "liang-ml20m"]
 
 
 def test_engine_is_local_by_default_and_checked() -> None:
@@ -156,6 +157,7 @@ def test_committed_specs_load_and_name_registered_models(name: str) -> None:
     assert spec.name == path.stem
     unknown = {m.name for m in spec.models} - set(available_models())
     assert not unknown, f"{path.name} uses unregistered models {unknown}"
+    assert all(load_spec(path.parent / extra).name for extra in spec.also)
 
 
 def test_selecting_models_drops_the_goals_of_the_others() -> None:

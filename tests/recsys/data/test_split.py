@@ -33,6 +33,7 @@ SEEDED = {
     "kfold_user": lambda r, s: S.kfold(r, seed=s, by="user")[0],
     "cold_start_items": lambda r, s: S.cold_start_items(r, 0.2, seed=s),
     "cold_start_users": lambda r, s: S.cold_start_users(r, seed=s),
+    "strong_generalization": lambda r, s: S.strong_generalization(r, 50, 50, seed=s),
 }
 
 
@@ -110,6 +111,30 @@ def test_same_seed_same_split_other_seed_other_split(ml_small: Dataset, name: st
     first, again, other = (SEEDED[name](ml_small.ratings, seed) for seed in (7, 7, 8))
     assert first.train.equals(again.train) and first.test.equals(again.test)
     assert not first.test.equals(other.test)
+
+
+def test_strong_generalization_follows_liang_et_al(ml_small: Dataset) -> None:
+    """Held-out users never train; 80% of each is a history, floor(20%) the test side; only
+    ratings above 3.5 of users with >= 5 of them, binarised; test movies are training movies."""
+    split = S.strong_generalization(ml_small.ratings, n_test=60, n_valid=40, seed=3)
+    assert split.history is not None and split.valid is not None
+    positives = ml_small.ratings.filter(pl.col("rating") > 3.5).filter(
+        pl.len().over("user_id") >= 5)
+    train_users, valid_users = set(split.train["user_id"]), set(split.valid["user_id"])
+    test_users = set(split.history["user_id"])
+    assert len(valid_users) == 40 and len(test_users) == 60
+    assert not (train_users & test_users) and not (train_users & valid_users)
+    assert train_users | valid_users | test_users == set(positives["user_id"])
+    assert set(split.test["user_id"]) <= test_users
+    assert set(split.test["item_id"]) | set(split.history["item_id"]) <= set(split.train["item_id"])
+    parts = [split.train, split.valid, split.history, split.test]
+    assert all(part["rating"].unique().to_list() == [1.0] for part in parts)
+    assert not _pairs(split.history) & _pairs(split.test)
+    counts = pl.concat([split.history, split.test]).group_by("user_id").len("n").join(
+        split.test.group_by("user_id").len("held"), on="user_id", how="left").fill_null(0)
+    expected = np.where(counts["n"] >= 5, np.floor(0.2 * counts["n"].to_numpy() + 1e-9), 0)
+    assert counts["held"].to_list() == expected.astype(int).tolist()
+    assert split.params["n_ratings"] == sum(part.height for part in parts)
 
 
 # --------------------------------------------------------------------------- published protocols
@@ -301,6 +326,9 @@ def test_check_split_rejects_shared_items_in_a_cold_item_split() -> None:
         lambda r: S.leave_last_n(r, n=0),
         lambda r: S.temporal_global(r, test_fraction=None),
         lambda r: S.cold_start_users(r, n_known=10),
+        lambda r: S.strong_generalization(r, n_test=0),
+        lambda r: S.strong_generalization(r, n_test=2, n_valid=2, min_positives=1),
+        lambda r: S.strong_generalization(r, n_test=1, n_valid=0, fold_in=1.0),
     ],
 )
 def test_bad_parameters_raise_config_error(call: Callable[[pl.DataFrame], Split]) -> None:

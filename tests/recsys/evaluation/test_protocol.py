@@ -12,7 +12,7 @@ import pytest
 from recsys.bench import runner
 from recsys.bench.spec import BenchmarkSpec
 from recsys.data.types import Dataset, TrainingData
-from recsys.errors import ConfigError
+from recsys.errors import ConfigError, UnsupportedError
 from recsys.evaluation.protocol import (
     FUTURE_POLICY,
     SPLITTERS,
@@ -28,6 +28,7 @@ PARAMS: dict[str, dict[str, Any]] = {  # small enough for 40 users
     "cold_start_users": {"user_fraction": 0.25, "n_known": 3},
     "cold_start_items": {"fraction": 0.2},
     "leave_last_n": {"n": 3},
+    "strong_generalization": {"n_test": 5, "n_valid": 3, "min_positives": 3},
 }
 
 
@@ -127,6 +128,33 @@ def test_the_benchmark_runner_fits_and_tunes_on_training_only(
     for data in fits:
         assert not _pairs(data.interactions.to_frame()) & test_pairs
         assert not _pairs(data.catalog.tags) & test_pairs
+
+
+def test_strong_generalization_scores_held_out_users_from_their_history(
+    tagged: Dataset,
+) -> None:
+    """The held-out users are unknown to the model; each is scored by folding in the history,
+    whose movies are never recommended back, and the truth is the rest of the user's movies."""
+    from recsys.evaluation.protocol import EvalPlan, evaluate
+
+    params = PARAMS["strong_generalization"]
+    split = make_splits("strong_generalization", params, tagged.ratings, seed=3)[0]
+    data = prepare_split(split, tagged)
+    assert data.histories is not None and len(data.users) > 0
+    assert not set(data.users.tolist()) & set(data.interactions.user_ids.tolist())
+    assert _pairs(data.truth) == _pairs(split.test)
+    model = create_model("ease", reg=10.0).fit(data.train)
+    result = evaluate(model, data, EvalPlan((5,), ranking=True, rating=False, beyond_k=None))
+    assert set(result.recs["user_id"].to_list()) == set(data.users.tolist())
+    assert not _pairs(result.recs) & _pairs(split.history)
+    user = int(data.users[0])
+    alone = model.recommend_for_history(
+        split.history.filter(pl.col("user_id") == user), k=5, user_id=user)
+    assert alone.equals(result.recs.filter(pl.col("user_id") == user))
+    assert 0.0 <= result.metrics["ndcg@5"] <= 1.0
+    with pytest.raises(UnsupportedError, match="cannot fold in"):
+        evaluate(create_model("bias").fit(data.train), data,
+                 EvalPlan((5,), ranking=True, rating=False, beyond_k=None))
 
 
 def test_future_share_is_measured() -> None:

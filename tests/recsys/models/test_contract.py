@@ -31,6 +31,11 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
     "als": {"factors": 8, "iterations": 3},
     "bpr": {"factors": 8, "iterations": 10},
     "mult_vae": {"hidden": 32, "latent": 8, "epochs": 2, "batch_size": 16},
+    "mult_dae": {"hidden": 32, "latent": 8, "epochs": 2, "batch_size": 16},
+    "recvae": {"hidden": 16, "latent": 8, "epochs": 1, "batch_size": 16},
+    "neumf": {"factors": 4, "layers": [8, 4], "epochs": 1, "batch_size": 256},
+    "two_tower": {"dim": 8, "epochs": 1, "batch_size": 128},
+    "bpr_uniform": {"factors": 8, "epochs": 2, "batch_size": 256},
     "surprise_svd": {"n_factors": 8, "n_epochs": 3},
     "surprise_svdpp": {"n_factors": 4, "n_epochs": 2},
     "surprise_nmf": {"n_factors": 4, "n_epochs": 5},
@@ -55,6 +60,7 @@ CHECKERBOARD = {"item_knn", "user_knn", "ease", "rp3beta", "peer:lenskit.item_kn
 # Models whose fold-in of a known user's history reproduces that user's scores exactly
 # (an ALS fold-in re-solves the user factors, so it only approximates the trained ones).
 FOLD_IN_EXACT = {"item_knn", "ease", "rp3beta", "most_popular", "content", "hybrid_blend",
+                 "mult_vae", "mult_dae", "recvae", "two_tower",
                  "hybrid_switch", "hybrid_collective_ease"}
 # Models whose explanation decomposes a re-solved score rather than the trained one.
 SCORE_RESOLVED = {"als"}
