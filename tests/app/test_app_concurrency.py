@@ -4,8 +4,9 @@ event.
 N Playwright contexts of one Chromium open the Persona view at once; each reads its A/B arm,
 picks personas and gives thumbs up (M of them), then rates one movie of its own. Every
 interaction is timed from the click until the page shows its answer and Streamlit is idle.
-The default run (4 sessions) checks isolation and the event store and prints the latencies;
-the slow run (20 sessions) also holds p95 to the target (see benchmarks/results/demo/).
+Both runs (4 sessions by default, 20 in the slow suite) check isolation and the event store
+and print the latencies; the latency target (p95 < 1 s) is measured by
+``benchmarks/demo_server.py`` (benchmarks/results/demo/), not held by a timed test.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from recsys.settings import get_settings
 pytest.importorskip("playwright.async_api")
 
 CLICKS = 3  # thumbs up per session
-P95_LIMIT_S = 1.0
 
 
 @pytest.mark.parametrize("n", [
@@ -47,5 +47,3 @@ def test_concurrent_sessions(app_env: dict, n: int) -> None:
     assert summary["feedback_stored"] == summary["feedback_given"] == n * CLICKS  # none lost
     assert summary["sessions_with_wrong_arm"] == summary["sessions_with_wrong_feedback"] == 0
     assert summary["sessions_seeing_other_ratings"] == 0
-    if n >= 20:  # the target; the default run's small N checks correctness on any machine
-        assert summary["p95_s"] < P95_LIMIT_S
