@@ -75,21 +75,25 @@ def _pareto_front(cost: np.ndarray, value: np.ndarray, lower: bool) -> np.ndarra
     return ~beaten.any(axis=1)
 
 
-def step_cost_figure(steps: pl.DataFrame) -> go.Figure:
-    """Wall seconds (log) and peak RSS of each step, one bar group per run.
+def step_cost_figure(steps: pl.DataFrame, order: list[str]) -> go.Figure:
+    """Wall seconds (log) and peak RSS of each step, one bar group per run, one colour per run.
 
-    ``steps``: one row per run and step, ``[run, step, wall_s, peak_rss_gib]``.
+    ``steps``: one row per run and step, ``[run, step, wall_s, peak_rss_gib]``; ``order``: the
+    steps along the x axis.
     """
+    import plotly.express as px
     from plotly.subplots import make_subplots
 
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                            subplot_titles=("wall time (s, log)", "peak RSS (GiB)"))
-    for run in steps["run"].unique(maintain_order=True):
+    runs = steps["run"].unique(maintain_order=True).to_list()
+    for run, colour in zip(runs, px.colors.qualitative.Plotly, strict=False):
         part = steps.filter(pl.col("run") == run)
         for row, column in ((1, "wall_s"), (2, "peak_rss_gib")):
             figure.add_trace(go.Bar(x=part["step"], y=part[column], name=run, legendgroup=run,
-                                    showlegend=row == 1), row=row, col=1)
+                                    marker_color=colour, showlegend=row == 1), row=row, col=1)
     figure.update_yaxes(type="log", row=1, col=1)
+    figure.update_xaxes(categoryorder="array", categoryarray=order)
     figure.update_layout(barmode="group", template="plotly_white", height=700,
                          title="Scale benchmark: each step of each synthetic shape")
     return figure
