@@ -108,6 +108,10 @@ def test_real_user_with_demographics(app: AppTest) -> None:
 
 def test_rate_movies_gives_new_recommendations(app: AppTest) -> None:
     open_page(app, "ml-latest-small", "persona")
+    # a personalised model, not the live experiment's arm (its control arm is most-popular,
+    # whose list one more rating may leave as it is)
+    app.toggle(key="persona_live").set_value(False).run()
+    app.selectbox(key="model").set_value("item_knn").run()
     app.radio(key="persona_kind").set_value("Build your own").run()
     assert "recommendations appear after the first rating" in texts(app)
     app.text_input(key="persona_search").set_value("toy story").run()
