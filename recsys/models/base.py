@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -327,12 +328,22 @@ class Recommender:
         :meth:`recommend`: the same checks, and the explanation of the very score that
         ``recommend_for_history(history)`` ranks by. Needs both EXPLAIN and FOLD_IN.
         """
+        (explanation,) = self.explain_items_for_history(
+            history, [check_id(item_id, "item_id")], top)
+        return explanation
+
+    def explain_items_for_history(
+        self, history: pl.DataFrame, item_ids: Sequence[int], top: int = 3
+    ) -> list[Explanation]:
+        """:meth:`explain_for_history` of each of ``item_ids``, in order, with the history
+        checked and folded in once (a page explains its whole list this way)."""
         self._check_explainable()
         if not self.supports(Capability.FOLD_IN):
             raise UnsupportedError(f"{self.name} cannot fold in a new user, so it cannot "
                                    "explain a history; retrain it instead")
-        item_id, top = check_id(item_id, "item_id"), check_cutoff(top, "top")
-        return self._explain_item(FOLD_IN_USER, self.history_row(history), item_id, top)
+        item_ids, top = check_ids(item_ids, "item_ids"), check_cutoff(top, "top")
+        row = self.history_row(history)
+        return [self._explain_item(FOLD_IN_USER, row, int(item), top) for item in item_ids]
 
     def _check_explainable(self) -> None:
         self._check_fitted()

@@ -146,8 +146,8 @@ class _NeighbourhoodModel(Recommender):
         self.top_ = self.sim_ if self.params.top_k_only else keep_top_k(self.sim_, self.params.k)
         n_x = self.sim_.shape[0]
         self.dense_sim_ = self.sim_.toarray() if n_x * n_x <= _DENSE_SIM_CELLS else None
-        self.seen_ = self.train_.matrix.copy()
-        self.seen_.data[:] = 1.0
+        self.seen_ = self.train_.matrix.astype(np.float64)  # the compiled pass's operand type:
+        self.seen_.data[:] = 1.0  # converted once here, not on every request
 
     # -- rating prediction -----------------------------------------------------------------
     def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -274,7 +274,9 @@ class ItemKNN(_NeighbourhoodModel):
 
     def _prepare(self) -> None:
         super()._prepare()
-        self.top_t_ = self.top_.T.tocsr()  # row j: the items that have j among their k nearest
+        # row j: the items that have j among their k nearest; float64, the compiled pass's
+        # operand type, converted once here rather than on every request
+        self.top_t_ = self.top_.T.tocsr().astype(np.float64)
 
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
         binary = rows.copy()

@@ -19,6 +19,7 @@ from recsys.data.manifest import MANIFEST_NAME
 from recsys.data.releases import RELEASES, SYNTHETIC_PREFIX, get_release
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, UnknownIdError
+from recsys.service.champion import has_champion
 from recsys.settings import Settings, get_settings
 from recsys.training import TrainedModel, trained_models
 
@@ -43,15 +44,16 @@ MOVIE_COLUMNS = ("item_id", "title", "year", "genres", "n_ratings")
 
 
 def servable_datasets(settings: Settings | None = None) -> list[str]:
-    """The demo release, then every other release fetched and trained under the data dir
-    (official or synthetic), by name."""
+    """The demo release, then every other release fetched here and trained, by name: trained
+    by the app (its models are under the data dir) or by the retraining pipeline (its
+    registered model has a champion). Official or synthetic."""
     settings = settings or get_settings()
-    root = settings.data_dir / "models"
+    root = settings.data_dir / "raw"
     names = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
-    known = [n for n in names if n in RELEASES or n.startswith(SYNTHETIC_PREFIX)]
-    served = [n for n in known if (raw_dir(n, settings) / MANIFEST_NAME).exists()
-              and trained_models(n, settings)]
-    return [DEMO_DATASET, *(n for n in served if n != DEMO_DATASET)]
+    fetched = [n for n in names if (n in RELEASES or n.startswith(SYNTHETIC_PREFIX))
+               and n != DEMO_DATASET and (raw_dir(n, settings) / MANIFEST_NAME).exists()]
+    served = [n for n in fetched if trained_models(n, settings) or has_champion(n, settings)]
+    return [DEMO_DATASET, *served]
 
 
 def has_genome(name: str, settings: Settings | None = None) -> bool:
@@ -88,6 +90,10 @@ class MovieCatalog:
             .with_columns(pl.col("item_id").cast(pl.Int64), pl.col("n_ratings").fill_null(0),
                           normalise_titles(dataset.movies["title"]).alias("key"))
         )
+        self._labels = dict(zip(self.movies["item_id"].to_list(), self.movies.select(
+            pl.when(pl.col("year").is_not_null())
+            .then(pl.format("{} ({})", "title", "year")).otherwise("title"))
+            .to_series().to_list(), strict=True))
 
     def search(self, query: str, limit: int = 20) -> pl.DataFrame:
         """Movies whose title contains ``query`` (most rated first): ``[item_id, title, year,
@@ -110,11 +116,8 @@ class MovieCatalog:
         return row.row(0, named=True)
 
     def label(self, item_ids: Sequence[int]) -> list[str]:
-        """"Title (year)" of each id, in order."""
-        wanted = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.Int64()})
-        named = wanted.join(self.movies.select("item_id", "title", "year"), on="item_id",
-                            how="left", maintain_order="left")
-        return [f"{t} ({y})" if y else str(t) for t, y in named.select("title", "year").rows()]
+        """"Title (year)" of each id, in order ("movie ID" for an id not in the catalogue)."""
+        return [self._labels.get(int(item), f"movie {item}") for item in item_ids]
 
     def with_titles(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` (with an ``item_id`` column) joined to title, year and genres, in order."""

@@ -15,7 +15,17 @@ from recsys.settings import Settings
 from recsys.tracking import CHAMPION_ALIAS, registered_model_name, store_exists
 from recsys.training import TrainedModel
 
-__all__ = ["registry_champion"]
+__all__ = ["has_champion", "registry_champion"]
+
+
+def has_champion(dataset_name: str, settings: Settings) -> bool:
+    """True when the pipeline promoted a champion of ``dataset_name`` (nothing is loaded)."""
+    if not store_exists(settings.tracking_uri):
+        return False
+    from recsys.registry_gate import ModelRegistry
+
+    return ModelRegistry(settings.tracking_uri,
+                         registered_model_name(dataset_name)).champion() is not None
 
 
 def registry_champion(

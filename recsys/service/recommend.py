@@ -126,7 +126,7 @@ class RecommenderService:
         if history is None:
             explanations = [model.explain(int(user_id), item) for item in item_ids]
         else:
-            explanations = [model.explain_for_history(history, item) for item in item_ids]
+            explanations = model.explain_items_for_history(history, item_ids)
         return [describe(e, self.catalog.label) for e in explanations]
 
     def compare(

@@ -9,7 +9,9 @@ import pytest
 
 from recsys.data.load import ingest
 from recsys.data.synth import write_synthetic_release
+from recsys.data.types import Dataset, Interactions
 from recsys.errors import ConfigError
+from recsys.models import create_model
 from recsys.service import (
     DEMO_DATASET,
     MAX_QUERY_CHARS,
@@ -21,6 +23,7 @@ from recsys.service import (
     servable_datasets,
 )
 from recsys.settings import Settings
+from recsys.tracking import registered_model_name
 
 
 def test_normalise_titles_moves_articles_and_drops_punctuation() -> None:
@@ -62,3 +65,22 @@ def test_datasets_are_the_demo_one_and_every_trained_release(
     assert dataset_label("synthetic-tiny") == "synthetic-tiny (synthetic)"
     assert dataset_label("ml-100k") == "ml-100k"
     assert has_genome("synthetic-tiny", settings) and not has_genome("ml-100k", settings)
+
+
+def test_a_release_the_pipeline_promoted_is_servable(
+    ml_100k: Dataset, mirror_dir: Path, tmp_path: Path
+) -> None:
+    from recsys.registry_gate import ModelRegistry
+
+    settings = Settings(data_dir=tmp_path, data_mirror=mirror_dir,
+                        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    ingest("ml-100k", settings=settings)
+    assert servable_datasets(settings) == [DEMO_DATASET]  # no registry yet: nothing created
+    assert not (tmp_path / "mlflow.db").exists()
+    model = create_model("most_popular").fit(Interactions.from_frame(ml_100k.ratings))
+    model.save(tmp_path / "popular")
+    registry = ModelRegistry(settings.tracking_uri, registered_model_name("ml-100k"))
+    version = registry.register(tmp_path / "popular", "test", metrics={}, params={}, tags={})
+    assert servable_datasets(settings) == [DEMO_DATASET]  # registered, not promoted
+    registry.promote(version)
+    assert servable_datasets(settings) == [DEMO_DATASET, "ml-100k"]
