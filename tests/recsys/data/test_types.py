@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from recsys.data.types import Interactions, keep_latest_ratings
+from recsys.data.types import Interactions, count_duplicate_pairs, keep_latest_ratings
 
 
 def _ratings(rows: list[tuple[int, int, float, int]]) -> pl.DataFrame:
@@ -38,3 +39,17 @@ def test_interactions_never_sum_a_repeated_rating() -> None:
     matrix = Interactions.from_frame(frame).matrix
     assert matrix.nnz == 2
     assert matrix.toarray().tolist() == [[4.0, 3.0]]  # not 8.0, still on the scale
+
+
+def test_duplicate_pairs_are_counted_in_file_order_or_sorted() -> None:
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, 30, 2_000).astype(np.int32)
+    items = rng.integers(0, 2**31 - 1, 2_000).astype(np.int32) % 40  # ids up to 39
+    expected = 2_000 - len(set(zip(users.tolist(), items.tolist(), strict=True)))
+    order = np.lexsort((items, users))  # how MovieLens files are sorted
+    assert expected > 0
+    assert count_duplicate_pairs(users, items) == expected
+    assert count_duplicate_pairs(users[order], items[order]) == expected
+    big = np.array([2**31 - 1, 0], dtype=np.int32)  # the largest ids do not collide
+    assert count_duplicate_pairs(big, big[::-1].copy()) == 0
+    assert count_duplicate_pairs(np.array([], np.int32), np.array([], np.int32)) == 0
