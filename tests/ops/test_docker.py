@@ -45,7 +45,12 @@ def test_dockerfile_contract() -> None:
     assert 'pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" torch==2.13.0' in text
     assert "RUN --mount=type=secret,id=pip_cert" in text  # the CA bundle never enters a layer
     assert "# syntax=" not in text  # would pull a frontend image from Hub
-    assert "pip install --no-cache-dir -r requirements.txt" in text
+    # requirements.txt's pins before the source (a code change keeps that layer), then the
+    # project itself, its last line
+    third_party = text.index("pip install --no-cache-dir -r /tmp/third-party.txt")
+    assert text.index("COPY recsys ./recsys") > third_party
+    assert text.index("pip install --no-cache-dir --no-deps -e .") > third_party
+    assert (REPO_ROOT / "requirements.txt").read_text().rstrip().endswith("\n-e .")
     assert "USER 10001:10001" in text
     assert "/_stcore/health" in text
     assert 'CMD ["streamlit", "run", "app/main.py"' in text
