@@ -11,9 +11,11 @@ pipeline end to end. Each step's wall time is taken here, its CPU time and peak 
 time; the per-model fit times come from the trained models' cards. Results go to
 ``benchmarks/results/scale/<name>/`` (``results.json``, ``results.md``), with the machine and
 its load before and after each step: the machine is shared, so read the figures with the load
-beside them.
+beside them. ``--profile`` reruns the chosen steps under cProfile and adds where their time goes
+(own time per function, ``<step>.profile.md``) to the report, leaving the timed figures alone.
 
     python benchmarks/scale.py --like ml-20m --pipeline   # 20,000,263 ratings: ~30 min
+    python benchmarks/scale.py --like ml-20m --only train evaluate --profile
     python benchmarks/scale.py --users 2000 --items 1000 --ratings 200000 --name synthetic-tiny
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pstats
 import subprocess
 import sys
 import time
@@ -54,6 +57,7 @@ GOALS: dict[str, list[tuple[str, str, float, str]]] = {
                ("ingest", "peak_rss_gib", 4, "GiB")],
 }
 RESULT = "RESULT "  # the line a probe prints its figures on
+PROFILE_ROWS = 12  # functions per profile, by own time
 STEP_ORDER = ("synth_ingest", "ingest", "polars_read_csv", "validate", "train", "als",
               "implicit_als", "evaluate", "serve", "pipeline", "surprise")
 
@@ -136,6 +140,49 @@ def _figures(log: Path) -> dict[str, Any]:
     return json.loads(lines[-1][len(RESULT):]) if lines else {}
 
 
+def _profile(step: str, command: list[str], out: Path) -> None:
+    """Run a Python step under cProfile; write its top functions by own time to
+    ``<step>.profile.md`` (a ``python -c`` step has no file to profile and is skipped)."""
+    if command[0] != sys.executable or command[1] == "-c":
+        print(f"{step:16s} not profiled (not a Python module or script)", flush=True)
+        return
+    raw = out / f"{step}.prof"
+    with (out / f"{step}.profile.log").open("w") as log:
+        code = subprocess.run([sys.executable, str(HERE / "profiled.py"), str(raw), *command[1:]],
+                              stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    if code:
+        raise SystemExit(f"profiling {step!r} failed (exit {code}); see {log.name}")
+    write_text(out / f"{step}.profile.md", _profile_table(step, pstats.Stats(str(raw))))
+    raw.unlink()
+    print(f"{step:16s} profiled: {out / f'{step}.profile.md'}", flush=True)
+
+
+def _profile_table(step: str, stats: pstats.Stats) -> str:
+    """The functions that spend the most own time (compiled kernels and C calls count as
+    the Python function that calls them)."""
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)
+    total = sum(entry[2] for _, entry in rows) or 1.0
+    lines = [f"**{step}** under cProfile: {total:.1f} s of own time in all.", "",
+             "| function | own s | share | with callees s | calls |", "|---|---:|---:|---:|---:|"]
+    for (file, line, name), (_, calls, own, cumulative, _) in rows[:PROFILE_ROWS]:
+        where = f"{Path(file).name}:{line} {name}" if line else name
+        lines.append(f"| `{where}` | {own:.2f} | {own / total:.0%} | {cumulative:.2f} | "
+                     f"{calls:,} |")
+    return "\n".join(lines) + "\n"
+
+
+def _profiles(out: Path) -> list[str]:
+    """The report's section on where the time goes, from the profiles in ``out``."""
+    tables = [out / f"{step}.profile.md" for step in STEP_ORDER]
+    found = [table.read_text().rstrip() for table in tables if table.exists()]
+    if not found:
+        return []
+    return ["", "## Where the time goes", "",
+            "Each profiled step ran again under cProfile (`--profile`), after its timed run: "
+            "the timed figures above do not carry the profiler.", "",
+            *"\n\n".join(found).splitlines()]
+
+
 def _fit_seconds(name: str) -> dict[str, float]:
     """Each trained default model's fit time, from its card (none before ``train`` ran)."""
     cards = [models_dir(name, get_settings()) / model / "card.json" for model in DEFAULT_MODELS]
@@ -165,7 +212,7 @@ def _goal_rows(payload: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _markdown(payload: dict[str, Any]) -> str:
+def _markdown(payload: dict[str, Any], out: Path) -> str:
     shape, steps = payload["shape"], payload["steps"]
     lines = [
         f"# Scale benchmark: {payload['name']} (SYNTHETIC, {payload['like'] or 'custom'} shape)",
@@ -193,6 +240,7 @@ def _markdown(payload: dict[str, Any]) -> str:
         lines += ["", "## What each probe measured", ""]
         lines += [f"- **{step['step']}**: " + ", ".join(
             f"{key} {value}" for key, value in step["figures"].items()) for step in probes]
+    lines += _profiles(out)
     lines += ["", "Ingest + validate against a bare read, timed inside each process (imports "
               "excluded): `benchmarks/results/ingest/<shape>/results.md`."]
     hardware = ", ".join(f"{k} {v}" for k, v in payload["hardware"].items())
@@ -205,6 +253,22 @@ def _run(args: argparse.Namespace) -> None:
     out = Path(args.out) / args.name
     out.mkdir(parents=True, exist_ok=True)
     csv = raw_dir(args.name, get_settings()) / "ratings.csv"
+    earlier = out / "results.json"
+    if args.profile:
+        for step, command in _steps(args, csv).items():
+            _profile(step, command, out)
+        if not earlier.exists():
+            return
+        payload = json.loads(earlier.read_text())
+    else:
+        payload = _measured(args, out, csv)
+    write_text(out / "results.md", _markdown(payload, out))
+    print(_markdown(payload, out))
+    _summary(Path(args.out))
+
+
+def _measured(args: argparse.Namespace, out: Path, csv: Path) -> dict[str, Any]:
+    """Run and time the steps (``--only``: keep the other steps' earlier figures)."""
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     earlier = out / "results.json"
     steps = json.loads(earlier.read_text())["steps"] if args.only and earlier.exists() else {}
@@ -217,10 +281,8 @@ def _run(args: argparse.Namespace) -> None:
                   "seed": args.seed},
         "steps": steps, "fit_seconds": _fit_seconds(args.name),
     }
-    write_json(out / "results.json", payload)
-    write_text(out / "results.md", _markdown(payload))
-    print(_markdown(payload))
-    _summary(Path(args.out))
+    write_json(earlier, payload)
+    return payload
 
 
 def _summary(folder: Path) -> None:
@@ -261,6 +323,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--surprise-sample", type=int, help="on a sample of this many ratings")
     parser.add_argument("--only", nargs="+", metavar="STEP",
                         help="rerun these steps only, keeping the others' earlier figures")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the steps under cProfile for the report's 'where the time "
+                             "goes' (the timed figures are kept)")
     return parser
 
 
