@@ -52,6 +52,7 @@ GOALS: dict[str, list[tuple[str, str, float, str]]] = {
                ("evaluate", "evaluate_s", 120, "s"), ("evaluate", "top10_every_user_s", 120, "s"),
                ("evaluate", "peak_rss_gib", 4, "GiB"),
                ("serve", "open_s", 10, "s"), ("serve", "peak_rss_gib", 4, "GiB"),
+               *(("serve", f"{model}_p95_ms", 50, "ms") for model in DEFAULT_MODELS),
                ("pipeline", "wall_s", 900, "s")],
     "ml-32m": [("train", "wall_s", 600, "s"), ("train", "peak_rss_gib", 10, "GiB"),
                ("ingest", "peak_rss_gib", 4, "GiB")],
