@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -18,6 +20,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from threadpoolctl import threadpool_info
 
 from recsys.arguments import (
     check_cutoff,
@@ -48,6 +51,7 @@ __all__ = [
     "Recommender",
     "RECOMMENDATION_SCHEMA",
     "SIMILARITY_SCHEMA",
+    "scoring_threads",
 ]
 
 RECOMMENDATION_SCHEMA = {
@@ -81,11 +85,22 @@ class Capability(enum.Flag):
 
 
 
+def scoring_threads() -> int:
+    """Threads a model may rank batches of users on: the BLAS/OpenMP limit in force
+    (``threadpoolctl.threadpool_limits``, as ``recsys bench run --threads`` sets it), at most
+    the cores this process may use."""
+    limits = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return max(1, min([len(os.sched_getaffinity(0)), *limits]))
+
+
 class Recommender:
     """Base class of every model. Subclasses set ``name``, ``Params``, ``capabilities``."""
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[Capability] = Capability.TOP_N
+    # True where ``_score`` is NumPy/SciPy work that releases the GIL and may run in several
+    # threads at once: batches of users are then ranked on every allowed core
+    parallel_scoring: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Params:
@@ -227,29 +242,41 @@ class Recommender:
         k: int,
         exclude_seen: bool,
     ) -> pl.DataFrame:
-        frames = []
-        for start in range(0, len(users), _BATCH_USERS):
-            block = slice(start, start + _BATCH_USERS)
-            scores = np.asarray(self._score(users[block], rows[block]), dtype=np.float64)
-            scores[~np.isfinite(scores)] = -np.inf
-            if exclude_seen:
-                seen = rows[block].tocoo()
-                scores[seen.row, seen.col] = -np.inf
-            idx, best = top_k(scores, k)
-            valid = np.isfinite(best)
-            n_rows = idx.shape[0]
-            frames.append(
-                pl.DataFrame(
-                    {
-                        "user_id": np.repeat(user_ids[block], idx.shape[1])[valid.ravel()],
-                        "item_id": self.train_.item_ids[idx[valid]],
-                        "score": best[valid],
-                        "rank": np.tile(np.arange(1, idx.shape[1] + 1), n_rows)[valid.ravel()],
-                    },
-                    schema=RECOMMENDATION_SCHEMA,
-                )
-            )
+        """Top-``k`` of each user, one batch of users at a time (several batches at once when
+        the model allows it); the same lists in the same order either way."""
+        blocks = [slice(start, start + _BATCH_USERS)
+                  for start in range(0, len(users), _BATCH_USERS)]
+
+        def ranked(block: slice) -> pl.DataFrame:
+            return self._rank_block(user_ids[block], users[block], rows[block], k, exclude_seen)
+
+        parallel = self.parallel_scoring and len(blocks) > 1
+        workers = min(len(blocks), scoring_threads()) if parallel else 1
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix=f"{self.name}-rank") as pool:
+                frames = list(pool.map(ranked, blocks))
+        else:
+            frames = [ranked(block) for block in blocks]
         return pl.concat(frames) if frames else pl.DataFrame(schema=RECOMMENDATION_SCHEMA)
+
+    def _rank_block(self, user_ids: np.ndarray, users: np.ndarray, rows: sp.csr_matrix, k: int,
+                    exclude_seen: bool) -> pl.DataFrame:
+        scores = np.asarray(self._score(users, rows), dtype=np.float64)
+        scores[~np.isfinite(scores)] = -np.inf
+        if exclude_seen:
+            seen = rows.tocoo()
+            scores[seen.row, seen.col] = -np.inf
+        idx, best = top_k(scores, k)
+        valid = np.isfinite(best)
+        return pl.DataFrame(
+            {
+                "user_id": np.repeat(user_ids, idx.shape[1])[valid.ravel()],
+                "item_id": self.train_.item_ids[idx[valid]],
+                "score": best[valid],
+                "rank": np.tile(np.arange(1, idx.shape[1] + 1), idx.shape[0])[valid.ravel()],
+            },
+            schema=RECOMMENDATION_SCHEMA,
+        )
 
     # -- optional capabilities -------------------------------------------------------------
     def predict(self, user_ids: Any, item_ids: Any) -> np.ndarray:

@@ -79,6 +79,7 @@ class ItemWeightsRecommender(Recommender):
     capabilities: ClassVar[Capability] = (
         Capability.TOP_N | Capability.FOLD_IN | Capability.SIMILAR_ITEMS | Capability.EXPLAIN
     )
+    parallel_scoring: ClassVar[bool] = True  # sparse @ dense and top-k release the GIL
     weights_: np.ndarray | sp.csr_matrix
     covered_: np.ndarray | None = None  # item indices W covers, increasing; None: every item
     fallback_: np.ndarray | None = None  # per item, the popularity score in [0, 1)

@@ -150,3 +150,23 @@ def test_restricted_ease_similar_items_explain_and_round_trip(
     np.testing.assert_array_equal(loaded.covered_, model.covered_)
     users = small_train.user_ids
     assert loaded.recommend(users, k=10).equals(model.recommend(users, k=10))
+
+
+def test_batches_ranked_in_parallel_give_the_serial_lists() -> None:
+    from threadpoolctl import threadpool_limits
+
+    from recsys.models.base import scoring_threads
+
+    rng = np.random.default_rng(5)
+    frame = pl.DataFrame({"user_id": rng.integers(0, 1_300, 30_000),
+                          "item_id": rng.integers(0, 300, 30_000),
+                          "rating": rng.integers(1, 6, 30_000).astype(float)})
+    train = Interactions.from_frame(frame)
+    model = create_model("ease", reg=20.0, max_items=200).fit(train)  # > 2 batches of users
+    users = train.user_ids
+    with threadpool_limits(limits=1):
+        assert scoring_threads() == 1
+        serial = model.recommend(users, k=20)
+    assert model.parallel_scoring and scoring_threads() >= 1
+    assert model.recommend(users, k=20).equals(serial)
+    assert serial["user_id"].unique(maintain_order=True).to_list() == users.tolist()
