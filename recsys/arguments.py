@@ -155,8 +155,11 @@ def check_history(history: Any, scale: tuple[float, float]) -> pl.DataFrame:
         raise ArgumentError("history is empty: rate at least one movie first")
     items = check_ids(history["item_id"], "history item_id")
     ratings = _check_ratings(history["rating"], scale)
-    frame = pl.DataFrame({"item_id": items, "rating": ratings})
-    return frame.unique("item_id", keep="last", maintain_order=True)
+    # each movie's last rating, in the order of those last ratings (NumPy: a request's history
+    # is small, and a polars query would wait for its thread pool on a busy server)
+    _, last_from_end = np.unique(items[::-1], return_index=True)
+    kept = np.sort(len(items) - 1 - last_from_end)
+    return pl.DataFrame({"item_id": items[kept], "rating": ratings[kept]})
 
 
 def _check_ratings(column: pl.Series, scale: tuple[float, float]) -> np.ndarray:
