@@ -3,8 +3,8 @@
 The encoder reads a user's binarised, L2-normalised history (with input dropout); the decoder
 maps the code to a multinomial over items. Mult-VAE's code is a Gaussian latent trained on the
 multinomial log-likelihood minus ``beta`` × KL, ``beta`` annealed linearly from 0 to
-``anneal_cap`` over ``total_anneal_steps`` mini-batches; Mult-DAE's code is deterministic and
-its weights are L2-regularised (``weight_decay``). Any history can be encoded, so a new user is
+``anneal_cap`` over ``total_anneal_steps`` mini-batches; Mult-DAE's code is deterministic. Both
+L2-regularise their weights (``weight_decay``). Any history can be encoded, so a new user is
 folded in natively. The training loop, seeding, early stopping and persistence are
 :class:`~recsys.models.neural.NeuralRecommender`'s.
 """
@@ -79,7 +79,7 @@ class _AutoEncoder(NeuralRecommender):
 
     def _start(self, matrix: sp.csr_matrix) -> None:
         self.optimizer_ = torch.optim.Adam(self.net_.parameters(), lr=self.params.lr,
-                                           weight_decay=getattr(self.params, "weight_decay", 0.0))
+                                           weight_decay=self.params.weight_decay)
         self.step_ = 0
 
     def _epoch(self, matrix: sp.csr_matrix) -> float:
@@ -116,6 +116,7 @@ class MultVAE(_AutoEncoder):
         dropout: float = 0.5
         total_anneal_steps: int = 200_000
         anneal_cap: float = 0.2
+        weight_decay: float = 0.0
 
     def _loss(self, x: torch.Tensor) -> torch.Tensor:
         logits, mu, logvar = self.net_(x)

@@ -100,3 +100,19 @@ def test_carving_keeps_a_rating_of_every_user() -> None:
     fit, valid = carve_validation(matrix, 0.99, np.random.default_rng(0))
     assert (np.diff(fit.indptr) >= 1).all()
     assert fit.nnz + valid.nnz == matrix.nnz
+
+
+def test_bpr_skips_negatives_the_user_rated() -> None:
+    """Every movie rated by every user: each drawn negative is skipped, so nothing is learned
+    (zero loss, the seeded initial weights whatever the number of epochs)."""
+    users, items = np.meshgrid(np.arange(1, 6), np.arange(1, 5), indexing="ij")
+    full = Interactions.from_frame(pl.DataFrame({
+        "user_id": users.ravel(), "item_id": items.ravel(), "rating": [4.0] * users.size}))
+
+    def fitted(epochs: int) -> Recommender:
+        return create_model("bpr_uniform", factors=4, epochs=epochs, batch_size=8).fit(full)
+
+    once, thrice = fitted(1), fitted(3)
+    assert [point["loss"] for point in thrice.learning_curve()] == [0.0] * 3
+    assert all(np.array_equal(value, thrice._get_state()[key])
+               for key, value in once._get_state().items())
