@@ -220,13 +220,13 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
     return log
 
 
-async def _visit(driver: Any, url: str, personas: list[tuple[str, str]], movie: str,
+async def _visit(browser: Any, url: str, personas: list[tuple[str, str]], movie: str,
                  clicks: int, seed: int) -> VisitorLog:
-    """One visitor in a Chromium of its own (many pages of one headless Chromium stall: CDP
-    calls to background pages hang for tens of seconds); a screenshot of its page when it
-    fails (``test-output/screenshots/visitor-<seed>.png``)."""
-    browser = await driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    tab = await browser.new_page(viewport={"width": 1200, "height": 1000})
+    """One visitor in a browser context of its own (its own cookies and storage: an isolated
+    session); a screenshot of its page when it fails
+    (``test-output/screenshots/visitor-<seed>.png``)."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 1000})
+    tab = await context.new_page()
     try:
         return await _session(tab, url, personas, movie, clicks, seed)
     except Exception:
@@ -234,26 +234,28 @@ async def _visit(driver: Any, url: str, personas: list[tuple[str, str]], movie: 
         await tab.screenshot(path=str(SHOTS / f"visitor-{seed}.png"), full_page=True)
         raise
     finally:
-        await browser.close()
+        await context.close()
 
 
 def visitors(url: str, n: int, clicks: int, personas: list[tuple[str, str]],
              movies: list[str], seed: int = 0) -> list[VisitorLog]:
-    """``n`` concurrent sessions (one Chromium each) on the Persona view of
-    a server warmed by one visit; session ``i`` rates ``movies[i]`` and gives ``clicks``
-    thumbs up."""
+    """``n`` concurrent sessions (browser contexts of one Chromium, so that the figures
+    measure the server rather than ``n`` browsers) on the Persona view of a server warmed by
+    one visit; session ``i`` rates ``movies[i]`` and gives ``clicks`` thumbs up."""
     from playwright.async_api import async_playwright
 
     async def main() -> list[VisitorLog]:
         async with async_playwright() as driver:
-            warm = await driver.chromium.launch(executable_path=str(CHROMIUM),
-                                                args=CHROMIUM_ARGS)
-            tab = await warm.new_page()  # a warm server: models and caches loaded
+            browser = await driver.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=CHROMIUM_ARGS)
+            warm = await browser.new_context()  # a warm server: models and caches loaded
+            tab = await warm.new_page()
             await tab.goto(f"{url}/persona", timeout=300_000)
             await _settled(tab, "Top 10 from", 300_000)
             await warm.close()
             logs = await asyncio.gather(*(
-                _visit(driver, url, personas, movies[i], clicks, seed + i) for i in range(n)))
+                _visit(browser, url, personas, movies[i], clicks, seed + i) for i in range(n)))
+            await browser.close()
             return list(logs)
 
     return asyncio.run(main())
