@@ -201,7 +201,7 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
         box = tab.get_by_label("Persona", exact=True).first
         await box.click(timeout=_ACTION_MS)  # open the list, type to filter it
         await box.fill(name, timeout=_ACTION_MS)
-        await _timed(log, tab, box.press("Enter"), description)
+        await _timed(log, tab, box.press("Enter", timeout=_ACTION_MS), description)
         await toast.first.wait_for(state="hidden", timeout=30_000)  # the last one has gone
         await asyncio.sleep(rng.uniform(0.5, 1.5))
         position = rng.randrange(10)
@@ -213,7 +213,7 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
     await _timed(log, tab, own.dispatch_event("click", timeout=_ACTION_MS), "Search a movie")
     search = tab.get_by_label("Search a movie").first
     await search.fill(movie, timeout=_ACTION_MS)
-    await _timed(log, tab, search.press("Enter"), "Add rating")
+    await _timed(log, tab, search.press("Enter", timeout=_ACTION_MS), "Add rating")
     add = tab.get_by_role("button", name="Add rating").first
     await _timed(log, tab, add.dispatch_event("click", timeout=_ACTION_MS), "Clear my ratings")
     table = await tab.locator("[data-testid='stDataFrame']").first.element_handle()
