@@ -202,7 +202,7 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
         await box.click(timeout=_ACTION_MS)  # open the list, type to filter it
         await box.fill(name, timeout=_ACTION_MS)
         await _timed(log, tab, box.press("Enter", timeout=_ACTION_MS), description)
-        await toast.first.wait_for(state="hidden", timeout=30_000)  # the last one has gone
+        await toast.first.wait_for(state="hidden", timeout=_ACTION_MS)  # the last one has gone
         await asyncio.sleep(rng.uniform(0.5, 1.5))
         position = rng.randrange(10)
         thumbs = tab.locator("[class*='st-key-up_'] button").filter(visible=True).nth(position)
