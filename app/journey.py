@@ -182,15 +182,18 @@ async def _timed(log: VisitorLog, tab: Any, action: Any, text: str) -> None:
 # Clicks are DOM events (``dispatch_event``), not synthetic mouse input, which waits on a busy
 # renderer for tens of seconds on a loaded machine.
 async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: str,
-                   clicks: int, seed: int) -> VisitorLog:
-    """One visitor: open the Persona view and read its arm, then ``clicks`` times pick a
-    persona (``(name, description)``) and give a thumbs up, thinking 0.5-1.5 s before each
-    interaction; last rate ``movie`` in "Build your own" and read its ratings table."""
+                   clicks: int, seed: int, opened: asyncio.Barrier) -> VisitorLog:
+    """One visitor: open the Persona view and read its arm; once every visitor has opened it
+    (``opened``: the timed interactions run beside each other, not beside the first page loads
+    of the others), ``clicks`` times pick a persona (``(name, description)``) and give a
+    thumbs up, thinking 0.5-1.5 s before each interaction; last rate ``movie`` in "Build your
+    own" and read its ratings table."""
     rng, log = random.Random(seed), VisitorLog(rated=movie)
     await tab.goto(f"{url}/persona", timeout=300_000)
     await _settled(tab, "is in arm", 300_000)
     caption = await tab.get_by_text("is in arm").first.inner_text()
     log.subject, log.arm = re.search(r"session (\w+) is in arm (\w+)", caption).groups()
+    await opened.wait()
     toast = tab.get_by_text("Your feedback is recorded")
     for click in range(clicks):
         name, description = personas[(seed + click + 1) % len(personas)]
@@ -198,21 +201,21 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
         box = tab.get_by_label("Persona", exact=True).first
         await box.click(timeout=_ACTION_MS)  # open the list, type to filter it
         await box.fill(name, timeout=_ACTION_MS)
-        await _timed(log, tab, box.press("Enter"), description)
-        await toast.first.wait_for(state="hidden", timeout=30_000)  # the last one has gone
+        await _timed(log, tab, box.press("Enter", timeout=_ACTION_MS), description)
+        await toast.first.wait_for(state="hidden", timeout=_ACTION_MS)  # the last one has gone
         await asyncio.sleep(rng.uniform(0.5, 1.5))
         position = rng.randrange(10)
         thumbs = tab.locator("[class*='st-key-up_'] button").filter(visible=True).nth(position)
-        await _timed(log, tab, thumbs.dispatch_event("click"),
+        await _timed(log, tab, thumbs.dispatch_event("click", timeout=_ACTION_MS),
                      "Your feedback is recorded")
         log.liked.append(position + 1)
     own = tab.get_by_text("Build your own").first
-    await _timed(log, tab, own.dispatch_event("click"), "Search a movie")
+    await _timed(log, tab, own.dispatch_event("click", timeout=_ACTION_MS), "Search a movie")
     search = tab.get_by_label("Search a movie").first
     await search.fill(movie, timeout=_ACTION_MS)
-    await _timed(log, tab, search.press("Enter"), "Add rating")
+    await _timed(log, tab, search.press("Enter", timeout=_ACTION_MS), "Add rating")
     add = tab.get_by_role("button", name="Add rating").first
-    await _timed(log, tab, add.dispatch_event("click"), "Clear my ratings")
+    await _timed(log, tab, add.dispatch_event("click", timeout=_ACTION_MS), "Clear my ratings")
     table = await tab.locator("[data-testid='stDataFrame']").first.element_handle()
     await tab.wait_for_function("t => t.textContent.includes('(')", arg=table,
                                 timeout=_ACTION_MS)  # its grid has drawn a movie
@@ -220,40 +223,44 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
     return log
 
 
-async def _visit(driver: Any, url: str, personas: list[tuple[str, str]], movie: str,
-                 clicks: int, seed: int) -> VisitorLog:
-    """One visitor in a Chromium of its own (many pages of one headless Chromium stall: CDP
-    calls to background pages hang for tens of seconds); a screenshot of its page when it
-    fails (``test-output/screenshots/visitor-<seed>.png``)."""
-    browser = await driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    tab = await browser.new_page(viewport={"width": 1200, "height": 1000})
+async def _visit(browser: Any, url: str, personas: list[tuple[str, str]], movie: str,
+                 clicks: int, seed: int, opened: asyncio.Barrier) -> VisitorLog:
+    """One visitor in a browser context of its own (its own cookies and storage: an isolated
+    session); a screenshot of its page when it fails
+    (``test-output/screenshots/visitor-<seed>.png``)."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 1000})
+    tab = await context.new_page()
     try:
-        return await _session(tab, url, personas, movie, clicks, seed)
+        return await _session(tab, url, personas, movie, clicks, seed, opened)
     except Exception:
         SHOTS.mkdir(parents=True, exist_ok=True)
         await tab.screenshot(path=str(SHOTS / f"visitor-{seed}.png"), full_page=True)
         raise
     finally:
-        await browser.close()
+        await context.close()
 
 
 def visitors(url: str, n: int, clicks: int, personas: list[tuple[str, str]],
              movies: list[str], seed: int = 0) -> list[VisitorLog]:
-    """``n`` concurrent sessions (one Chromium each) on the Persona view of
-    a server warmed by one visit; session ``i`` rates ``movies[i]`` and gives ``clicks``
-    thumbs up."""
+    """``n`` concurrent sessions (browser contexts of one Chromium, so that the figures
+    measure the server rather than ``n`` browsers) on the Persona view of a server warmed by
+    one visit; session ``i`` rates ``movies[i]`` and gives ``clicks`` thumbs up."""
     from playwright.async_api import async_playwright
 
     async def main() -> list[VisitorLog]:
         async with async_playwright() as driver:
-            warm = await driver.chromium.launch(executable_path=str(CHROMIUM),
-                                                args=CHROMIUM_ARGS)
-            tab = await warm.new_page()  # a warm server: models and caches loaded
+            browser = await driver.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=CHROMIUM_ARGS)
+            warm = await browser.new_context()  # a warm server: models and caches loaded
+            tab = await warm.new_page()
             await tab.goto(f"{url}/persona", timeout=300_000)
             await _settled(tab, "Top 10 from", 300_000)
             await warm.close()
+            opened = asyncio.Barrier(n)
             logs = await asyncio.gather(*(
-                _visit(driver, url, personas, movies[i], clicks, seed + i) for i in range(n)))
+                _visit(browser, url, personas, movies[i], clicks, seed + i, opened)
+                for i in range(n)))
+            await browser.close()
             return list(logs)
 
     return asyncio.run(main())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from recsys.service import (
     servable_datasets,
 )
 from recsys.service.lab import lab_folder
+from recsys.service.personas import HISTORY_SCHEMA
 from recsys.settings import Settings, get_settings
 from recsys.training import trained_models
 
@@ -49,7 +51,9 @@ __all__ = [
     "metrics_port",
     "personas",
     "quality_report",
+    "recommendations",
     "settings",
+    "similar_movies",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,6 +103,38 @@ def _service(dataset: str, data_dir: str, signature: str) -> RecommenderService:
 def get_service(dataset: str) -> RecommenderService:
     """The loaded service of ``dataset`` (reloaded when models are retrained)."""
     return _service(dataset, str(settings().data_dir), _models_signature(dataset))
+
+
+History = tuple[tuple[int, float], ...]  # a history's (item_id, rating) rows, hashable
+
+
+@st.cache_resource(show_spinner=False, max_entries=1024)
+def _recommendations(dataset: str, data_dir: str, signature: str, model: str,
+                     user_id: int | None, rows: History | None, k: int) -> pl.DataFrame:
+    history = None if rows is None else pl.DataFrame(rows, schema=HISTORY_SCHEMA, orient="row")
+    return get_service(dataset).recommend(model, user_id, history, k)
+
+
+def recommendations(dataset: str, model: str, k: int, user_id: int | None = None,
+                    history: pl.DataFrame | None = None) -> pl.DataFrame:
+    """:meth:`RecommenderService.recommend`, computed once per trained models, model, visitor
+    (a user or a history) and ``k`` and shared by every session (frames are immutable):
+    a rerun of the Persona view, a thumbs up, costs no model call."""
+    rows = None if history is None else tuple(history.select("item_id", "rating").iter_rows())
+    return _recommendations(dataset, str(settings().data_dir), _models_signature(dataset),
+                            model, user_id, rows, k)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _similar_movies(dataset: str, data_dir: str, item_id: int, methods: tuple[str, ...],
+                    k: int) -> pl.DataFrame:
+    return get_service(dataset).explorer.similar(item_id, methods, k)
+
+
+def similar_movies(dataset: str, item_id: int, methods: Sequence[str], k: int) -> pl.DataFrame:
+    """:meth:`Explorer.similar`, computed once per movie, methods and ``k`` and shared by
+    every session (the rating measures scan the whole catalogue: ~0.3 s)."""
+    return _similar_movies(dataset, str(settings().data_dir), item_id, tuple(methods), k)
 
 
 @st.cache_resource(show_spinner=False)

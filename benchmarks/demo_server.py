@@ -134,8 +134,8 @@ def _report(results: dict[str, Any]) -> str:
         "",
         f"## {c['sessions']} concurrent sessions (target p95 < {P95_TARGET_S:.0f} s)",
         "",
-        "Each session (its own Chromium) opens the Persona view, picks personas and gives "
-        "thumbs up, then rates a movie of its own.",
+        "Each session (a browser context of one Chromium: its own cookies and storage) opens "
+        "the Persona view, picks personas and gives thumbs up, then rates a movie of its own.",
         "",
         *concurrency,
         "",

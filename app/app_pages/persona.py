@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import plotly.express as px
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -81,9 +81,9 @@ else:
 k = st.slider("How many recommendations", 5, 20, 10, key="persona_k")
 
 if user_id is not None:
-    recs = svc.recommend(model_name, user_id=user_id, k=k)
+    recs = state.recommendations(dataset, model_name, k, user_id=user_id)
 else:
-    recs = svc.recommend(model_name, history=history, k=k)
+    recs = state.recommendations(dataset, model_name, k, history=history)
 if recs.is_empty():
     st.info("This model has nothing new to recommend here: try another model or persona.")
     st.stop()
@@ -108,8 +108,11 @@ with left:
 with right:
     st.subheader("Taste profile")
     profile = taste_profile(history, svc.dataset.movies)
-    figure = px.bar(profile, x="weight", y="genre", orientation="h",
-                    labels={"weight": "preference (sum of rating − 2.5)", "genre": "genre"},
-                    hover_data=["movies"], title="Genres in the ratings")
-    figure.update_layout(yaxis={"autorange": "reversed"}, height=420, margin={"t": 40})
+    figure = go.Figure(  # graph objects: plotly express takes ~0.1-0.2 s to build a bar chart
+        go.Bar(x=profile["weight"], y=profile["genre"], orientation="h",
+               customdata=profile["movies"],
+               hovertemplate="%{y}: %{x}<br>movies: %{customdata}<extra></extra>"),
+        layout={"title": "Genres in the ratings", "height": 420, "margin": {"t": 40},
+                "xaxis": {"title": "preference (sum of rating − 2.5)"},
+                "yaxis": {"title": "genre", "autorange": "reversed"}})
     st.plotly_chart(figure, width="stretch")

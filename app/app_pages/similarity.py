@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -13,6 +12,35 @@ from recsys.service.explore import list_overlap
 LABELS = {"rating_cosine": "Rating cosine", "rating_pearson": "Pearson",
           "adjusted_cosine": "Adjusted cosine", "tfidf": "Tags (TF-IDF)",
           "genome": "Tag Genome", "embedding": "Text embedding"}
+
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def catalog_figure(dataset: str, data_dir: str, item_id: int,
+                   neighbours: tuple[int, ...]) -> go.Figure:
+    """The catalogue map with one movie and its neighbours marked, built once per selection
+    and shared (plotly express took ~0.7 s for the 9,742 points; graph objects ~0.1 s)."""
+    points = state.get_service(dataset).explorer.catalog_map("tfidf")
+    figure = go.Figure([
+        go.Scatter(x=group["x"], y=group["y"], mode="markers", name=genre, opacity=0.35,
+                   text=group["title"], customdata=group["n_ratings"],
+                   hovertemplate="<b>%{text}</b><br>n_ratings=%{customdata}<extra></extra>")
+        for (genre,), group in points.group_by("genre", maintain_order=True)])
+    highlight = points.filter(pl.col("item_id").is_in(neighbours))
+    target = points.filter(pl.col("item_id") == item_id)
+    figure.add_trace(go.Scatter(x=highlight["x"], y=highlight["y"], mode="markers",
+                                marker={"size": 11, "symbol": "circle-open", "color": "black",
+                                        "line": {"width": 2}},
+                                text=highlight["title"], name="neighbours", hoverinfo="text"))
+    figure.add_trace(go.Scatter(x=target["x"], y=target["y"], mode="markers+text",
+                                marker={"size": 18, "symbol": "star", "color": "#d6336c"},
+                                text=target["title"], textposition="top center",
+                                name="chosen movie", hoverinfo="text"))
+    figure.update_layout(height=560, legend_title_text="first genre",
+                         xaxis_title="component 1", yaxis_title="component 2",
+                         title="Movies projected from their tags and genres (truncated SVD)")
+    return figure
+
 
 dataset = st.session_state["dataset"]
 explorer = state.get_service(dataset).explorer
@@ -35,7 +63,7 @@ if not methods:
     st.stop()
 
 with st.spinner("Finding neighbours…"):
-    neighbours = explorer.similar(item_id, methods, k)
+    neighbours = state.similar_movies(dataset, item_id, methods, k)
 st.subheader(f"Neighbours of {movie_label}")
 columns = st.columns(len(methods))
 for column, method in zip(columns, methods, strict=True):
@@ -60,22 +88,5 @@ if len(methods) > 1:
     st.plotly_chart(figure, width="stretch")
 
 st.subheader("Catalogue map")
-points = explorer.catalog_map("tfidf")
-chosen = set(neighbours["item_id"].to_list())
-figure = px.scatter(points, x="x", y="y", color="genre", hover_name="title",
-                    hover_data={"x": False, "y": False, "n_ratings": True},
-                    render_mode="svg", opacity=0.35,
-                    labels={"x": "component 1", "y": "component 2", "genre": "first genre"},
-                    title="Movies projected from their tags and genres (truncated SVD)")
-highlight = points.filter(pl.col("item_id").is_in(list(chosen)))
-target = points.filter(pl.col("item_id") == item_id)
-figure.add_trace(go.Scatter(x=highlight["x"], y=highlight["y"], mode="markers",
-                            marker={"size": 11, "symbol": "circle-open", "color": "black",
-                                    "line": {"width": 2}},
-                            text=highlight["title"], name="neighbours", hoverinfo="text"))
-figure.add_trace(go.Scatter(x=target["x"], y=target["y"], mode="markers+text",
-                            marker={"size": 18, "symbol": "star", "color": "#d6336c"},
-                            text=target["title"], textposition="top center",
-                            name="chosen movie", hoverinfo="text"))
-figure.update_layout(height=560)
-st.plotly_chart(figure, width="stretch")
+st.plotly_chart(catalog_figure(dataset, str(state.settings().data_dir), item_id,
+                               tuple(neighbours["item_id"].to_list())), width="stretch")

@@ -1,7 +1,9 @@
 """A faiss nearest-neighbour index over unit item vectors (inner product = cosine).
 
 Exact ``IndexFlatIP`` by default; ``IndexHNSWFlat`` (inner product) from 100k vectors, where
-exact search stops being cheap. Persisted with ``faiss.write_index`` (never pickle).
+exact search stops being cheap. Persisted with ``faiss.write_index`` (never pickle). faiss is
+imported where an index is built or read, not with the module (16 MB the demo server never
+needs).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from recsys.errors import ConfigError, DataError
@@ -36,6 +37,8 @@ class ItemIndex:
         """Index ``vectors`` (dense or sparse, one row per item); ``kind``: auto, flat or hnsw."""
         if kind not in ("auto", "flat", "hnsw"):
             raise ConfigError(f"index kind={kind!r}; expected 'auto', 'flat' or 'hnsw'")
+        import faiss
+
         data = dense(vectors)
         if data.ndim != 2 or data.shape[0] == 0:
             raise DataError(f"cannot index {data.shape}: expected a non-empty 2-D matrix")
@@ -74,6 +77,8 @@ class ItemIndex:
 
     def save(self, path: Path | str) -> Path:
         """Write the index with ``faiss.write_index`` (atomically)."""
+        import faiss
+
         with atomic_path(path) as tmp:
             faiss.write_index(self.index, str(tmp))
         return Path(path)
@@ -83,4 +88,6 @@ class ItemIndex:
         """Read an index written by :meth:`save`."""
         if not Path(path).is_file():
             raise DataError(f"No faiss index at {path}")
+        import faiss
+
         return cls(faiss.read_index(str(path)))

@@ -1,12 +1,56 @@
-"""One registry maps model names to classes, for the CLI, app, pipelines, benchmarks and tests."""
+"""One registry maps model names to classes, for the CLI, app, pipelines, benchmarks and tests.
+
+:data:`MODULES` says which module defines each model; that module is imported only when the
+model is first created or loaded, so that a process serving EASE and item-kNN never imports
+torch, surprise or implicit. A module's ``@register`` refuses a name the table does not give
+it, and a test imports every model module to check that the two agree.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, TypeVar
 
 from recsys.errors import ConfigError
 
-__all__ = ["register", "get_model_class", "create_model", "available_models"]
+__all__ = ["MODULES", "register", "get_model_class", "create_model", "available_models"]
+
+_SURPRISE = "recsys.models.surprise_models"
+_PEERS = "recsys.models.peers."
+# Model name -> the module whose import registers it (the one home of this fact).
+MODULES: dict[str, str] = {
+    "random": "recsys.models.baselines",
+    "most_popular": "recsys.models.baselines",
+    "bias": "recsys.models.bias",
+    "item_knn": "recsys.models.knn",
+    "user_knn": "recsys.models.knn",
+    "ease": "recsys.models.ease",
+    "rp3beta": "recsys.models.rp3beta",
+    "als": "recsys.models.implicit_mf",
+    "bpr": "recsys.models.implicit_mf",
+    "content": "recsys.models.content",
+    "hybrid_blend": "recsys.models.hybrid",
+    "hybrid_switch": "recsys.models.hybrid",
+    "hybrid_collective_ease": "recsys.models.collective_ease",
+    "rating_blend": "recsys.models.stacking",
+    "mult_vae": "recsys.models.vae",
+    "mult_dae": "recsys.models.vae",
+    "recvae": "recsys.models.recvae",
+    "neumf": "recsys.models.sampled",
+    "two_tower": "recsys.models.sampled",
+    "bpr_uniform": "recsys.models.sampled",
+    **{f"surprise_{algorithm}": _SURPRISE for algorithm in (
+        "baseline_only", "co_clustering", "knn_baseline", "knn_basic", "knn_with_means", "nmf",
+        "normal_predictor", "slope_one", "svd", "svdpp")},
+    "peer:cornac.bpr": _PEERS + "cornac_adapters",
+    "peer:cornac.bivae": _PEERS + "cornac_adapters",
+    "peer:implicit.als": _PEERS + "implicit_adapters",
+    "peer:implicit.bpr": _PEERS + "implicit_adapters",
+    "peer:lenskit.item_knn": _PEERS + "lenskit_adapters",
+    "peer:lenskit.implicit_mf": _PEERS + "lenskit_adapters",
+    "peer:spark.als": _PEERS + "spark_adapters",
+    "peer:surprise.svd": _PEERS + "surprise_adapters",
+}
 
 _REGISTRY: dict[str, type] = {}
 T = TypeVar("T", bound=type)
@@ -17,6 +61,9 @@ def register(cls: T) -> T:
     name = getattr(cls, "name", "")
     if not name:
         raise ConfigError(f"{cls.__name__} has no `name` to register under")
+    if MODULES.get(name) != cls.__module__:
+        raise ConfigError(f"Model name {name!r} ({cls.__module__}.{cls.__name__}) is not in "
+                          f"recsys.models.registry.MODULES; add it there")
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         owner = _REGISTRY[name].__name__
         raise ConfigError(f"Model name {name!r} is already registered by {owner}")
@@ -24,19 +71,14 @@ def register(cls: T) -> T:
     return cls
 
 
-def _ensure_loaded() -> None:
-    import recsys.models  # noqa: F401  (importing the package registers every model)
-
-
 def get_model_class(name: str) -> type:
-    """The class registered under ``name``; a clear error lists the valid names."""
-    _ensure_loaded()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
+    """The class registered under ``name`` (importing its module); a clear error lists the
+    valid names."""
+    if name not in MODULES:
         raise ConfigError(
-            f"Unknown model {name!r}; available models: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+            f"Unknown model {name!r}; available models: {', '.join(available_models())}")
+    importlib.import_module(MODULES[name])
+    return _REGISTRY[name]
 
 
 def create_model(name: str, **params: Any) -> Any:
@@ -45,6 +87,5 @@ def create_model(name: str, **params: Any) -> Any:
 
 
 def available_models() -> list[str]:
-    """Sorted names of every registered model."""
-    _ensure_loaded()
-    return sorted(_REGISTRY)
+    """Sorted names of every registered model (imports none of their modules)."""
+    return sorted(MODULES)

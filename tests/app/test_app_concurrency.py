@@ -28,8 +28,9 @@ CLICKS = 3  # thumbs up per session
 
 @pytest.mark.parametrize("n", [
     pytest.param(2, id="2-sessions"),
-    # 20 sessions (one Chromium each) starve a 2-core machine (8 timed out here):
-    # benchmarks/demo_server.py --sessions 20 measures them; the slow suite holds isolation at 4
+    # 20 sessions, even as contexts of one Chromium (20 renderers), starve the 2 shared cores
+    # (timed out at load 10-39): benchmarks/demo_server.py --sessions 20 measures them; the
+    # slow suite holds isolation at 4
     pytest.param(4, id="4-sessions", marks=pytest.mark.slow),
 ])
 def test_concurrent_sessions(app_env: dict, n: int) -> None:

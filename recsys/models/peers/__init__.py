@@ -1,17 +1,10 @@
-"""Peer adapters: cornac, LensKit, implicit and Surprise models behind our interface.
+"""Peer adapters: cornac, LensKit, implicit, Spark and Surprise models behind our interface.
 
-Registered as ``peer:<library>.<model>``; importing this package registers them all without
-importing the optional libraries (each adapter imports its library when it fits, and says
-which extra to install when it is missing).
+Registered as ``peer:<library>.<model>``; the registry imports an adapter's module when its
+model is first created (:data:`recsys.models.registry.MODULES`), and no adapter imports an
+optional library before it fits (each says which extra to install when it is missing).
 """
 
-from recsys.models.peers import (
-    cornac_adapters,  # noqa: F401
-    implicit_adapters,  # noqa: F401
-    lenskit_adapters,  # noqa: F401
-    spark_adapters,  # noqa: F401
-    surprise_adapters,  # noqa: F401
-)
 from recsys.models.peers.base import (
     EXTRA_INSTALL,
     PEER_PREFIX,
