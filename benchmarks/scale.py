@@ -180,7 +180,9 @@ def _profiles(out: Path) -> list[str]:
         return []
     return ["", "## Where the time goes", "",
             "Each profiled step ran again under cProfile (`--profile`), after its timed run: "
-            "the timed figures above do not carry the profiler.", "",
+            "the timed figures above do not carry the profiler. cProfile sees the main thread "
+            "only: work that a pool of threads does (ranking batches of users in parallel) "
+            "shows as the main thread's `acquire` of a lock.", "",
             *"\n\n".join(found).splitlines()]
 
 
