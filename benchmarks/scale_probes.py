@@ -6,6 +6,7 @@ each under GNU time and reads the figures it prints last (a ``RESULT {json}`` li
     python benchmarks/scale_probes.py evaluate synthetic-ml-20m
     python benchmarks/scale_probes.py serve synthetic-ml-20m
     python benchmarks/scale_probes.py surprise synthetic-ml-1m          # the ml-1m shape
+    python benchmarks/scale_probes.py spark_als synthetic-ml-20m --iterations 5  # the spark extra
 
 Every probe loads the release as the product does (``load_dataset``) and times library calls
 only; ``peak_rss_gib`` after each phase is the process's high-water mark so far.
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,17 +26,27 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import psutil
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recsys.bench.spec import load_spec
 from recsys.data.load import load_dataset
 from recsys.data.types import Interactions
-from recsys.evaluation.protocol import EvalPlan, evaluate, make_splits, prepare_split
+from recsys.evaluation.protocol import (
+    EvalPlan,
+    PreparedSplit,
+    evaluate,
+    make_splits,
+    prepare_split,
+)
 from recsys.models import create_model
 from recsys.service import RecommenderService, load_personas
 from recsys.training import DEFAULT_MODELS
 
 PERSONAS = Path(__file__).resolve().parents[1] / "app" / "personas.yaml"
+SPARK_SPEC = Path(__file__).resolve().parent / "specs" / "spark-ml100k.yaml"
+SPARK_ALS_LABEL = "ALS (Spark, rank 10)"  # the spec's model with Microsoft's settings
 THREADS = os.cpu_count() or 1
 
 
@@ -97,10 +109,7 @@ def evaluate_temporal(args: argparse.Namespace) -> dict[str, Any]:
     """Global temporal split (latest 20% test), the demo's EASE: the evaluation (the test
     users known in training), then top-10 for every training user, chunked as it is."""
     phases = _Phases()
-    dataset = phases.run("load", lambda: load_dataset(args.name))
-    split = phases.run("split", lambda: make_splits(
-        "temporal_global", {"test_fraction": 0.2}, dataset.ratings, 42)[0])
-    data = phases.run("prepare", lambda: prepare_split(split, dataset))
+    data = _temporal_split(args.name, phases)
     model = create_model("ease", **DEFAULT_MODELS["ease"])
     phases.run("fit", lambda: model.fit(data.train))
     plan = EvalPlan(ks=(10,), ranking=True, rating=False, beyond_k=None)
@@ -109,6 +118,79 @@ def evaluate_temporal(args: argparse.Namespace) -> dict[str, Any]:
     phases.run("top10_every_user", lambda: model.recommend(users, k=10))
     return phases.figures | {"users_evaluated": len(data.users), "training_users": len(users),
                              **{k: v for k, v in result.metrics.items() if "@" in k}}
+
+
+def _temporal_split(name: str, phases: _Phases) -> PreparedSplit:
+    """The release split at one global time: the latest 20% of its ratings are the test."""
+    dataset = phases.run("load", lambda: load_dataset(name))
+    split = phases.run("split", lambda: make_splits(
+        "temporal_global", {"test_fraction": 0.2}, dataset.ratings, 42)[0])
+    return phases.run("prepare", lambda: prepare_split(split, dataset))
+
+
+class _TreePeaks:
+    """Peak RSS of this process's JVM (Spark's driver; its executor in local mode) and of the
+    Python workers under it (summed), sampled every ``interval`` seconds in a thread."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval, self.jvm, self.workers, self.worker_count = interval, 0, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _TreePeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            rss: dict[str, list[int]] = {"java": [], "python": []}
+            for child in psutil.Process().children(recursive=True):
+                try:
+                    kind = "java" if child.name() == "java" else "python"
+                    rss[kind].append(child.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    continue
+            self.jvm = max(self.jvm, sum(rss["java"]))
+            self.workers = max(self.workers, sum(rss["python"]))
+            self.worker_count = max(self.worker_count, len(rss["python"]))
+
+    def figures(self) -> dict[str, Any]:
+        """The peaks so far in GiB, and the most Python workers seen at once."""
+        return {"jvm_peak_rss_gib": round(self.jvm / 2**30, 3),
+                "python_workers_peak_rss_gib": round(self.workers / 2**30, 3),
+                "python_workers_most": self.worker_count}
+
+
+def spark_als(args: argparse.Namespace) -> dict[str, Any]:
+    """Spark MLlib ALS with the Spark spec's Microsoft settings (``--iterations`` of them) on
+    the global temporal split: fit, top-10 of the test users in Spark and the Spark evaluator;
+    then our in-process ALS with as many factors and iterations, evaluated in process."""
+    from recsys.spark import spark_session
+
+    spec = next(m for m in load_spec(SPARK_SPEC).models if m.label == SPARK_ALS_LABEL)
+    params = spec.params | {"maxIter": args.iterations}
+    phases = _Phases()
+    data = _temporal_split(args.name, phases)
+    with _TreePeaks() as peaks:
+        spark = phases.run("spark_start", spark_session)
+        model = create_model(spec.name, **params)
+        phases.run("spark_fit", lambda: model.fit(data.train))
+        plan = EvalPlan(ks=(10,), ranking=True, rating=True, beyond_k=None, engine="spark")
+        on_spark = phases.run("spark_evaluate", lambda: evaluate(model, data, plan))
+        figures = peaks.figures() | {"driver_memory": spark.conf.get("spark.driver.memory")}
+    spark.stop()
+    ours = create_model("als", factors=params["rank"], iterations=args.iterations)
+    phases.run("als_fit", lambda: ours.fit(data.train))
+    plan = EvalPlan(ks=(10,), ranking=True, rating=False, beyond_k=None)
+    in_process = phases.run("als_evaluate", lambda: evaluate(ours, data, plan))
+    return phases.figures | figures | {
+        "spark_params": params, "users_evaluated": len(data.users),
+        **{f"spark_{k}": v for k, v in on_spark.metrics.items() if "@" in k or k == "rmse"},
+        **{f"als_{k}": v for k, v in in_process.metrics.items() if "@" in k}}
 
 
 def _histories(service: RecommenderService) -> list[pl.DataFrame]:
@@ -176,7 +258,7 @@ def surprise(args: argparse.Namespace) -> dict[str, Any]:
 
 PROBES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "als": als, "implicit_als": implicit_als, "evaluate": evaluate_temporal, "serve": serve,
-    "surprise": surprise,
+    "surprise": surprise, "spark_als": spark_als,
 }
 
 
@@ -185,7 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("probe", choices=sorted(PROBES))
     parser.add_argument("name", help="release name, e.g. synthetic-ml-20m")
-    parser.add_argument("--iterations", type=int, default=5, help="ALS iterations")
+    parser.add_argument("--iterations", type=int, default=5,
+                        help="ALS iterations (spark_als: Spark's maxIter and ours)")
     parser.add_argument("--repeats", type=int, default=20, help="serve: rounds of histories")
     parser.add_argument("--sample", type=int, help="surprise: a sample of this many ratings")
     args = parser.parse_args(argv)

@@ -47,6 +47,7 @@ __all__ = [
     "spd_inverse",
     "top_k",
     "top_k_dense",
+    "top_k_unseen",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,24 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.take_along_axis(part, order, axis=1)
     return idx, np.take_along_axis(scores, idx, axis=1)
 
+
+
+def top_k_unseen(
+    scores: np.ndarray, seen: sp.spmatrix | None, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's top ``k`` (:func:`top_k`) among its finite cells that ``seen`` does not
+    hold, flat: (row, column, score, rank from 1), row by row, best first.
+
+    ``scores`` (float64) is overwritten: those cells become ``-inf``.
+    """
+    scores[~np.isfinite(scores)] = -np.inf
+    if seen is not None:
+        seen = seen.tocoo()
+        scores[seen.row, seen.col] = -np.inf
+    idx, best = top_k(scores, k)
+    valid = np.isfinite(best)
+    rows, ranks = np.indices(idx.shape)
+    return rows[valid], idx[valid], best[valid], ranks[valid] + 1
 
 def _lowest_index_ties(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndarray:
     """Per row, the columns above ``kth`` plus the lowest-index ones equal to it: k in all."""

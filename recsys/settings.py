@@ -29,6 +29,7 @@ class Settings:
     lenskit_python: Path | None = None  # the LensKit peers' own venv; .venv-lenskit by default
     spark_master: str = "local[2]"  # the Spark engine's master: local[N], spark://host:7077, yarn
     spark_scratch: str = ""  # where Spark and recsys exchange Parquet; data_dir/spark by default
+    spark_driver_memory: str = "2g"  # local[N] only: the driver JVM's heap (its executor too)
 
     @property
     def spark_exchange(self) -> str:

@@ -41,7 +41,7 @@ from recsys.errors import (
     UnsupportedError,
 )
 from recsys.io import atomic_dir
-from recsys.linalg import top_k
+from recsys.linalg import top_k, top_k_unseen
 from recsys.models.explanation import Explanation
 
 __all__ = [
@@ -262,19 +262,10 @@ class Recommender:
     def _rank_block(self, user_ids: np.ndarray, users: np.ndarray, rows: sp.csr_matrix, k: int,
                     exclude_seen: bool) -> pl.DataFrame:
         scores = np.asarray(self._score(users, rows), dtype=np.float64)
-        scores[~np.isfinite(scores)] = -np.inf
-        if exclude_seen:
-            seen = rows.tocoo()
-            scores[seen.row, seen.col] = -np.inf
-        idx, best = top_k(scores, k)
-        valid = np.isfinite(best)
+        row, column, best, rank = top_k_unseen(scores, rows if exclude_seen else None, k)
         return pl.DataFrame(
-            {
-                "user_id": np.repeat(user_ids, idx.shape[1])[valid.ravel()],
-                "item_id": self.train_.item_ids[idx[valid]],
-                "score": best[valid],
-                "rank": np.tile(np.arange(1, idx.shape[1] + 1), idx.shape[0])[valid.ravel()],
-            },
+            {"user_id": user_ids[row], "item_id": self.train_.item_ids[column], "score": best,
+             "rank": rank},
             schema=RECOMMENDATION_SCHEMA,
         )
 

@@ -8,7 +8,9 @@ what polars reads. On a cluster that folder must be a path every node sees at th
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,11 +31,10 @@ ENGINES = ("local", "spark")  # in-process (NumPy/polars) or Spark
 SPARK_INSTALL = "pip install -e .[spark] (and Java 17: apt-get install openjdk-17-jre-headless)"
 _CONF = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
 # In local mode only (a cluster's own configuration decides there): small-data defaults, no UI,
-# the driver on the loopback interface.
+# the driver on the loopback interface; its heap is settings.spark_driver_memory.
 _LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
-    "spark.driver.memory": "2g",
     "spark.driver.host": "127.0.0.1",
 }
 
@@ -50,7 +51,11 @@ def spark_session(settings: Settings | None = None) -> SparkSession:
         return active
     settings = settings or get_settings()
     builder = SparkSession.builder.master(settings.spark_master).appName("recsys")
-    local = _LOCAL_CONF if settings.spark_master.startswith("local") else {}
+    local = {}
+    if settings.spark_master.startswith("local"):
+        local = _LOCAL_CONF | {"spark.driver.memory": settings.spark_driver_memory}
+        # the Python workers (mapInPandas) run this interpreter, with recsys and its packages
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in (_CONF | local).items():
         builder = builder.config(key, value)
     try:

@@ -11,6 +11,7 @@ Spark instead (:meth:`SparkALSPeer.spark_recommend`), training items excluded th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from recsys.data.types import Interactions
 from recsys.models.base import Capability
 from recsys.models.peers.base import PeerParams, PeerRecommender
 from recsys.models.registry import register
+from recsys.spark.ranking import TOP_K_SCHEMA, factor_scores, top_k_batches
 from recsys.spark.session import SPARK_INSTALL, Exchange
 
 if TYPE_CHECKING:
@@ -75,8 +77,7 @@ class SparkALSPeer(PeerRecommender):
 
     # -- in process ----------------------------------------------------------------------
     def _score(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
-        scores = self.user_factors_[users].astype(np.float64) @ self.item_factors_.T
-        return np.where(np.isnan(scores), -np.inf, scores)
+        return factor_scores(self.user_factors_[users], self.item_factors_)
 
     def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         known = (users >= 0) & (items >= 0)
@@ -89,30 +90,25 @@ class SparkALSPeer(PeerRecommender):
     def spark_recommend(self, exchange: Exchange, users: DataFrame, k: int) -> DataFrame:
         """Top-``k`` unseen items of each of ``users`` (``[user_id]``), ranked in Spark.
 
-        Every (user, item) score is a dot product computed by Spark SQL over the factor frames;
-        the training pairs are removed with an anti-join and the top k kept by a per-user window
-        (ties: lower item id first, as in process).
+        No user × item frame: each user's row (its factors, its training items) goes to a
+        Python worker, which scores its users against the item factors in blocks
+        (:mod:`recsys.spark.ranking`); the lists are the in-process ones.
         """
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
+        rows = exchange.to_spark(self._user_rows(), "user_rows")
+        ranked = partial(top_k_batches, item_ids=self.train_.item_ids.astype(np.int64),
+                         item_factors=self.item_factors_, k=k)
+        return (users.join(rows, "user_id")
+                .repartition(exchange.spark.sparkContext.defaultParallelism)
+                .mapInPandas(ranked, schema=TOP_K_SCHEMA))
 
-        user_f = exchange.to_spark(_factor_frame(self.train_.user_ids, self.user_factors_,
-                                                 "user_id"), "user_factors").withColumnRenamed(
-            "features", "u")
-        item_f = exchange.to_spark(_factor_frame(self.train_.item_ids, self.item_factors_,
-                                                 "item_id"), "item_factors").withColumnRenamed(
-            "features", "v")
-        seen = exchange.to_spark(self.train_.to_frame().select("user_id", "item_id"), "seen")
-        # unrolled over the rank: plain arithmetic that Spark compiles (no lambda per row)
-        dot = sum((F.col("u")[i].cast("double") * F.col("v")[i] for i in range(self.params.rank)),
-                  F.lit(0.0))
-        scored = (users.join(user_f, "user_id").crossJoin(item_f)
-                  .select("user_id", "item_id", dot.alias("score"))
-                  .join(seen, ["user_id", "item_id"], "left_anti"))
-        order = Window.partitionBy("user_id").orderBy(F.desc("score"), F.asc("item_id"))
-        return (scored.withColumn("rank", F.row_number().over(order)).where(F.col("rank") <= k)
-                .select(F.col("user_id").cast("bigint"), F.col("item_id").cast("bigint"),
-                        F.col("score").cast("double"), F.col("rank").cast("int")))
+    def _user_rows(self) -> pl.DataFrame:
+        """``[user_id, features, seen]``: each user with factors and its training columns
+        (every user ALS has factors for rated something)."""
+        matrix = self.train_.matrix
+        owners = np.repeat(self.train_.user_ids.astype(np.int64), np.diff(matrix.indptr))
+        seen = pl.DataFrame({"user_id": owners, "seen": matrix.indices.astype(np.int64)})
+        factors = _factor_frame(self.train_.user_ids, self.user_factors_, "user_id")
+        return factors.join(seen.group_by("user_id").agg("seen"), on="user_id")
 
     # -- persistence: the factors (no score snapshot) ------------------------------------
     def _get_state(self) -> dict[str, np.ndarray]:
