@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import resource
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from recsys.bench.spec import load_spec
 from recsys.data.load import load_dataset
 from recsys.data.types import Interactions
+from recsys.evaluation.cost import PeriodicSampler
 from recsys.evaluation.protocol import (
     EvalPlan,
     PreparedSplit,
@@ -128,35 +128,25 @@ def _temporal_split(name: str, phases: _Phases) -> PreparedSplit:
     return phases.run("prepare", lambda: prepare_split(split, dataset))
 
 
-class _TreePeaks:
+class _TreePeaks(PeriodicSampler):
     """Peak RSS of this process's JVM (Spark's driver; its executor in local mode) and of the
     Python workers under it (summed), sampled every ``interval`` seconds in a thread."""
 
     def __init__(self, interval: float = 0.5) -> None:
-        self.interval, self.jvm, self.workers, self.worker_count = interval, 0, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        super().__init__(interval)
+        self.jvm, self.workers, self.worker_count = 0, 0, 0
 
-    def __enter__(self) -> _TreePeaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            rss: dict[str, list[int]] = {"java": [], "python": []}
-            for child in psutil.Process().children(recursive=True):
-                try:
-                    kind = "java" if child.name() == "java" else "python"
-                    rss[kind].append(child.memory_info().rss)
-                except psutil.NoSuchProcess:
-                    continue
-            self.jvm = max(self.jvm, sum(rss["java"]))
-            self.workers = max(self.workers, sum(rss["python"]))
-            self.worker_count = max(self.worker_count, len(rss["python"]))
+    def sample(self) -> None:
+        rss: dict[str, list[int]] = {"java": [], "python": []}
+        for child in psutil.Process().children(recursive=True):
+            try:
+                kind = "java" if child.name() == "java" else "python"
+                rss[kind].append(child.memory_info().rss)
+            except psutil.NoSuchProcess:
+                continue
+        self.jvm = max(self.jvm, sum(rss["java"]))
+        self.workers = max(self.workers, sum(rss["python"]))
+        self.worker_count = max(self.worker_count, len(rss["python"]))
 
     def figures(self) -> dict[str, Any]:
         """The peaks so far in GiB, and the most Python workers seen at once."""

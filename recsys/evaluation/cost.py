@@ -22,14 +22,14 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import psutil
 
 from recsys.errors import ConfigError, DataError
 
-__all__ = ["Cost", "measure", "model_size_on_disk", "recommend_latency"]
+__all__ = ["Cost", "PeriodicSampler", "measure", "model_size_on_disk", "recommend_latency"]
 
 T = TypeVar("T")
 
@@ -52,29 +52,45 @@ class Cost:
         return {**asdict(self), "peak_mb": self.peak_mb}
 
 
-class _RssSampler:
-    """Samples this process's RSS every ``interval`` seconds in a daemon thread."""
+class PeriodicSampler:
+    """Calls :meth:`sample` every ``interval`` seconds in a daemon thread while the ``with``
+    block runs, and once more at its end; subclasses keep what they sample."""
 
     def __init__(self, interval: float) -> None:
-        self._process = psutil.Process()
         self._interval = interval
         self._stop = threading.Event()
-        self.baseline = self._process.memory_info().rss
-        self.peak = self.baseline
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=type(self).__name__,
+                                        daemon=True)
+
+    def sample(self) -> None:
+        """Take one sample (subclasses)."""
+        raise NotImplementedError
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._process.memory_info().rss)
+            self.sample()
             self._stop.wait(self._interval)
 
-    def __enter__(self) -> _RssSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.sample()
+
+
+class _RssSampler(PeriodicSampler):
+    """The peak RSS of this process."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(interval)
+        self._process = psutil.Process()
+        self.baseline = self._process.memory_info().rss
+        self.peak = self.baseline
+
+    def sample(self) -> None:
         self.peak = max(self.peak, self._process.memory_info().rss)
 
 
