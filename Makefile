@@ -76,6 +76,9 @@ logbook: install ## regenerate docs/logbook/logbook.{md,html} from the last test
 	$(RECSYS) report logbook
 # Minutes and GBs at full size: run it on a quiet machine (LIKE=ml-20m|ml-25m|ml-32m).
 LIKE ?= ml-20m
-bench-scale: install ## the scale report of a synthetic official shape: ingest, train, ALS, evaluation, serving, pipeline
-	$(PY) benchmarks/scale.py --like $(LIKE) --pipeline
+bench-scale: install ## the scale report of a synthetic official shape: ingest, train, ALS, evaluation, serving, pipeline, Surprise, profiles
+	$(PY) benchmarks/scale.py --like $(LIKE) --pipeline --surprise
+	$(PY) benchmarks/scale.py --like $(LIKE) --only ingest validate train evaluate serve --profile
 	$(PY) benchmarks/ingest_benchmark.py --like $(LIKE)
+	$(PY) benchmarks/scale.py --name synthetic-ml-1m --users 6040 --items 3706 --ratings 1000209 \
+		--surprise --only synth_ingest surprise
