@@ -60,7 +60,11 @@ PAGES: dict[str, tuple[str, str]] = {
     "Logbook": ("logbook", "Journal of problems and fixes"),
 }
 _ACTION_MS = 120_000  # a click or a fill on a loaded machine
-_IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+# Idle: no script run in progress, and none of its elements still stale (a run that has begun
+# keeps the previous run's elements, marked stale, until it replaces them; the status widget
+# shows only after a delay, so a fast rerun's stale cards can look like the new ones).
+_IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+         "!document.querySelector('[data-stale=\"true\"]')")
 _DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
           "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
           ".every(c => c.querySelector('.main-svg'))")

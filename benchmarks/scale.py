@@ -60,7 +60,8 @@ GOALS: dict[str, list[tuple[str, str, float, str]]] = {
 RESULT = "RESULT "  # the line a probe prints its figures on
 PROFILE_ROWS = 12  # functions per profile, by own time
 STEP_ORDER = ("synth_ingest", "ingest", "polars_read_csv", "validate", "train", "als",
-              "implicit_als", "evaluate", "serve", "pipeline", "surprise", "spark_als")
+              "implicit_als", "evaluate", "ease_dense", "serve", "pipeline", "surprise",
+              "spark_als")
 
 
 def _recsys(*args: str) -> list[str]:
@@ -90,11 +91,12 @@ def _steps(args: argparse.Namespace, csv: Path) -> dict[str, list[str]]:
         "surprise": _probe("surprise", args.name, *(["--sample", str(args.surprise_sample)]
                                                    if args.surprise_sample else [])),
         "spark_als": _probe("spark_als", args.name),
+        "ease_dense": _probe("ease_dense", args.name),
     }
     if _reusable(args):
         del steps["synth_ingest"]
     for optional, flag in (("pipeline", "pipeline"), ("surprise", "surprise"),
-                           ("spark_als", "spark")):
+                           ("spark_als", "spark"), ("ease_dense", "ease_dense")):
         if not getattr(args, flag):
             del steps[optional]
     return {step: command for step, command in steps.items()
@@ -328,6 +330,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--surprise-sample", type=int, help="on a sample of this many ratings")
     parser.add_argument("--spark", action="store_true",
                         help="also run Spark ALS in local[2] beside ours (the spark extra)")
+    parser.add_argument("--ease-dense", action="store_true",
+                        help="also fit dense EASE over every movie beside the demo's cut one "
+                             "(~9 GiB at the ml-20m shape)")
     parser.add_argument("--only", nargs="+", metavar="STEP",
                         help="rerun these steps only, keeping the others' earlier figures")
     parser.add_argument("--profile", action="store_true",

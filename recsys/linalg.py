@@ -124,6 +124,9 @@ def _bar(progress: str | None, **options: Any) -> tqdm:
 
 # -- EASE's closed form -----------------------------------------------------------------------
 _BLOCK = 1024
+# The LAPACK that SciPy bundles (32-bit integers) crashed the process (segmentation fault) in its
+# Cholesky of a 26,742 × 26,742 float32 matrix (2.66 GiB); 2 GiB is the reach of 32-bit offsets.
+_LAPACK_MAX_BYTES = 2**31
 
 
 def spd_inverse(matrix: np.ndarray, progress: str | None = None) -> np.ndarray:
@@ -133,6 +136,13 @@ def spd_inverse(matrix: np.ndarray, progress: str | None = None) -> np.ndarray:
     Fortran order, so that no n² copy is made. ``progress`` names a bar over the three steps
     (factorise, invert, mirror); LAPACK runs each step in one call.
     """
+    if matrix.nbytes >= _LAPACK_MAX_BYTES:
+        n, gib = matrix.shape[0], matrix.nbytes / 2**30
+        rows = int((_LAPACK_MAX_BYTES / matrix.itemsize) ** 0.5)
+        raise ConfigError(
+            f"a dense {n:,} × {n:,} inverse ({gib:.1f} GiB) is beyond what this LAPACK inverts "
+            f"(under {_LAPACK_MAX_BYTES / 2**30:.0f} GiB, about {rows:,} rows of "
+            f"{matrix.dtype}): fit EASE on fewer movies (max_items, default 10,000)")
     if matrix.flags.c_contiguous:
         matrix = matrix.T
     potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (matrix,))

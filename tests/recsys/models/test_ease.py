@@ -170,3 +170,12 @@ def test_batches_ranked_in_parallel_give_the_serial_lists() -> None:
     assert model.parallel_scoring and scoring_threads() >= 1
     assert model.recommend(users, k=20).equals(serial)
     assert serial["user_id"].unique(maintain_order=True).to_list() == users.tolist()
+
+
+def test_a_dense_inverse_beyond_lapacks_reach_is_refused_not_crashed() -> None:
+    from recsys.linalg import spd_inverse
+
+    too_big = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (23_171, 23_171), (0, 0))
+    with pytest.raises(ConfigError, match="max_items"):
+        spd_inverse(too_big)  # 2.0 GiB: refused before LAPACK sees it
+    np.testing.assert_allclose(spd_inverse(np.eye(3, dtype=np.float32) * 2), np.eye(3) / 2)
