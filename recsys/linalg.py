@@ -41,6 +41,7 @@ __all__ = [
     "ease_weights",
     "gram_matrix",
     "keep_top_k",
+    "largest_inverse",
     "row_blocks",
     "similarity_block",
     "similarity_matrix",
@@ -129,6 +130,11 @@ _BLOCK = 1024
 _LAPACK_MAX_BYTES = 2**31
 
 
+def largest_inverse(dtype: Any = np.float32) -> int:
+    """The most rows of a square ``dtype`` matrix that :func:`spd_inverse` inverts here."""
+    return int((_LAPACK_MAX_BYTES / np.dtype(dtype).itemsize) ** 0.5) - 1
+
+
 def spd_inverse(matrix: np.ndarray, progress: str | None = None) -> np.ndarray:
     """Inverse of a symmetric positive definite matrix, computed in place (Cholesky).
 
@@ -137,8 +143,7 @@ def spd_inverse(matrix: np.ndarray, progress: str | None = None) -> np.ndarray:
     (factorise, invert, mirror); LAPACK runs each step in one call.
     """
     if matrix.nbytes >= _LAPACK_MAX_BYTES:
-        n, gib = matrix.shape[0], matrix.nbytes / 2**30
-        rows = int((_LAPACK_MAX_BYTES / matrix.itemsize) ** 0.5)
+        n, gib, rows = matrix.shape[0], matrix.nbytes / 2**30, largest_inverse(matrix.dtype)
         raise ConfigError(
             f"a dense {n:,} × {n:,} inverse ({gib:.1f} GiB) is beyond what this LAPACK inverts "
             f"(under {_LAPACK_MAX_BYTES / 2**30:.0f} GiB, about {rows:,} rows of "
