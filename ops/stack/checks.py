@@ -33,6 +33,16 @@ MODEL = f"recsys-{DATASET}"
 EXPERIMENT = f"app-live-{DATASET}"
 RETRAIN = ("python", "-m", "pipelines.retrain", "--dataset", DATASET)  # the documented command
 RESUME_RUN_ID = "stack-test-resume"
+# The compose profile `spark`: a standalone master and worker from our image; the lab's driver
+# runs the published row of the Spark spec against spark://spark-master:7077.
+SPARK_SERVICES = ("spark-master", "spark-worker")
+SPARK_MASTER_UI = "http://127.0.0.1:8088/json/"
+SPARK_MASTER = "spark://spark-master:7077"
+SPARK_SPEC = "benchmarks/specs/spark-ml100k.yaml"
+SPARK_ROW = "ALS (Spark, rank 10)"
+SPARK_RESULTS = "/data/results/spark-ml100k"
+SPARK_RUN_TIMEOUT_S = 1200
+_RESULTS_MARK = "==results.csv=="
 DRIFT_JOB = "recsys-stack-test"
 UP_TIMEOUT_S = 600
 HEALTHY_TIMEOUT_S = 300
@@ -287,6 +297,50 @@ def restart_keeps_state(stack: Stack) -> str:
             f"{series} at the pre-restart time")
 
 
+
+def _alive_workers() -> int:
+    """Workers the Spark master counts ALIVE (its web UI's JSON)."""
+    return int(json.loads(http_get(SPARK_MASTER_UI)).get("aliveworkers", 0))
+
+
+def _spark_run(compose: Compose) -> tuple[dict, str]:
+    """The driver container runs the spec's published row; its report's context and table."""
+    compose("--profile", "spark", "run", "--rm", "--no-deps", "spark-driver", "recsys", "bench",
+            "run", SPARK_SPEC, "--models", SPARK_ROW, "--no-mlflow", "--no-progress",
+            "--output", SPARK_RESULTS, timeout=SPARK_RUN_TIMEOUT_S)
+    shown = compose("--profile", "spark", "run", "--rm", "--no-deps", "spark-driver", "sh", "-c",
+                    f"cat {SPARK_RESULTS}/context.json; echo {_RESULTS_MARK}; "
+                    f"cat {SPARK_RESULTS}/results.csv", timeout=120).stdout
+    context, _, table = shown.partition(_RESULTS_MARK)
+    return json.loads(context[context.index("{"):]), table
+
+
+def spark_cluster(stack: Stack) -> str:
+    """`--profile spark`: master and worker of our image; a spec's row computed on the cluster."""
+    compose = stack.compose
+    start = time.monotonic()
+    try:
+        compose("--profile", "spark", "up", "--detach", "--no-build", "--pull", "never",
+                *SPARK_SERVICES, timeout=UP_TIMEOUT_S)
+        wait_until(lambda: _alive_workers() >= 1, HEALTHY_TIMEOUT_S,
+                   "a worker registered with the Spark master")
+        up_s = time.monotonic() - start
+        context, table = _spark_run(compose)
+    finally:
+        compose("--profile", "spark", "rm", "--stop", "--force", *SPARK_SERVICES,
+                timeout=DOWN_TIMEOUT_S, check=False)
+    engine = context.get("engine", {})
+    if engine.get("master") != SPARK_MASTER:
+        raise StackError(f"the run's engine was {engine}, expected master {SPARK_MASTER}")
+    rows = [line for line in table.splitlines() if line.startswith(f'"{SPARK_ROW}"')]
+    if not rows:
+        raise StackError(f"no {SPARK_ROW!r} row in {SPARK_RESULTS}/results.csv:\n{table}")
+    run_s = time.monotonic() - start - up_s
+    stack.figures["Spark cluster up / spec row on it"] = f"{up_s:.0f} s / {run_s:.0f} s"
+    return (f"master + worker up in {up_s:.0f} s; {SPARK_ROW} of {SPARK_SPEC} on "
+            f"{engine['master']} (Spark {engine.get('version')}) in {run_s:.0f} s")
+
+
 CHECKS = (
     Check("stack up, every healthcheck healthy", up_and_healthy, fatal=True),
     Check("app answers /_stcore/health", app_health),
@@ -298,4 +352,5 @@ CHECKS = (
     Check("drift alert reaches the Slack stand-in", drift_reaches_slack),
     Check("killed trainer re-runs without clean-up, champion unchanged", killed_trainer_resumes),
     Check("down + up keeps champion, A/B events, Prometheus data", restart_keeps_state),
+    Check("Spark profile: master + worker of our image run a spec's row", spark_cluster),
 )

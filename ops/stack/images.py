@@ -191,8 +191,9 @@ def _secret_args() -> list[str]:
     return ["--secret", f"id=pip_cert,src={certs[0]}"] if certs else []
 
 
-def build_app_image(tag: str, base: str, cached: bool) -> float:
-    """Build our Dockerfile (target app) on ``base``; the seconds. ``cached=False``: cold."""
+def build_app_image(tag: str, base: str, cached: bool, target: str = "app") -> float:
+    """Build our Dockerfile's ``target`` (the app; ``spark``: the Spark engine's image) on
+    ``base``; the seconds. ``cached=False``: cold."""
     wheel = torch_wheel()
     if wheel is None:
         log.warning("no CPU torch wheel in pip's find-links: the build uses PyTorch's CPU index")
@@ -201,7 +202,7 @@ def build_app_image(tag: str, base: str, cached: bool) -> float:
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         find_links = stack.enter_context(_serve(wheel.parent)) if wheel else None
-        docker("build", "--network", "host", "--progress", "plain", "--target", "app",
+        docker("build", "--network", "host", "--progress", "plain", "--target", target,
                *([] if cached else ["--no-cache"]), *_build_args(base, find_links),
                *_secret_args(), "--tag", tag, str(REPO), timeout=APP_BUILD_TIMEOUT_S)
     seconds = time.perf_counter() - start

@@ -24,9 +24,10 @@ log = logging.getLogger("ops.stack")
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "recsys-stack-test"
 APP_IMAGE = "recsys:stack-test"
+SPARK_IMAGE = "recsys-spark:stack-test"
 # Host ports the stack binds (network_mode: host): app, app metrics, MLflow, PostgreSQL,
-# Prometheus, Pushgateway, Alertmanager.
-STACK_PORTS = (8501, 8000, 5000, 5432, 9090, 9091, 9093)
+# Prometheus, Pushgateway, Alertmanager, the Spark master (RPC, UI) and worker (UI).
+STACK_PORTS = (8501, 8000, 5000, 5432, 9090, 9091, 9093, 7077, 8088, 8089)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,10 @@ def build(figures: dict[str, str], tag: str, cold: bool) -> None:
         figures["app image build, cold"] = f"{cold_s:.0f} s"
     cached_s = images.build_app_image(tag, base, cached=True)
     figures["app image build, cached"] = f"{cached_s:.1f} s"
-    sizes = {name: images.image_size(name) for name in (tag, *images.TARGETS.values())}
+    spark_s = images.build_app_image(SPARK_IMAGE, base, cached=True, target="spark")
+    figures["Spark image build (on the app's layers)"] = f"{spark_s:.0f} s"
+    sizes = {name: images.image_size(name)
+             for name in (tag, SPARK_IMAGE, *images.TARGETS.values())}
     figures["image sizes"] = ", ".join(f"{name} {size / 1e6:.0f} MB"
                                        for name, size in sizes.items())
 
@@ -111,7 +115,8 @@ def _diagnose(compose: Compose) -> None:
 def exercise(figures: dict[str, str]) -> list[Result]:
     """Start the stack, run every check, and always tear it down (volumes included)."""
     with SlackStandIn() as slack:
-        env = {"RECSYS_IMAGE": APP_IMAGE, "RECSYS_DATA_MIRROR": str(_mirror()),
+        env = {"RECSYS_IMAGE": APP_IMAGE, "RECSYS_SPARK_IMAGE": SPARK_IMAGE,
+               "RECSYS_DATA_MIRROR": str(_mirror()),
                "SLACK_WEBHOOK_URL": slack.url, "COMPOSE_PROGRESS": "plain"}
         compose = Compose(PROJECT, (REPO / "docker-compose.yml", REPO / "docker-compose.ci.yml"),
                           env)

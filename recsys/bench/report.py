@@ -198,7 +198,7 @@ def _setup_section(spec: BenchmarkSpec, context: dict[str, Any]) -> str:
         f"- **Protocol**: `{spec.protocol.kind}` {json.dumps(spec.protocol.params)}; seeds "
         f"{spec.seeds}; {len(splits)} split(s), train/test sizes "
         + ", ".join(f"{s['train']:,}/{s['test']:,}" for s in splits[:6])
-        + (" …" if len(splits) > 6 else ""),
+        + (" …" if len(splits) > 6 else "") + _fixed_split_note(spec),
         "- **Relevance**: "
         + ("every held-out rating" if spec.relevance_threshold is None
            else f"held-out rating >= {spec.relevance_threshold}")
@@ -233,6 +233,14 @@ def _tuned_models(spec: BenchmarkSpec) -> str:
         + (f" ({m.tune.n_iter} random draws)" if m.tune.n_iter else "")
         for m in spec.models if m.tune
     )
+
+
+def _fixed_split_note(spec: BenchmarkSpec) -> str:
+    """What the seeds vary when the protocol fixes its own seed (one split, many model seeds)."""
+    if "seed" not in spec.protocol.params or len(spec.seeds) < 2:
+        return ""
+    return (f"; the protocol fixes its seed ({spec.protocol.params['seed']}), so every run has "
+            "the same split and the seeds vary only the models' own `seed`")
 
 
 def _results_note(spec: BenchmarkSpec) -> str:

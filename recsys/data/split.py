@@ -7,7 +7,8 @@ vectorised (NumPy ranks + polars filters), so the splitters run on ml-20m-sized 
 
 Published protocols reproduced exactly:
 
-- :func:`stratified_split` = Microsoft Recommenders' ``python_stratified_split``;
+- :func:`stratified_split` = Microsoft Recommenders' ``python_stratified_split`` (today's
+  and reco_utils' 2020 algorithm);
 - :func:`kfold` with ``by="rating"`` = scikit-surprise's ``KFold(random_state=seed)``;
 - :func:`strong_generalization` = Liang et al. 2018's ML-20M protocol (Mult-VAE, EASE, RecVAE).
 """
@@ -225,28 +226,54 @@ def stratified_split(
     ratio: float = 0.75,
     by: Literal["item", "user"] = "item",
     seed: int = 42,
+    shuffle: Literal["rows", "groups"] = "rows",
 ) -> Split:
     """Per item (or user), a random ``ratio`` of its ratings to train, the rest to test.
 
-    Reproduces Microsoft Recommenders' ``python_stratified_split(ratio, filter_by=by, seed)``
-    (``_do_stratification`` with ``is_random=True``): one uniform number per row drawn by
-    ``np.random.seed(seed); np.random.rand(n)`` in input order (here from a local
-    ``RandomState(seed)``, the same stream), rows ranked by (group, number), and a row goes to
-    train when its 1-based rank is ``<= round(ratio * group size)`` (NumPy's half-to-even).
-    Given the ratings in the same order, the partition is identical. Rows keep the input order;
-    ``train_order`` lists the training rows in theirs (by group, then the random number), the
-    order in which Microsoft Recommenders hands a model its training frame. ``min_rating``
-    filtering and multi-way ratio lists are not offered.
+    Reproduces Microsoft Recommenders' ``python_stratified_split(ratio, filter_by=by, seed)``,
+    in either of its two published algorithms (given the ratings in the same order, the
+    partition is identical):
+
+    - ``shuffle="rows"``, today's ``_do_stratification`` with ``is_random=True``: one uniform
+      number per row drawn by ``np.random.seed(seed); np.random.rand(n)`` in input order (here
+      from a local ``RandomState(seed)``, the same stream), rows ranked by (group, number);
+    - ``shuffle="groups"``, reco_utils' 2020 one (``split_pandas_data_with_ratios`` with
+      ``shuffle=True``), behind the README's ALS, SVD and SAR rows: each group's rows, in input
+      order, shuffled by ``sample(frac=1, random_state=seed)``, i.e. by
+      ``RandomState(seed).permutation(group size)``, the same seed for every group.
+
+    A row goes to train when its 1-based rank in its group is ``<= round(ratio * group size)``
+    (half-to-even). Rows keep the input order; ``train_order`` lists the training rows in the
+    splitter's (by group, then rank), the order in which Microsoft Recommenders hands a model
+    its training frame. ``min_rating`` filtering and multi-way ratio lists are not offered.
     """
     _require(ratings, PAIR)
     ratio = _fraction("ratio", ratio, low=1e-9)
     column = f"{_choice('by', by, ('item', 'user'))}_id"
     groups = ratings[column].to_numpy()
-    rank, size = _group_rank(groups, [np.random.RandomState(seed).rand(len(groups))])
+    if _choice("shuffle", shuffle, ("rows", "groups")) == "rows":
+        rank, size = _group_rank(groups, [np.random.RandomState(seed).rand(len(groups))])
+    else:
+        rank, size = _shuffled_group_rank(groups, seed)
     part = np.where(rank < np.rint(ratio * size), TRAIN, TEST).astype(np.int8)
     train = part == TRAIN
     order = np.lexsort((rank[train], groups[train]))
-    return _assemble(ratings, part, "stratified_split", seed, {"ratio": ratio, "by": by}, order)
+    params = {"ratio": ratio, "by": by, "shuffle": shuffle}
+    return _assemble(ratings, part, "stratified_split", seed, params, order)
+
+
+def _shuffled_group_rank(groups: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of every row once each group (rows in input order) is permuted by
+    ``RandomState(seed).permutation(size)``, and its group's size. The permutation depends on
+    the size only, so it is drawn once per distinct size."""
+    position, size = _group_rank(groups, [np.arange(len(groups))])
+    rank = np.empty(len(groups), dtype=np.int64)
+    by_size = np.argsort(size, kind="stable")
+    sizes, starts = np.unique(size[by_size], return_index=True)
+    for n, rows in zip(sizes, np.split(by_size, starts[1:]), strict=True):
+        # new position j holds old position permutation[j]: old position p moves to argsort[p]
+        rank[rows] = np.argsort(np.random.RandomState(seed).permutation(n))[position[rows]]
+    return rank, size
 
 
 def temporal_global(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -19,6 +20,7 @@ SPLITTERS: dict[str, Callable[[pl.DataFrame], Split]] = {
     "random_holdout": lambda r: S.random_holdout(r, 0.2, seed=1, valid_fraction=0.1),
     "stratified_item": lambda r: S.stratified_split(r, 0.75, by="item", seed=42),
     "stratified_user": lambda r: S.stratified_split(r, 0.75, by="user", seed=42),
+    "stratified_groups": lambda r: S.stratified_split(r, 0.75, seed=42, shuffle="groups"),
     "temporal_global": lambda r: S.temporal_global(r, test_fraction=0.2),
     "leave_last_n": lambda r: S.leave_last_n(r, n=2, valid_n=1),
     "kfold_rating": lambda r: S.kfold(r, k=5, seed=0)[3],
@@ -194,6 +196,57 @@ def test_stratified_split_matches_microsoft_recommenders(mirror_dir: Path, by: s
     theirs = _recommenders_reference(ratings, 0.75, f"{by}_id", 42)
     assert _pairs(split.train) == set(theirs)
     assert list(split.ordered_train.select(PAIR).iter_rows()) == theirs
+
+
+def _reco_utils_2020_reference(ratings: pl.DataFrame, ratio: float, seed: int) -> list:
+    """reco_utils' 2020 python_stratified_split (per item: ``sample(frac=1, random_state=seed)``
+    of its rows in input order, the first ``round(ratio * n)`` to train), written out in pandas:
+    the training (user, item) pairs in the order of their training frame."""
+    frame = ratings.to_pandas()
+    train = []
+    for _, group in frame.groupby("item_id"):
+        shuffled = group.sample(frac=1, random_state=seed)
+        train.append(shuffled.iloc[: round(ratio * len(shuffled))])
+    joined = pd.concat(train)
+    return list(zip(joined["user_id"], joined["item_id"], strict=True))
+
+
+def test_stratified_split_by_groups_matches_reco_utils_2020(mirror_dir: Path) -> None:
+    """The partition of the README's ALS/SVD/SAR rows, row for row their training frame."""
+    ratings = _read_u_data(_u_data(mirror_dir))
+    split = S.stratified_split(ratings, ratio=0.75, by="item", seed=42, shuffle="groups")
+    theirs = _reco_utils_2020_reference(ratings, 0.75, 42)
+    assert list(split.ordered_train.select(PAIR).iter_rows()) == theirs
+    assert split.params["shuffle"] == "groups"
+    rows = S.stratified_split(ratings, ratio=0.75, by="item", seed=42)
+    assert _pairs(rows.train) != _pairs(split.train)  # the two algorithms differ
+
+
+def test_stratified_split_by_groups_reproduces_the_published_svd_rmse(mirror_dir: Path) -> None:
+    """Surprise's SVD at the README's settings, fitted on the 2020 split's training frame in
+    its order, gives the README's RMSE 0.938681 (to its 6 digits)."""
+    surprise = pytest.importorskip("surprise")
+    ratings = _read_u_data(_u_data(mirror_dir))
+    split = S.stratified_split(ratings, ratio=0.75, by="item", seed=42, shuffle="groups")
+    train = split.ordered_train.select(*PAIR, "rating").to_pandas()
+    data = surprise.Dataset.load_from_df(train, surprise.Reader("ml-100k"))
+    trainset = data.build_full_trainset()
+    svd = surprise.SVD(n_factors=150, n_epochs=15, lr_all=0.005, reg_all=0.02, random_state=42)
+    svd.fit(trainset)
+    test = split.test
+    predicted = np.array([svd.predict(u, i).est for u, i in test.select(PAIR).iter_rows()])
+    rmse = float(np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2)))
+    assert rmse == pytest.approx(0.938681, abs=5e-7)
+
+
+def test_stratified_split_shuffles_each_group_by_the_same_permutation() -> None:
+    rows = [(u, item, 3.0, u) for item in (10, 20) for u in range(4)]
+    split = S.stratified_split(_frame(rows), ratio=0.5, seed=7, shuffle="groups")
+    permutation = np.random.RandomState(7).permutation(4)  # both groups have 4 rows
+    expected = {(int(u), item) for item in (10, 20) for u in permutation[:2]}
+    assert _pairs(split.train) == expected
+    with pytest.raises(ConfigError, match="shuffle"):
+        S.stratified_split(_frame(rows), shuffle="cells")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- known answers

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -22,22 +23,24 @@ from recsys.spark.evaluation import ranking_per_user
 from tests.recsys.spark.test_parity import TOLERANCE, assert_same_frames
 
 pytestmark = pytest.mark.slow
-# Microsoft Recommenders' "ALS (Spark, rank 10)" row and its settings (their notebook)
+# Microsoft Recommenders' "ALS (Spark, rank 10)" row and its settings (their 2020 notebook: no
+# seed, so pyspark's hash("ALS"), random in every Python process); its split is reco_utils'
+# 2020 stratified splitter, shuffle="groups" (the spec benchmarks/specs/spark-ml100k.yaml).
 PUBLISHED = {"ndcg@10": 0.044239, "precision@10": 0.048462, "recall@10": 0.017796,
              "map_recommenders@10": 0.004732, "rmse": 0.965038}
-THEIR_SETTINGS = {"rank": 10, "maxIter": 15, "regParam": 0.05, "implicitPrefs": False,
-                  "seed": 42}
+THEIR_SETTINGS = {"rank": 10, "maxIter": 15, "regParam": 0.05, "implicitPrefs": False}
+ALS_SEEDS = (0, 1, 2, 3, 4)
 
 
 @pytest.fixture(scope="module")
 def split_100k(ml_100k: Dataset) -> PreparedSplit:
-    split = stratified_split(ml_100k.ratings, ratio=0.75, by="item", seed=42)
+    split = stratified_split(ml_100k.ratings, ratio=0.75, by="item", seed=42, shuffle="groups")
     return prepare_split(split, ml_100k, "ml-100k", 42)
 
 
 @pytest.fixture(scope="module")
 def als(spark: object, split_100k: PreparedSplit) -> Recommender:
-    return create_model("peer:spark.als", **THEIR_SETTINGS).fit(split_100k.train)
+    return create_model("peer:spark.als", **THEIR_SETTINGS, seed=42).fit(split_100k.train)
 
 
 def test_top_k_in_spark_equals_in_process_top_k(als: Recommender,
@@ -63,15 +66,17 @@ def test_spark_evaluator_equals_in_process_on_spark_lists(
     assert all(abs(on_spark[k] - v) <= TOLERANCE for k, v in aggregate(local).items())
 
 
-def test_reproduces_the_published_spark_als_row(als: Recommender,
-                                                split_100k: PreparedSplit) -> None:
-    """RMSE within 0.005; the ranking metrics of explicit ALS (top-10 of all unseen movies,
-    mostly obscure ones) move with the factors' rounding: within 0.01 of the published row."""
-    plan = EvalPlan((10,), ranking=True, rating=True, beyond_k=None, engine="spark")
-    metrics = evaluate(als, split_100k, plan).metrics
-    assert abs(metrics["rmse"] - PUBLISHED["rmse"]) <= 0.005
-    for name in ("ndcg@10", "precision@10", "recall@10", "map_recommenders@10"):
-        assert abs(metrics[name] - PUBLISHED[name]) <= 0.01, (name, metrics[name])
+def test_published_row_is_a_draw_of_the_seed_spread(spark: object,
+                                                    split_100k: PreparedSplit) -> None:
+    """The published row is one ALS seed: each of its metrics lies within three standard
+    deviations of our mean over five seeds, on the published split (RMSE also within 0.005)."""
+    plan = EvalPlan((10,), ranking=True, rating=True, beyond_k=None, engine="local")
+    runs = [evaluate(create_model("peer:spark.als", **THEIR_SETTINGS, seed=seed)
+                     .fit(split_100k.train), split_100k, plan).metrics for seed in ALS_SEEDS]
+    for name, published in PUBLISHED.items():
+        values = np.array([run[name] for run in runs])
+        assert abs(values.mean() - published) <= 3 * values.std(ddof=1), (name, values)
+    assert abs(np.mean([run["rmse"] for run in runs]) - PUBLISHED["rmse"]) <= 0.005
 
 
 def test_saved_model_ranks_in_spark_as_fitted(als: Recommender, split_100k: PreparedSplit,
