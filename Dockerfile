@@ -80,7 +80,9 @@ CMD ["/opt/airflow-venv/bin/airflow", "standalone"]
 # Java 17 from Debian and pyspark (requirements-spark.txt) on top of the base image.
 FROM base AS spark
 USER 0
-RUN apt-get update \
+# The JRE's post-install links its manual page: slim images (and our bootstrap) have no man1.
+RUN mkdir -p /usr/share/man/man1 \
+    && apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements-spark.txt ./

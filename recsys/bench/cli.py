@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from recsys.errors import ConfigError
 __all__ = ["register"]
 
 SPEC_DIR = Path("benchmarks") / "specs"
+# a comma outside parentheses separates two labels: "ALS (Spark, rank 10)" is one
+_LABEL_SEPARATOR = re.compile(r",(?![^()]*\))")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "specs of its `also` list write beside it, under their names")
     run.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")
     run.add_argument("--models", default="",
-                     help="comma-separated model labels (or registry names) to run, default all")
+                     help="comma-separated model labels (or registry names) to run, default "
+                          "all; a comma inside parentheses belongs to its label")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--threads", type=int, default=None,
                      help="cap BLAS/OpenMP threads (default: the libraries' own choice)")
@@ -49,6 +53,11 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if any(failed) else 0
 
 
+def model_labels(text: str) -> list[str]:
+    """The labels of a ``--models`` value: split on commas outside parentheses."""
+    return [label.strip() for label in _LABEL_SEPARATOR.split(text) if label.strip()]
+
+
 def _run_one(path: Path, args: argparse.Namespace, output: Path | None) -> bool:
     """Run one spec file and write its results (``output``: default folder when None); True
     when a model failed."""
@@ -57,7 +66,7 @@ def _run_one(path: Path, args: argparse.Namespace, output: Path | None) -> bool:
 
     spec = load_spec(path)
     if args.models:
-        spec = spec.select([m.strip() for m in args.models.split(",") if m.strip()])
+        spec = spec.select(model_labels(args.models))
     result = runner.run_benchmark(
         spec, progress=not args.no_progress, tracking=not args.no_mlflow,
         spec_text=path.read_text(encoding="utf-8"), threads=args.threads,

@@ -67,3 +67,12 @@ def test_run_also_runs_the_companion_specs_beside_it(spec_dir: Path, tmp_path: P
     assert code == 0
     assert "leave_last_n" in (output / "report.md").read_text()
     assert "random_holdout" in (tmp_path / "results" / "cli-companion" / "report.md").read_text()
+
+
+def test_model_labels_keep_commas_inside_parentheses() -> None:
+    from recsys.bench.cli import model_labels
+
+    assert model_labels("ALS (Spark, rank 10), most popular,") == ["ALS (Spark, rank 10)",
+                                                                  "most popular"]
+    assert model_labels("SVD (surprise, 150 factors, 15 epochs)") == [
+        "SVD (surprise, 150 factors, 15 epochs)"]
