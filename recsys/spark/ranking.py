@@ -3,8 +3,9 @@
 Each input row is one user: ``user_id``, its factors (``features``) and its training items as
 column indices (``seen``). The item factors come with the function (a broadcast once they pass
 pyspark's size threshold). A batch is scored in blocks of rows with NumPy and each user's top k
-kept by :func:`recsys.linalg.top_k_unseen`, so the lists are the in-process ones (same float64
-products; ties: the lower item index first). The module imports only NumPy, SciPy and
+kept by :func:`recsys.linalg.top_k_unseen`, so the lists are the in-process ones (float64
+products, equal to rounding: BLAS may sum a block of another row count in another order; ties:
+the lower item index first). The module imports only NumPy, SciPy and
 :mod:`recsys.linalg`, so that a worker starts quickly.
 """
 

@@ -7,11 +7,13 @@ default suite is ``test_parity.py``.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from recsys.bench.spec import load_spec
 from recsys.data.split import stratified_split
 from recsys.data.types import Dataset
 from recsys.evaluation.metrics import aggregate, ranking_metrics
@@ -23,18 +25,19 @@ from recsys.spark.evaluation import ranking_per_user
 from tests.recsys.spark.test_parity import TOLERANCE, assert_same_frames
 
 pytestmark = pytest.mark.slow
-# Microsoft Recommenders' "ALS (Spark, rank 10)" row and its settings (their 2020 notebook: no
-# seed, so pyspark's hash("ALS"), random in every Python process); its split is reco_utils'
-# 2020 stratified splitter, shuffle="groups" (the spec benchmarks/specs/spark-ml100k.yaml).
-PUBLISHED = {"ndcg@10": 0.044239, "precision@10": 0.048462, "recall@10": 0.017796,
-             "map_recommenders@10": 0.004732, "rmse": 0.965038}
-THEIR_SETTINGS = {"rank": 10, "maxIter": 15, "regParam": 0.05, "implicitPrefs": False}
+# Microsoft Recommenders' "ALS (Spark, rank 10)" row, its settings and its split, with the
+# reproduction goals: all from the spec (their 2020 run had no ALS seed, so pyspark's
+# hash("ALS"), random in every Python process; its split is reco_utils' of 2020).
+SPEC = load_spec(Path(__file__).resolve().parents[3] / "benchmarks" / "specs" / "spark-ml100k.yaml")
+ROW = next(m for m in SPEC.models if m.published)
+PUBLISHED = next(r.metrics for r in SPEC.published.rows if r.label == ROW.published)
+THEIR_SETTINGS = ROW.params
 ALS_SEEDS = (0, 1, 2, 3, 4)
 
 
 @pytest.fixture(scope="module")
 def split_100k(ml_100k: Dataset) -> PreparedSplit:
-    split = stratified_split(ml_100k.ratings, ratio=0.75, by="item", seed=42, shuffle="groups")
+    split = stratified_split(ml_100k.ratings, **SPEC.protocol.params)
     return prepare_split(split, ml_100k, "ml-100k", 42)
 
 
@@ -51,7 +54,10 @@ def test_top_k_in_spark_equals_in_process_top_k(als: Recommender,
         in_spark = exchange.to_polars(als.spark_recommend(exchange, spark_users, 10), "top")
     in_process = als.recommend(users, 10).sort("user_id", "rank")
     assert in_process.height == len(users) * 10
-    assert in_spark.sort("user_id", "rank").equals(in_process)  # the same float64 products
+    in_spark = in_spark.sort("user_id", "rank")
+    # the same lists; the float64 products agree to rounding (BLAS blocks by the row count)
+    assert in_spark.drop("score").equals(in_process.drop("score"))
+    assert np.allclose(in_spark["score"], in_process["score"], rtol=1e-12, atol=0)
     seen = split_100k.interactions.to_frame().select(pl.col("user_id", "item_id").cast(pl.Int64))
     assert in_spark.join(seen, on=["user_id", "item_id"], how="semi").is_empty()
 
@@ -66,17 +72,19 @@ def test_spark_evaluator_equals_in_process_on_spark_lists(
     assert all(abs(on_spark[k] - v) <= TOLERANCE for k, v in aggregate(local).items())
 
 
-def test_published_row_is_a_draw_of_the_seed_spread(spark: object,
-                                                    split_100k: PreparedSplit) -> None:
-    """The published row is one ALS seed: each of its metrics lies within three standard
-    deviations of our mean over five seeds, on the published split (RMSE also within 0.005)."""
+def test_published_row_is_reproduced_by_the_mean_over_seeds(spark: object,
+                                                             split_100k: PreparedSplit) -> None:
+    """The published row is one ALS seed: the mean over five seeds meets every reproduction
+    goal of the spec (within 0.005 of nDCG@10, P@10 and the RMSE, 0.003 of R@10, 0.001 of MAP
+    on the published split; on today's split the mean nDCG@10 is 0.0075 below)."""
     plan = EvalPlan((10,), ranking=True, rating=True, beyond_k=None, engine="local")
     runs = [evaluate(create_model("peer:spark.als", **THEIR_SETTINGS, seed=seed)
                      .fit(split_100k.train), split_100k, plan).metrics for seed in ALS_SEEDS]
-    for name, published in PUBLISHED.items():
-        values = np.array([run[name] for run in runs])
-        assert abs(values.mean() - published) <= 3 * values.std(ddof=1), (name, values)
-    assert abs(np.mean([run["rmse"] for run in runs]) - PUBLISHED["rmse"]) <= 0.005
+    goals = [g for g in SPEC.goals if g.reference == "published" and g.compare == "abs_diff"]
+    assert {g.metric for g in goals} == set(PUBLISHED)
+    for goal in goals:
+        mean = float(np.mean([run[goal.metric] for run in runs]))
+        assert abs(mean - PUBLISHED[goal.metric]) <= goal.value, (goal.metric, mean)
 
 
 def test_saved_model_ranks_in_spark_as_fitted(als: Recommender, split_100k: PreparedSplit,
