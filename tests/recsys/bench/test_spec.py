@@ -140,7 +140,8 @@ def test_load_spec_errors(tmp_path: Path) -> None:
 
 OUR_SPECS = ["surprise-ml100k", "recommenders-ml100k", "similarity-ml100k",
              "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small", "spark-ml100k",
-             "deep-ml100k", "liang-ml100k", "liang-ml-latest-small", "liang-ml20m"]
+             "deep-ml100k", "liang-ml100k", "liang-ml-latest-small", "liang-ml20m",
+             "recommenders-2020-ml100k"]
 
 
 def test_engine_is_local_by_default_and_checked() -> None:
