@@ -65,9 +65,12 @@ _ACTION_MS = 120_000  # a click or a fill on a loaded machine
 # shows only after a delay, so a fast rerun's stale cards can look like the new ones).
 _IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
          "!document.querySelector('[data-stale=\"true\"]')")
+# Drawn: no skeleton left, every plotly chart has its SVG and every Vega-Lite chart its marks.
 _DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
           "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
-          ".every(c => c.querySelector('.main-svg'))")
+          ".every(c => c.querySelector('.main-svg')) && "
+          "[...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+          ".every(c => c.querySelector('svg.marks, canvas.marks'))")
 
 
 def free_port() -> int:
@@ -121,7 +124,7 @@ def _healthy(url: str) -> bool:
 
 def settle(tab: Any, text: str, timeout_s: float = 60) -> float:
     """Seconds until ``text`` is visible and Streamlit's running indicator has gone (then
-    waits for plotly to draw, untimed, so that screenshots are complete)."""
+    waits for every chart to draw, untimed, so that screenshots are complete)."""
     start = time.perf_counter()
     tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=timeout_s * 1000)
     tab.wait_for_function(_IDLE, timeout=timeout_s * 1000)

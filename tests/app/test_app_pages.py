@@ -161,9 +161,15 @@ def test_ab_live_results_and_planner(app: AppTest) -> None:
         if subject % 3 == 0:
             store.log_feedback("app-live-ml-100k", f"s{subject}", arm, 1, "thumbs_up", 1)
     open_page(app, "ml-100k", "ab")
+    assert "Overlap of the two top-10 lists (Jaccard)" in [m.label for m in app.metric]
+    assert "Sample-ratio check" not in texts(app)  # lazy tabs: only the open one runs
+    app.session_state["ab_tab"] = "Live experiment"
+    app.run()
     shown = texts(app)
     assert "Sequential (always-valid) verdict" in shown
     assert "Sample-ratio check" in shown
+    app.session_state["ab_tab"] = "Sample-size planner"
+    app.run()
     assert any(m.label == "Users per arm" for m in app.metric)
     app.number_input(key="plan_lift").set_value(0.2).run()
     assert not app.exception
