@@ -193,8 +193,9 @@ def data_insights(dataset: str, manifest_hash: str) -> dict[str, pl.DataFrame]:
     data = get_service(dataset).dataset
     return {
         "ratings": stats.rating_distribution(data.ratings),
-        "popularity": stats.long_tail(data.ratings, "item_id"),
-        "activity": stats.long_tail(data.ratings, "user_id"),
+        # the long tails' lines through their corners only: the same lines, ~20x fewer points
+        "popularity": stats.long_tail_corners(stats.long_tail(data.ratings, "item_id")),
+        "activity": stats.long_tail_corners(stats.long_tail(data.ratings, "user_id")),
         "time": stats.ratings_over_time(data.ratings),
         "genres": stats.genre_trends(data.ratings, data.movies),
     }
