@@ -5,7 +5,8 @@ and the demo report (``python -m benchmarks.demo_server``): :func:`serve` starts
 free port, :func:`settle` times a render as a visitor perceives it (the expected text visible
 and Streamlit's running indicator gone), :func:`first_paints` times every page of a warm
 server, and :func:`visitors` runs N concurrent sessions clicking through personas (the
-lighter websocket visitors of the demo report are :mod:`app.sessions`). Playwright drives Debian's Chromium (``/usr/bin/chromium``); never ``playwright install``.
+lighter websocket visitors of the demo report are :mod:`app.sessions`). Playwright drives
+Debian's Chromium (``/usr/bin/chromium``); never ``playwright install``.
 """
 
 from __future__ import annotations

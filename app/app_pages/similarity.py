@@ -92,5 +92,10 @@ if len(methods) > 1:
             {"mark": "text", "encoding": {**cell, "text": field("jaccard", format=".2f")}},
         ]})
 
-st.subheader("Catalogue map")
-charts.draw(map_frame(dataset, item_id, neighbours["item_id"].to_list()), CATALOG_MAP)
+# Lazy: the map's 9,742 points take ~0.6 s to draw in a fresh browser session; they are
+# computed and sent only while the expander is open (its state is kept per session).
+catalogue = st.expander("Catalogue map: where the neighbours lie among every movie",
+                        icon=":material/scatter_plot:", key="similar_map", on_change="rerun")
+if catalogue.open:
+    with catalogue:
+        charts.draw(map_frame(dataset, item_id, neighbours["item_id"].to_list()), CATALOG_MAP)

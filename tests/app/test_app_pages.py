@@ -145,6 +145,10 @@ def test_similarity_neighbours_appear(app: AppTest) -> None:
     assert "Neighbours of Star Wars (1977)" in texts(app)
     assert len(app.dataframe) == 4  # one list per default method
     assert all(frame.value.shape[0] > 0 for frame in app.dataframe)
+    assert len(app.get("vega_lite_chart")) == 1  # the overlap; the map waits for its expander
+    app.session_state["similar_map"] = True
+    app.run()
+    assert not app.exception and len(app.get("vega_lite_chart")) == 2
 
 
 def test_similarity_unknown_movie_is_explained(app: AppTest) -> None:
