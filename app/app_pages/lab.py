@@ -14,6 +14,7 @@ from recsys.bench.results import load_benchmark
 from recsys.evaluation.stats import significance_matrix
 from recsys.models import available_models
 from recsys.service.lab import LAB_PROTOCOL
+from recsys.settings import Settings
 
 
 def _shade_peers(row: Any) -> list[str]:
@@ -77,13 +78,9 @@ def significance_chart(comparisons: pl.DataFrame, metric: str) -> None:
         ]})
 
 
-dataset = st.session_state["dataset"]
-settings = state.settings()
-
-st.title(":material/science: Benchmark lab")
-browse, launch = st.tabs(["Browse results", "Launch a benchmark"])
-
-with launch:
+def launch_benchmark(dataset: str, settings: Settings) -> None:
+    """Pick models and run the lab's benchmark of ``dataset`` in the background; its
+    progress."""
     runner = state.lab_runner()
     if settings.public_demo:
         st.info("Launching benchmarks is disabled in the public demo; browse the results instead.")
@@ -113,17 +110,19 @@ with launch:
 
     progress()
 
-with browse:
+
+def browse_results(dataset: str, settings: Settings) -> None:
+    """One benchmark's leaderboard for a metric, with its charts."""
     folders = state.benchmark_folders()
     if not folders:
         st.info("No benchmark results yet: launch one or run `recsys bench run <spec>`.")
-        st.stop()
+        return
     folder = st.selectbox("Benchmark", folders, format_func=lambda p: p.name, key="lab_folder")
     run = load_benchmark(folder)
     st.caption(f"Dataset {run.dataset} · folder `{folder}`")
     if not run.metrics:
         st.info("This benchmark has no accuracy metric to show.")
-        st.stop()
+        return
     metric = st.selectbox("Metric", run.metrics, index=run.metrics.index("ndcg@10")
                           if "ndcg@10" in run.metrics else 0, key="lab_metric")
     ranked = run.leaderboard(metric)
@@ -145,3 +144,17 @@ with browse:
         charts.draw(per_user.select("model", value=pl.col(metric)).drop_nulls(), charts.spec(
             {"type": "boxplot", "outliers": False}, f"Per-user {metric}",
             x=field("model", "n"), y=field("value", title=metric)))
+
+
+TABS = {"Browse results": browse_results, "Launch a benchmark": launch_benchmark}
+
+dataset = st.session_state["dataset"]
+settings = state.settings()
+
+st.title(":material/science: Benchmark lab")
+# Lazy tabs: only the open one runs (the launch tab polls its job once a second).
+tabs = st.tabs(list(TABS), key="lab_tab", on_change="rerun")
+for tab, panel in zip(tabs, TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            panel(dataset, settings)

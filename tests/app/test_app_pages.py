@@ -196,13 +196,21 @@ def test_monitoring_shows_latency_after_recommendations(app: AppTest) -> None:
 
 def test_public_demo_disables_heavy_actions(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECSYS_PUBLIC_DEMO", "1")
-    open_page(app, "ml-100k", "lab")
+    open_launch_tab(app)
     assert app.button(key="lab_run").disabled
     assert "disabled in the public demo" in texts(app)
 
 
-def test_lab_launches_a_benchmark(app: AppTest) -> None:
+def open_launch_tab(app: AppTest) -> None:
+    """The Benchmark lab on ml-100k with its (lazy) launch tab open."""
     open_page(app, "ml-100k", "lab")
+    assert not app.button  # the launch tab does not run while closed
+    app.session_state["lab_tab"] = "Launch a benchmark"
+    app.run()
+
+
+def test_lab_launches_a_benchmark(app: AppTest) -> None:
+    open_launch_tab(app)
     app.multiselect(key="lab_models").set_value(["most_popular"]).run()
     app.button(key="lab_run").click().run()
     assert not app.exception
