@@ -13,6 +13,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from recsys.errors import ConfigError
+
 __all__ = ["draw", "field", "spec"]
 
 _TYPES = {"q": "quantitative", "n": "nominal", "o": "ordinal", "t": "temporal"}
@@ -23,7 +25,7 @@ def field(name: str, kind: str = "q", title: str | None = None, **options: Any) 
     ``n``ominal, ``o``rdinal, ``t``emporal) with an axis/legend ``title`` and any other
     Vega-Lite channel ``options`` (``scale``, ``sort``, ``format``...)."""
     if kind not in _TYPES:
-        raise ValueError(f"unknown field type {kind!r}: one of {sorted(_TYPES)}")
+        raise ConfigError(f"unknown field type {kind!r}: one of {sorted(_TYPES)}")
     channel = {"field": name, "type": _TYPES[kind], **options}
     if title is not None:
         channel["title"] = title
