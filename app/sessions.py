@@ -29,7 +29,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from app.journey import VisitorLog
 from recsys.errors import RecsysError
 
-__all__ = ["Run", "Session", "THINK_S", "ws_visitors"]
+__all__ = ["Run", "Session", "THINK_S", "page_runs", "ws_visitors"]
 
 THINK_S = (1.0, 3.0)  # a visitor's pause before each click, uniform in this range (seconds)
 _TIMEOUT_S = 300  # one script run on a loaded machine
@@ -185,5 +185,23 @@ def ws_visitors(url: str, n: int, clicks: int, personas: list[tuple[str, str]],
         return list(await asyncio.gather(*(
             _journey(url, personas, movies[i], clicks, seed + i, opened, together, think_s)
             for i in range(n))))
+
+    return asyncio.run(main())
+
+
+def page_runs(url: str, pages: dict[str, str], repeats: int = 3) -> dict[str, list[float]]:
+    """Seconds of each page's first run in ``repeats`` fresh sessions of a server warmed by
+    one visit of every page first: the server's share of a first paint (``pages``: title →
+    URL path, as :data:`app.journey.PAGES` has them)."""
+
+    async def main() -> dict[str, list[float]]:
+        timings: dict[str, list[float]] = {title: [] for title in pages}
+        for round_ in range(repeats + 1):  # round 0 warms the server's caches up
+            for title, path in pages.items():
+                async with Session(url, path) as session:
+                    run = await session.open()
+                if round_:
+                    timings[title].append(run.seconds)
+        return timings
 
     return asyncio.run(main())

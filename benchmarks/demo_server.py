@@ -27,8 +27,8 @@ from typing import Any
 
 import psutil
 
-from app.journey import Server, first_paints, serve, summarise
-from app.sessions import THINK_S, ws_visitors
+from app.journey import PAGES, Server, first_paints, serve, summarise
+from app.sessions import THINK_S, page_runs, ws_visitors
 from app.state import APP_DIR
 from recsys.ab.events import EventStore
 from recsys.service import DEMO_DATASET, RecommenderService, load_personas, prepare_dataset
@@ -59,6 +59,8 @@ def main() -> None:
     load_before = os.getloadavg()
     with serve(env) as server:
         paints = first_paints(server.url, args.repeats)
+        runs = page_runs(server.url, {title: path for title, (path, _) in PAGES.items()},
+                         args.repeats)
         memory = _memory(server)
         concurrency = _concurrency(server, settings, args.sessions, args.clicks)
         memory_after = _memory(server)
@@ -68,7 +70,7 @@ def main() -> None:
                    f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after",
         "dataset": DEMO_DATASET, "models": list(DEFAULT_MODELS),
         "prepare_s": round(prepared_s, 1),
-        "first_paint_s": paints, "memory_after_pages_mb": memory,
+        "first_paint_s": paints, "server_run_s": runs, "memory_after_pages_mb": memory,
         "memory_after_sessions_mb": memory_after, "concurrency": concurrency,
         "command": "python benchmarks/demo_server.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
@@ -117,9 +119,10 @@ def _concurrency(server: Server, settings: Settings, n: int,
 
 
 def _report(results: dict[str, Any]) -> str:
-    paints = results["first_paint_s"]
+    paints, runs = results["first_paint_s"], results["server_run_s"]
     rows = [f"| {title} | {statistics.median(v):.2f} | {max(v):.2f} | "
-            f"{'yes' if max(v) <= FIRST_PAINT_TARGET_S else 'no'} |"
+            f"{'yes' if max(v) <= FIRST_PAINT_TARGET_S else 'no'} | "
+            f"{statistics.median(runs[title]):.3f} |"
             for title, v in paints.items()]
     c, m = results["concurrency"], results["memory_after_pages_mb"]
     after = results["memory_after_sessions_mb"]
@@ -137,12 +140,15 @@ def _report(results: dict[str, Any]) -> str:
         f"## First paint per page (warm server, fresh session each, target ≤ "
         f"{FIRST_PAINT_TARGET_S:.0f} s)",
         "",
-        "Seconds from opening the page's URL until its content is visible and Streamlit has "
-        f"stopped running; {len(next(iter(paints.values())))} sessions per page after one "
-        "warm-up visit of every page.",
+        "Seconds from opening the page's URL in a fresh Chromium context until its text is "
+        "visible, Streamlit is idle, no element is stale and every chart is drawn; "
+        f"{len(next(iter(paints.values())))} sessions per page after one warm-up visit of "
+        "every page. *Server run*: the page's first script run in a fresh websocket session "
+        "(no browser), from its `BackMsg` to `script_finished`: the rest of a paint is the "
+        "browser's (bundle, lazy chunks, drawing).",
         "",
-        "| page | median s | max s | ≤ 2 s |",
-        "|---|---|---|---|",
+        "| page | median s | max s | ≤ 2 s | server run, median s |",
+        "|---|---|---|---|---|",
         *rows,
         "",
         f"## {c['think']['sessions']} concurrent sessions (target p95 < {P95_TARGET_S:.0f} s)",

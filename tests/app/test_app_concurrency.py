@@ -23,7 +23,7 @@ import pytest
 from conftest import APP_MODELS
 
 from app.journey import Server, serve, summarise, visitors
-from app.sessions import Session, ws_visitors
+from app.sessions import Session, page_runs, ws_visitors
 from app.state import APP_DIR
 from recsys.ab.events import EventStore
 from recsys.data.load import load_dataset
@@ -95,14 +95,17 @@ def test_twenty_websocket_sessions(server: Server, burst: bool) -> None:
 
 
 def test_websocket_session_reads_the_page(server: Server) -> None:
-    """A session's run holds the page's widgets by key and its texts; a missing key and too
-    few movies are refused."""
+    """A session's run holds the page's widgets by key and its texts; pages are timed in fresh
+    sessions; a missing key and too few movies are refused."""
 
     async def first_run() -> Any:
         async with Session(server.url, "persona") as session:
             return await session.open()
 
     run = asyncio.run(first_run())
+    runs = page_runs(server.url, {"Home": "", "Persona view": "persona"}, repeats=2)
+    assert {title: len(seconds) for title, seconds in runs.items()} == {
+        "Home": 2, "Persona view": 2}
     assert run.widget_id("persona_kind").endswith("-persona_kind")
     assert len(run.buttons("up_")) == 10 and "Top 10 from" in run.texts()
     with pytest.raises(LookupError, match="no widget"):
