@@ -56,7 +56,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "Similarity explorer": ("similarity", "Neighbours of"),
     "A/B comparison": ("ab", "Overlap of the two top-10 lists"),
     "Benchmark lab": ("lab", "vs fit time"),
-    "Data insights": ("insights", "Genre trends"),
+    "Data insights": ("insights", "Ratings per month"),
     "Monitoring": ("monitoring", "Live recommendation latency"),
     "Logbook": ("logbook", "Journal of problems and fixes"),
 }

@@ -8,6 +8,7 @@ import streamlit as st
 from app import charts, state, widgets
 from app.charts import field
 from recsys.data.stats import movie_tags
+from recsys.service import RecommenderService
 
 _LOG = {"scale": {"type": "log"}}
 # The page's charts, one per frame of ``state.data_insights``.
@@ -30,6 +31,30 @@ CHARTS = {
 }
 
 
+def chart_pair(frames: dict[str, pl.DataFrame], names: tuple[str, str]) -> None:
+    """Two of the page's charts side by side."""
+    for column, name in zip(st.columns(2), names, strict=True):
+        charts.draw(frames[name], CHARTS[name], column)
+
+
+def tag_explorer(dataset: str, svc: RecommenderService) -> None:
+    """One movie's tags: the users' (or the genome's) weights."""
+    picked = widgets.pick_movie(svc.catalog, "Movie", "Pick one", "tags",
+                                default="pulp fiction")
+    if picked is None:
+        return
+    item_id, movie_label = picked
+    tags = movie_tags(svc.dataset, item_id)
+    if tags.is_empty():
+        st.info(f"Nobody tagged {movie_label} in {dataset}"
+                + (" (this release has no tags)." if svc.dataset.tags is None else "."))
+        return
+    source = tags["source"][0]
+    charts.draw(tags, charts.spec("bar", f"Tags of {movie_label} ({source})",
+                                  x=field("weight", title=source),
+                                  y=field("tag", "n", sort=None)))
+
+
 dataset = st.session_state["dataset"]
 svc = state.get_service(dataset)
 report = state.quality_report(dataset, svc.dataset.manifest_hash)
@@ -49,22 +74,15 @@ else:
     st.caption("Every check passed.")
 
 frames = state.data_insights(dataset, svc.dataset.manifest_hash)
-for names in (("ratings", "time"), ("popularity", "activity")):
-    for column, name in zip(st.columns(2), names, strict=True):
-        charts.draw(frames[name], CHARTS[name], column)
-charts.draw(frames["genres"], CHARTS["genres"])
-
-st.subheader("Tag explorer")
-picked = widgets.pick_movie(svc.catalog, "Movie", "Pick one", "tags", default="pulp fiction")
-if picked is None:
-    st.stop()
-item_id, movie_label = picked
-tags = movie_tags(svc.dataset, item_id)
-if tags.is_empty():
-    st.info(f"Nobody tagged {movie_label} in {dataset}"
-            + (" (this release has no tags)." if svc.dataset.tags is None else "."))
-else:
-    source = tags["source"][0]
-    charts.draw(tags, charts.spec("bar", f"Tags of {movie_label} ({source})",
-                                  x=field("weight", title=source),
-                                  y=field("tag", "n", sort=None)))
+# Lazy tabs: only the open one runs and draws (each chart adds to a fresh session's paint).
+panels = {
+    "Ratings": lambda: chart_pair(frames, ("ratings", "time")),
+    "Long tails": lambda: chart_pair(frames, ("popularity", "activity")),
+    "Genre trends": lambda: charts.draw(frames["genres"], CHARTS["genres"]),
+    "Tag explorer": lambda: tag_explorer(dataset, svc),
+}
+for tab, panel in zip(st.tabs(list(panels), key="insights_tab", on_change="rerun"),
+                      panels.values(), strict=True):
+    if tab.open:
+        with tab:
+            panel()

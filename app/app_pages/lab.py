@@ -10,7 +10,7 @@ import streamlit as st
 from app import charts, state
 from app.charts import field
 from recsys.bench.plots import pareto_points
-from recsys.bench.results import load_benchmark
+from recsys.bench.results import BenchmarkRun, load_benchmark
 from recsys.evaluation.stats import significance_matrix
 from recsys.models import available_models
 from recsys.service.lab import LAB_PROTOCOL
@@ -134,16 +134,30 @@ def browse_results(dataset: str, settings: Settings) -> None:
                    "side was tuned.")
     table = ranked.to_pandas().style.format(precision=4).apply(_shade_peers, axis=1)
     st.dataframe(table, hide_index=True, width="stretch")
-    pareto_chart(run.summary, metric)
+    details = {"Pareto front": lambda: pareto_chart(run.summary, metric)}
     if run.segments is not None and metric in run.segments.columns:
-        segment_chart(run.segments, metric)
+        details["By user activity"] = lambda: segment_chart(run.segments, metric)
     if run.significance is not None and metric in run.significance["metric"].to_list():
-        significance_chart(run.significance.filter(pl.col("metric") == metric), metric)
+        details["Significance"] = lambda: significance_chart(
+            run.significance.filter(pl.col("metric") == metric), metric)
+    details["Per user"] = lambda: per_user_chart(run, metric)
+    # Lazy tabs: only the open chart is computed and drawn.
+    for tab, chart in zip(st.tabs(list(details), key="lab_chart", on_change="rerun"),
+                          details.values(), strict=True):
+        if tab.open:
+            with tab:
+                chart()
+
+
+def per_user_chart(run: BenchmarkRun, metric: str) -> None:
+    """Box plot of each model's per-user ``metric`` (where the benchmark kept them)."""
     per_user = run.per_user()
-    if per_user is not None and metric in per_user.columns:
-        charts.draw(per_user.select("model", value=pl.col(metric)).drop_nulls(), charts.spec(
-            {"type": "boxplot", "outliers": False}, f"Per-user {metric}",
-            x=field("model", "n"), y=field("value", title=metric)))
+    if per_user is None or metric not in per_user.columns:
+        st.info(f"This benchmark kept no per-user {metric}.")
+        return
+    charts.draw(per_user.select("model", value=pl.col(metric)).drop_nulls(), charts.spec(
+        {"type": "boxplot", "outliers": False}, f"Per-user {metric}",
+        x=field("model", "n"), y=field("value", title=metric)))
 
 
 TABS = {"Browse results": browse_results, "Launch a benchmark": launch_benchmark}

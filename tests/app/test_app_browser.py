@@ -105,7 +105,7 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
     tab.screenshot(path=str(SHOTS / "04b-ab-planner.png"), full_page=True)
 
     switch(tab, "Benchmark lab", "vs fit time", timings)
-    switch(tab, "Data insights", "Genre trends", timings)
+    switch(tab, "Data insights", "Ratings per month", timings)
     switch(tab, "Monitoring", "Live recommendation latency", timings)
     assert tab.get_by_text("Latency per model").first.is_visible()
     switch(tab, "Logbook", "Journal of problems and fixes", timings)

@@ -182,6 +182,9 @@ def test_ab_live_results_and_planner(app: AppTest) -> None:
 def test_insights_tag_explorer(app: AppTest) -> None:
     open_page(app, "ml-latest-small", "insights")
     assert "Quality report" in texts(app)
+    assert not app.text_input  # lazy tabs: the tag explorer runs once its tab is open
+    app.session_state["insights_tab"] = "Tag explorer"
+    app.run()
     app.text_input(key="tags_search").set_value("fight club").run()
     assert not app.exception and not app.info
 
