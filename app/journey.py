@@ -94,14 +94,15 @@ class Server:
 
 
 @contextmanager
-def serve(env: Mapping[str, str], timeout_s: float = 60) -> Iterator[Server]:
-    """``streamlit run app/main.py`` on a free port with ``env`` added; stopped on exit."""
+def serve(env: Mapping[str, str], timeout_s: float = 60, root: Path = REPO) -> Iterator[Server]:
+    """``streamlit run app/main.py`` of the checkout at ``root`` (this one by default) on a
+    free port with ``env`` added; stopped on exit."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+        [sys.executable, "-m", "streamlit", "run", str(root / "app" / "main.py"),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
