@@ -4,8 +4,9 @@ Shared by the browser tests (``tests/app/test_app_browser.py``, ``test_app_concu
 and the demo report (``python -m benchmarks.demo_server``): :func:`serve` starts the app on a
 free port, :func:`settle` times a render as a visitor perceives it (the expected text visible
 and Streamlit's running indicator gone), :func:`first_paints` times every page of a warm
-server, and :func:`visitors` runs N concurrent sessions clicking through personas.
-Playwright drives Debian's Chromium (``/usr/bin/chromium``); never ``playwright install``.
+server, and :func:`visitors` runs N concurrent sessions clicking through personas (the
+lighter websocket visitors of the demo report are :mod:`app.sessions`). Playwright drives
+Debian's Chromium (``/usr/bin/chromium``); never ``playwright install``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "Similarity explorer": ("similarity", "Neighbours of"),
     "A/B comparison": ("ab", "Overlap of the two top-10 lists"),
     "Benchmark lab": ("lab", "vs fit time"),
-    "Data insights": ("insights", "Genre trends"),
+    "Data insights": ("insights", "Ratings per month"),
     "Monitoring": ("monitoring", "Live recommendation latency"),
     "Logbook": ("logbook", "Journal of problems and fixes"),
 }
@@ -65,9 +66,12 @@ _ACTION_MS = 120_000  # a click or a fill on a loaded machine
 # shows only after a delay, so a fast rerun's stale cards can look like the new ones).
 _IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
          "!document.querySelector('[data-stale=\"true\"]')")
+# Drawn: no skeleton left, every plotly chart has its SVG and every Vega-Lite chart its marks.
 _DRAWN = ("() => !document.querySelector('[data-testid=\"stSkeleton\"]') && "
           "[...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
-          ".every(c => c.querySelector('.main-svg'))")
+          ".every(c => c.querySelector('.main-svg')) && "
+          "[...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+          ".every(c => c.querySelector('svg.marks, canvas.marks'))")
 
 
 def free_port() -> int:
@@ -90,14 +94,15 @@ class Server:
 
 
 @contextmanager
-def serve(env: Mapping[str, str], timeout_s: float = 60) -> Iterator[Server]:
-    """``streamlit run app/main.py`` on a free port with ``env`` added; stopped on exit."""
+def serve(env: Mapping[str, str], timeout_s: float = 60, root: Path = REPO) -> Iterator[Server]:
+    """``streamlit run app/main.py`` of the checkout at ``root`` (this one by default) on a
+    free port with ``env`` added; stopped on exit."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+        [sys.executable, "-m", "streamlit", "run", str(root / "app" / "main.py"),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -121,7 +126,7 @@ def _healthy(url: str) -> bool:
 
 def settle(tab: Any, text: str, timeout_s: float = 60) -> float:
     """Seconds until ``text`` is visible and Streamlit's running indicator has gone (then
-    waits for plotly to draw, untimed, so that screenshots are complete)."""
+    waits for every chart to draw, untimed, so that screenshots are complete)."""
     start = time.perf_counter()
     tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(timeout=timeout_s * 1000)
     tab.wait_for_function(_IDLE, timeout=timeout_s * 1000)

@@ -167,10 +167,17 @@ def lab_runner() -> LabRunner:
     return _lab_runner(str(settings().data_dir))
 
 
-def live_experiment(dataset: str) -> Experiment:
-    """The app's live experiment (``app/experiment.yaml``) for ``dataset``."""
-    experiment = load_experiment(APP_DIR / "experiment.yaml")
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _live_experiment(dataset: str, path: str, modified: float) -> Experiment:
+    experiment = load_experiment(Path(path))
     return dataclasses.replace(experiment, id=f"{experiment.id}-{dataset}")
+
+
+def live_experiment(dataset: str) -> Experiment:
+    """The app's live experiment (``app/experiment.yaml``) for ``dataset``, read once per
+    version of the file (not on every rerun of the Persona view: ~3 ms of YAML)."""
+    path = APP_DIR / "experiment.yaml"
+    return _live_experiment(dataset, str(path), path.stat().st_mtime)
 
 
 @st.cache_data(show_spinner=False)
@@ -193,8 +200,9 @@ def data_insights(dataset: str, manifest_hash: str) -> dict[str, pl.DataFrame]:
     data = get_service(dataset).dataset
     return {
         "ratings": stats.rating_distribution(data.ratings),
-        "popularity": stats.long_tail(data.ratings, "item_id"),
-        "activity": stats.long_tail(data.ratings, "user_id"),
+        # the long tails' lines through their corners only: the same lines, ~20x fewer points
+        "popularity": stats.long_tail_corners(stats.long_tail(data.ratings, "item_id")),
+        "activity": stats.long_tail_corners(stats.long_tail(data.ratings, "user_id")),
         "time": stats.ratings_over_time(data.ratings),
         "genres": stats.genre_trends(data.ratings, data.movies),
     }

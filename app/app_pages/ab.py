@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import state
+from app import charts, state
+from app.charts import field
 from recsys.ab.design import plan_proportions
 from recsys.ab.events import arm_rates, live_results
 from recsys.ab.replay import saved_replays
 from recsys.bench.results import RESULTS_DIR
 from recsys.errors import RecsysError
+from recsys.service import RecommenderService
 
-dataset = st.session_state["dataset"]
-svc = state.get_service(dataset)
 
-st.title(":material/balance: A/B comparison")
-side, replay, live, planner = st.tabs(
-    ["Side by side", "Offline replay", "Live experiment", "Sample-size planner"])
-
-with side:
+def side_by_side(dataset: str, svc: RecommenderService) -> None:
+    """Two models' top 10 for one persona, and their overlap."""
     personas = state.personas(dataset)
     if len(svc.model_names) < 2 or not personas:
         st.info("Side by side needs two trained models and a persona: run "
@@ -39,7 +35,9 @@ with side:
                              column_config={"in_both": st.column_config.CheckboxColumn("in both")})
             column.caption(f"{model}: top {recs.height}")
 
-with replay:
+
+def offline_replay(dataset: str, svc: RecommenderService) -> None:
+    """A saved offline replay: verdict, metrics, sample-ratio check, power."""
     replays = saved_replays(RESULTS_DIR)
     if not replays:
         st.info("No offline replay yet: run `recsys ab replay benchmarks/specs/"
@@ -58,13 +56,21 @@ with replay:
         st.markdown(f"**Sample-ratio check:** observed {srm.observed}, p = {srm.p_value:.3f} → "
                     f"{'mismatch' if srm.flagged else 'OK'}  \n"
                     f"**Interleaving:** {result.interleaving}")
-        figure = px.line(result.power, x="n_users", y="power", color="design", markers=True,
-                         log_x=True, title="Power by number of users (resampled)",
-                         labels={"n_users": "users", "power": "power"})
-        figure.add_hline(y=0.8, line_dash="dot", annotation_text="80% power")
-        st.plotly_chart(figure, width="stretch")
+        power = {"x": field("n_users", title="users", scale={"type": "log"}),
+                 "y": field("power", title="power")}
+        charts.draw(result.power, {
+            "title": "Power by number of users (resampled)", "height": 320,
+            "layer": [
+                {"mark": {"type": "line", "point": True},
+                 "encoding": {**power, "color": field("design", "n")}},
+                {"mark": {"type": "rule", "strokeDash": [2, 2]}, "encoding": {"y": {"datum": 0.8}}},
+                {"mark": {"type": "text", "align": "left", "dy": -6, "text": "80% power"},
+                 "encoding": {"y": {"datum": 0.8}, "x": {"value": 4}}},
+            ]})
 
-with live:
+
+def live_panel(dataset: str, svc: RecommenderService) -> None:
+    """The live experiment of the Persona view: arms, CTR per arm, verdicts."""
     experiment = state.live_experiment(dataset)
     arms = pl.DataFrame([{"arm": a.name, "model": a.model, "traffic": t}
                          for a, t in zip(experiment.arms, experiment.traffic, strict=True)])
@@ -82,23 +88,28 @@ with live:
         st.dataframe(rates, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.3f")
                                     for c in ("ctr", "ci_low", "ci_high")})
-        figure = px.bar(rates.to_pandas(), x="arm", y="ctr", title="CTR per arm (95% Wilson CI)",
-                        error_y=(rates["ci_high"] - rates["ctr"]).to_list(),
-                        error_y_minus=(rates["ctr"] - rates["ci_low"]).to_list(),
-                        labels={"ctr": "clicks / exposures"})
-        st.plotly_chart(figure, width="stretch")
+        charts.draw(rates, {
+            "title": "CTR per arm (95% Wilson CI)", "height": 320,
+            "layer": [
+                {"mark": "bar", "encoding": {"x": field("arm", "n"),
+                                             "y": field("ctr", title="clicks / exposures")}},
+                {"mark": "errorbar", "encoding": {"x": field("arm", "n"), "y": field("ci_low"),
+                                                  "y2": {"field": "ci_high"}}},
+            ]})
         srm = outcome.result.srm
         st.markdown(f"**Fixed-horizon analysis:** {outcome.result.conclusion}  \n"
                     f"**Sample-ratio check:** {srm.observed} (p = {srm.p_value:.3f}"
                     f"{', mismatch!' if srm.flagged else ', OK'})  \n"
                     f"**Sequential (always-valid) verdict:** {outcome.verdict}")
         daily = outcome.daily.select("day", "arm", "cum_ctr", "cum_subjects")
-        st.plotly_chart(px.line(daily, x="day", y="cum_ctr", color="arm", markers=True,
-                                title="Cumulative CTR per arm",
-                                labels={"cum_ctr": "CTR so far", "day": "day"}),
-                        width="stretch")
+        charts.draw(daily, charts.spec(
+            {"type": "line", "point": True}, "Cumulative CTR per arm",
+            x=field("day", "t", title="day"), y=field("cum_ctr", title="CTR so far"),
+            color=field("arm", "n")))
 
-with planner:
+
+def sample_size_planner(dataset: str, svc: RecommenderService) -> None:
+    """Users per arm to detect a lift in a rate."""
     st.markdown("How many users per arm does a test need to detect a lift in a rate?")
     first, second = st.columns(2)
     baseline = first.number_input("Baseline rate (control)", 0.001, 0.99, 0.10, 0.01,
@@ -115,3 +126,18 @@ with planner:
     else:
         st.metric("Users per arm", f"{plan.n_per_arm:,}")
         st.write(plan.summary())
+
+
+TABS = {"Side by side": side_by_side, "Offline replay": offline_replay,
+        "Live experiment": live_panel, "Sample-size planner": sample_size_planner}
+
+dataset = st.session_state["dataset"]
+svc = state.get_service(dataset)
+
+st.title(":material/balance: A/B comparison")
+# Lazy tabs: only the open one runs (and sends its charts: a chart in a hidden tab is not drawn).
+tabs = st.tabs(list(TABS), key="ab_tab", on_change="rerun")
+for tab, panel in zip(tabs, TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            panel(dataset, svc)

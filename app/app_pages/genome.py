@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import state, widgets
+from app import charts, state, widgets
+from app.charts import field
 from recsys.data.stats import genome_tags, user_tags
 
 dataset = st.session_state["dataset"]
@@ -51,7 +51,7 @@ if comparison.spearman is None:
     st.stop()
 st.caption(f"Each point is a genome movie sharing raters with {movie_label}; Spearman rank "
            f"correlation {comparison.spearman:.2f} over {comparison.pairs.height:,} movies.")
-st.plotly_chart(px.scatter(comparison.pairs, x="genome", y="rating", hover_name="title",
-                           opacity=0.5, render_mode="svg",
-                           labels={"genome": "genome cosine", "rating": "rating cosine"}),
-                width="stretch")
+charts.draw(comparison.pairs, charts.spec(
+    {"type": "circle", "opacity": 0.5}, f"Genome vs rating similarity to {movie_label}",
+    x=field("genome", title="genome cosine"), y=field("rating", title="rating cosine"),
+    tooltip=[field("title", "n"), field("genome"), field("rating")]))

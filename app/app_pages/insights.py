@@ -2,36 +2,57 @@
 
 from __future__ import annotations
 
-import plotly.express as px
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import state, widgets
+from app import charts, state, widgets
+from app.charts import field
 from recsys.data.stats import movie_tags
+from recsys.service import RecommenderService
+
+_LOG = {"scale": {"type": "log"}}
+# The page's charts, one per frame of ``state.data_insights``.
+CHARTS = {
+    "ratings": charts.spec("bar", "Rating distribution", x=field("rating", "o"),
+                           y=field("count", title="ratings")),
+    "time": charts.spec("line", "Ratings per month", x=field("period", "t", title="month"),
+                        y=field("ratings")),
+    "popularity": charts.spec("line", "Popularity long tail: ratings per movie",
+                              x=field("rank", title="movie rank"),
+                              y=field("count", title="ratings (log)", **_LOG)),
+    "activity": charts.spec("line", "Activity long tail: ratings per user",
+                            x=field("rank", title="user rank"),
+                            y=field("count", title="ratings (log)", **_LOG)),
+    "genres": charts.spec({"type": "line", "point": True},
+                          "Genre trends: share of each year's ratings", height=380,
+                          x=field("year", "o"), color=field("genre", "n"),
+                          y=field("share", title="share of the year's ratings",
+                                  axis={"format": "%"})),
+}
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def charts(dataset: str, manifest_hash: str) -> dict[str, go.Figure]:
-    """The page's five charts of one data version, built once and shared by every session
-    (plotly express takes 0.1-0.2 s a chart)."""
-    frames = state.data_insights(dataset, manifest_hash)
-    return {
-        "ratings": px.bar(frames["ratings"], x="rating", y="count", title="Rating distribution",
-                          labels={"rating": "rating", "count": "ratings"}),
-        "time": px.line(frames["time"], x="period", y="ratings", title="Ratings per month",
-                        labels={"period": "month", "ratings": "ratings"}),
-        "popularity": px.line(frames["popularity"], x="rank", y="count", log_y=True,
-                              title="Popularity long tail: ratings per movie",
-                              labels={"rank": "movie rank", "count": "ratings (log)"}),
-        "activity": px.line(frames["activity"], x="rank", y="count", log_y=True,
-                            title="Activity long tail: ratings per user",
-                            labels={"rank": "user rank", "count": "ratings (log)"}),
-        "genres": px.line(frames["genres"], x="year", y="share", color="genre", markers=True,
-                          title="Genre trends: share of each year's ratings",
-                          labels={"share": "share of the year's ratings", "year": "year"})
-                  .update_xaxes(dtick=1, tickformat="d"),
-    }
+def chart_pair(frames: dict[str, pl.DataFrame], names: tuple[str, str]) -> None:
+    """Two of the page's charts side by side."""
+    for column, name in zip(st.columns(2), names, strict=True):
+        charts.draw(frames[name], CHARTS[name], column)
+
+
+def tag_explorer(dataset: str, svc: RecommenderService) -> None:
+    """One movie's tags: the users' (or the genome's) weights."""
+    picked = widgets.pick_movie(svc.catalog, "Movie", "Pick one", "tags",
+                                default="pulp fiction")
+    if picked is None:
+        return
+    item_id, movie_label = picked
+    tags = movie_tags(svc.dataset, item_id)
+    if tags.is_empty():
+        st.info(f"Nobody tagged {movie_label} in {dataset}"
+                + (" (this release has no tags)." if svc.dataset.tags is None else "."))
+        return
+    source = tags["source"][0]
+    charts.draw(tags, charts.spec("bar", f"Tags of {movie_label} ({source})",
+                                  x=field("weight", title=source),
+                                  y=field("tag", "n", sort=None)))
 
 
 dataset = st.session_state["dataset"]
@@ -52,27 +73,16 @@ if report["findings"]:
 else:
     st.caption("Every check passed.")
 
-left, right = st.columns(2)
-figures = charts(dataset, svc.dataset.manifest_hash)
-left.plotly_chart(figures["ratings"], width="stretch")
-right.plotly_chart(figures["time"], width="stretch")
-left, right = st.columns(2)
-left.plotly_chart(figures["popularity"], width="stretch")
-right.plotly_chart(figures["activity"], width="stretch")
-st.plotly_chart(figures["genres"], width="stretch")
-
-st.subheader("Tag explorer")
-picked = widgets.pick_movie(svc.catalog, "Movie", "Pick one", "tags", default="pulp fiction")
-if picked is None:
-    st.stop()
-item_id, movie_label = picked
-tags = movie_tags(svc.dataset, item_id)
-if tags.is_empty():
-    st.info(f"Nobody tagged {movie_label} in {dataset}"
-            + (" (this release has no tags)." if svc.dataset.tags is None else "."))
-else:
-    source = tags["source"][0]
-    st.plotly_chart(go.Figure(
-        go.Bar(x=tags["weight"], y=tags["tag"], orientation="h"),
-        layout={"title": f"Tags of {movie_label} ({source})", "xaxis": {"title": source},
-                "yaxis": {"title": "tag", "autorange": "reversed"}}), width="stretch")
+frames = state.data_insights(dataset, svc.dataset.manifest_hash)
+# Lazy tabs: only the open one runs and draws (each chart adds to a fresh session's paint).
+panels = {
+    "Ratings": lambda: chart_pair(frames, ("ratings", "time")),
+    "Long tails": lambda: chart_pair(frames, ("popularity", "activity")),
+    "Genre trends": lambda: charts.draw(frames["genres"], CHARTS["genres"]),
+    "Tag explorer": lambda: tag_explorer(dataset, svc),
+}
+for tab, panel in zip(st.tabs(list(panels), key="insights_tab", on_change="rerun"),
+                      panels.values(), strict=True):
+    if tab.open:
+        with tab:
+            panel()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from app import state
-from recsys.bench.plots import pareto_figure, segment_figure, significance_figure
-from recsys.bench.results import load_benchmark
+from app import charts, state
+from app.charts import field
+from recsys.bench.plots import pareto_points
+from recsys.bench.results import BenchmarkRun, load_benchmark
+from recsys.evaluation.stats import significance_matrix
 from recsys.models import available_models
 from recsys.service.lab import LAB_PROTOCOL
+from recsys.settings import Settings
 
 
 def _shade_peers(row: Any) -> list[str]:
@@ -21,13 +23,64 @@ def _shade_peers(row: Any) -> list[str]:
     return [shade] * len(row)
 
 
-dataset = st.session_state["dataset"]
-settings = state.settings()
+def pareto_chart(summary: pl.DataFrame, metric: str) -> None:
+    """``metric`` against mean fit seconds per model (log), the Pareto front dashed."""
+    std = f"{metric}_std"
+    frame = pareto_points(summary, metric).select(
+        "model", "fit_s", "front", value=pl.col(metric),
+        std=pl.col(std).cast(pl.Float64, strict=False).fill_null(0.0)
+        if std in summary.columns else pl.lit(0.0))
+    xy = {"x": field("fit_s", title="fit seconds (log)", scale={"type": "log"}),
+          "y": field("value", title=metric, scale={"zero": False})}
+    charts.draw(frame.with_columns(low=pl.col("value") - pl.col("std"),
+                                   high=pl.col("value") + pl.col("std")), {
+        "title": f"{metric} vs fit time (mean over splits)", "height": 380,
+        "layer": [
+            {"mark": {"type": "point", "filled": True, "size": 70},
+             "encoding": {**xy, "tooltip": [field("model", "n"), field("value", title=metric),
+                                            field("fit_s")]}},
+            {"mark": {"type": "text", "dy": -12}, "encoding": {**xy, "text": field("model", "n")}},
+            {"mark": "rule",
+             "encoding": {"x": xy["x"], "y": field("low"), "y2": {"field": "high"}}},
+            {"transform": [{"filter": "datum.front"}],
+             "mark": {"type": "line", "strokeDash": [6, 4]}, "encoding": xy},
+        ]})
 
-st.title(":material/science: Benchmark lab")
-browse, launch = st.tabs(["Browse results", "Launch a benchmark"])
 
-with launch:
+def segment_chart(segments: pl.DataFrame, metric: str) -> None:
+    """Grouped bars: ``metric`` per user-activity segment, one bar group per model."""
+    users = segments.group_by("segment").agg(pl.col("n_users").mean().round().cast(pl.Int64))
+    frame = segments.join(users, on="segment", suffix="_mean").select(
+        "model", value=pl.col(metric), segment=pl.format("{} (~{} users)", "segment",
+                                                          "n_users_mean"))
+    charts.draw(frame, charts.spec(
+        "bar", f"{metric} by user activity segment", x=field("model", "n"),
+        y=field("value", title=metric), color=field("segment", "n"),
+        xOffset=field("segment", "n")))
+
+
+def significance_chart(comparisons: pl.DataFrame, metric: str) -> None:
+    """Heat map of Holm-adjusted paired t-test p-values between every pair of models."""
+    matrix = significance_matrix(comparisons)
+    models = matrix["model"].to_list()
+    cells = matrix.unpivot(index="model", variable_name="other", value_name="p").drop_nulls()
+    cells = cells.with_columns(log_p=pl.col("p").clip(1e-12, 1.0).log10())
+    axis = {"sort": models, "title": ""}
+    cell = {"x": field("other", "n", **axis), "y": field("model", "n", **axis)}
+    charts.draw(cells, {
+        "title": f"Paired t-test on per-user {metric}, Holm-adjusted p (red: significant)",
+        "height": max(300, 40 * len(models)),
+        "layer": [
+            {"mark": "rect", "encoding": {**cell, "color": field(
+                "log_p", title="log10 p (Holm)",
+                scale={"domain": [-6, 0], "scheme": "redblue"})}},
+            {"mark": "text", "encoding": {**cell, "text": field("p", format=".2g")}},
+        ]})
+
+
+def launch_benchmark(dataset: str, settings: Settings) -> None:
+    """Pick models and run the lab's benchmark of ``dataset`` in the background; its
+    progress."""
     runner = state.lab_runner()
     if settings.public_demo:
         st.info("Launching benchmarks is disabled in the public demo; browse the results instead.")
@@ -57,17 +110,19 @@ with launch:
 
     progress()
 
-with browse:
+
+def browse_results(dataset: str, settings: Settings) -> None:
+    """One benchmark's leaderboard for a metric, with its charts."""
     folders = state.benchmark_folders()
     if not folders:
         st.info("No benchmark results yet: launch one or run `recsys bench run <spec>`.")
-        st.stop()
+        return
     folder = st.selectbox("Benchmark", folders, format_func=lambda p: p.name, key="lab_folder")
     run = load_benchmark(folder)
     st.caption(f"Dataset {run.dataset} · folder `{folder}`")
     if not run.metrics:
         st.info("This benchmark has no accuracy metric to show.")
-        st.stop()
+        return
     metric = st.selectbox("Metric", run.metrics, index=run.metrics.index("ndcg@10")
                           if "ndcg@10" in run.metrics else 0, key="lab_metric")
     ranked = run.leaderboard(metric)
@@ -79,15 +134,41 @@ with browse:
                    "side was tuned.")
     table = ranked.to_pandas().style.format(precision=4).apply(_shade_peers, axis=1)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.plotly_chart(pareto_figure(run.summary, metric), width="stretch")
+    details = {"Pareto front": lambda: pareto_chart(run.summary, metric)}
     if run.segments is not None and metric in run.segments.columns:
-        st.plotly_chart(segment_figure(run.segments, metric), width="stretch")
+        details["By user activity"] = lambda: segment_chart(run.segments, metric)
     if run.significance is not None and metric in run.significance["metric"].to_list():
-        comparisons = run.significance.filter(pl.col("metric") == metric)
-        st.plotly_chart(significance_figure(comparisons, metric), width="stretch")
+        details["Significance"] = lambda: significance_chart(
+            run.significance.filter(pl.col("metric") == metric), metric)
+    details["Per user"] = lambda: per_user_chart(run, metric)
+    # Lazy tabs: only the open chart is computed and drawn.
+    for tab, chart in zip(st.tabs(list(details), key="lab_chart", on_change="rerun"),
+                          details.values(), strict=True):
+        if tab.open:
+            with tab:
+                chart()
+
+
+def per_user_chart(run: BenchmarkRun, metric: str) -> None:
+    """Box plot of each model's per-user ``metric`` (where the benchmark kept them)."""
     per_user = run.per_user()
-    if per_user is not None and metric in per_user.columns:
-        figure = px.box(per_user.select("model", metric).drop_nulls(), x="model", y=metric,
-                        title=f"Per-user {metric}", points=False,
-                        labels={"model": "model", metric: metric})
-        st.plotly_chart(figure, width="stretch")
+    if per_user is None or metric not in per_user.columns:
+        st.info(f"This benchmark kept no per-user {metric}.")
+        return
+    charts.draw(per_user.select("model", value=pl.col(metric)).drop_nulls(), charts.spec(
+        {"type": "boxplot", "outliers": False}, f"Per-user {metric}",
+        x=field("model", "n"), y=field("value", title=metric)))
+
+
+TABS = {"Browse results": browse_results, "Launch a benchmark": launch_benchmark}
+
+dataset = st.session_state["dataset"]
+settings = state.settings()
+
+st.title(":material/science: Benchmark lab")
+# Lazy tabs: only the open one runs (the launch tab polls its job once a second).
+tabs = st.tabs(list(TABS), key="lab_tab", on_change="rerun")
+for tab, panel in zip(tabs, TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            panel(dataset, settings)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
-from app import state
+from app import charts, state
+from app.charts import field
 from recsys.monitoring.metrics import LATENCY_METRIC, REGISTRY, latency_summary
 from recsys.runs import drift_history, pipeline_runs, runs_root
 from recsys.tracking import mlflow_runs, registered_model_name, registered_versions
@@ -29,9 +29,10 @@ else:
                                 for c in ("mean_ms", "p50_ms", "p95_ms")})
     long = latency.unpivot(index="model", on=["p50_ms", "p95_ms"], variable_name="quantile",
                            value_name="ms")
-    st.plotly_chart(px.bar(long, x="model", y="ms", color="quantile", barmode="group",
-                           title="Latency per model (interpolated from histogram buckets)",
-                           labels={"ms": "milliseconds"}), width="stretch")
+    charts.draw(long, charts.spec(
+        "bar", "Latency per model (interpolated from histogram buckets)",
+        x=field("model", "n"), y=field("ms", title="milliseconds"),
+        color=field("quantile", "n"), xOffset=field("quantile", "n")))
 
 st.subheader("Model versions")
 st.caption("Served by this app (trained artifacts):")
@@ -61,9 +62,9 @@ drift = drift_history(dataset, settings)
 if drift.is_empty():
     st.info("No drift report yet: each retraining run writes one (step `drift`).")
 else:
-    figure = px.line(drift, x="run", y="score", color="check", markers=True,
-                     title="Drift score per check and retraining run",
-                     labels={"run": "retraining run", "score": "score (higher = more drift)"})
-    st.plotly_chart(figure, width="stretch")
+    charts.draw(drift, charts.spec(
+        {"type": "line", "point": True}, "Drift score per check and retraining run",
+        x=field("run", "o", title="retraining run"), color=field("check", "n"),
+        y=field("score", title="score (higher = more drift)")))
     latest = drift.filter(drift["run"] == drift["run"].max())
     st.dataframe(latest, hide_index=True, width="stretch")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import state, widgets
+from app import charts, state, widgets
+from app.charts import field
 from recsys.service import MAX_RATINGS, history_frame, taste_profile
 from recsys.service.live import LiveSession, arm_models, can_run
 
@@ -108,11 +108,8 @@ with left:
 with right:
     st.subheader("Taste profile")
     profile = taste_profile(history, svc.dataset.movies)
-    figure = go.Figure(  # graph objects: plotly express takes ~0.1-0.2 s to build a bar chart
-        go.Bar(x=profile["weight"], y=profile["genre"], orientation="h",
-               customdata=profile["movies"],
-               hovertemplate="%{y}: %{x}<br>movies: %{customdata}<extra></extra>"),
-        layout={"title": "Genres in the ratings", "height": 420, "margin": {"t": 40},
-                "xaxis": {"title": "preference (sum of rating − 2.5)"},
-                "yaxis": {"title": "genre", "autorange": "reversed"}})
-    st.plotly_chart(figure, width="stretch")
+    charts.draw(profile, charts.spec(
+        "bar", "Genres in the ratings", height=380,
+        x=field("weight", title="preference (sum of rating − 2.5)"),
+        y=field("genre", "n", title="genre", sort=None),
+        tooltip=[field("genre", "n"), field("weight"), field("movies", title="movies")]))

@@ -2,44 +2,45 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from app import state, widgets
+from app import charts, state, widgets
+from app.charts import field
 from recsys.service.explore import list_overlap
 
 LABELS = {"rating_cosine": "Rating cosine", "rating_pearson": "Pearson",
           "adjusted_cosine": "Adjusted cosine", "tfidf": "Tags (TF-IDF)",
           "genome": "Tag Genome", "embedding": "Text embedding"}
+# The catalogue map: every movie by its first genre, the chosen movie's neighbours ringed, the
+# movie itself a labelled star (layers of one frame, told apart by its ``role`` column).
+_MAP_XY = {"x": field("x", title="component 1"), "y": field("y", title="component 2")}
+CATALOG_MAP = {
+    "title": "Movies projected from their tags and genres (truncated SVD)", "height": 560,
+    "layer": [
+        {"mark": {"type": "circle", "opacity": 0.35, "size": 18},
+         "encoding": {**_MAP_XY, "color": field("genre", "n", title="first genre"),
+                      "tooltip": [field("title", "n"), field("n_ratings")]}},
+        {"transform": [{"filter": "datum.role == 'neighbour'"}],
+         "mark": {"type": "point", "size": 120, "strokeWidth": 2, "color": "black"},
+         "encoding": {**_MAP_XY, "tooltip": [field("title", "n")]}},
+        {"transform": [{"filter": "datum.role == 'chosen'"}],
+         "mark": {"type": "point", "shape": "diamond", "size": 320, "filled": True,
+                  "color": "#d6336c"},
+         "encoding": {**_MAP_XY, "tooltip": [field("title", "n")]}},
+        {"transform": [{"filter": "datum.role == 'chosen'"}],
+         "mark": {"type": "text", "dy": -16, "fontWeight": "bold", "color": "#d6336c"},
+         "encoding": {**_MAP_XY, "text": field("title", "n")}},
+    ],
+}
 
 
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def catalog_figure(dataset: str, data_dir: str, item_id: int,
-                   neighbours: tuple[int, ...]) -> go.Figure:
-    """The catalogue map with one movie and its neighbours marked, built once per selection
-    and shared (plotly express took ~0.7 s for the 9,742 points; graph objects ~0.1 s)."""
+def map_frame(dataset: str, item_id: int, neighbours: list[int]) -> pl.DataFrame:
+    """The catalogue map's points with their ``role``: ``chosen``, ``neighbour`` or ``movie``."""
     points = state.get_service(dataset).explorer.catalog_map("tfidf")
-    figure = go.Figure([
-        go.Scatter(x=group["x"], y=group["y"], mode="markers", name=genre, opacity=0.35,
-                   text=group["title"], customdata=group["n_ratings"],
-                   hovertemplate="<b>%{text}</b><br>n_ratings=%{customdata}<extra></extra>")
-        for (genre,), group in points.group_by("genre", maintain_order=True)])
-    highlight = points.filter(pl.col("item_id").is_in(neighbours))
-    target = points.filter(pl.col("item_id") == item_id)
-    figure.add_trace(go.Scatter(x=highlight["x"], y=highlight["y"], mode="markers",
-                                marker={"size": 11, "symbol": "circle-open", "color": "black",
-                                        "line": {"width": 2}},
-                                text=highlight["title"], name="neighbours", hoverinfo="text"))
-    figure.add_trace(go.Scatter(x=target["x"], y=target["y"], mode="markers+text",
-                                marker={"size": 18, "symbol": "star", "color": "#d6336c"},
-                                text=target["title"], textposition="top center",
-                                name="chosen movie", hoverinfo="text"))
-    figure.update_layout(height=560, legend_title_text="first genre",
-                         xaxis_title="component 1", yaxis_title="component 2",
-                         title="Movies projected from their tags and genres (truncated SVD)")
-    return figure
+    return points.select("x", "y", "title", "n_ratings", "genre", role=pl.when(
+        pl.col("item_id") == item_id).then(pl.lit("chosen")).when(
+        pl.col("item_id").is_in(neighbours)).then(pl.lit("neighbour")).otherwise(pl.lit("movie")))
 
 
 dataset = st.session_state["dataset"]
@@ -78,15 +79,23 @@ for column, method in zip(columns, methods, strict=True):
                                         "score": st.column_config.NumberColumn(width="small")})
 
 if len(methods) > 1:
-    overlap = list_overlap(neighbours)
-    names = [LABELS[m] for m in overlap["method"]]
-    figure = go.Figure(go.Heatmap(
-        z=overlap.drop("method").to_numpy(), x=names, y=names, zmin=0, zmax=1,
-        colorscale="Blues", text=overlap.drop("method").to_numpy().round(2),
-        texttemplate="%{text}", colorbar={"title": "Jaccard"}))
-    figure.update_layout(title=f"Overlap of the top-{k} lists (Jaccard)", height=360)
-    st.plotly_chart(figure, width="stretch")
+    overlap = list_overlap(neighbours).with_columns(pl.col("method").replace_strict(LABELS))
+    cells = overlap.rename(LABELS, strict=False).unpivot(
+        index="method", variable_name="other", value_name="jaccard")
+    axis = {"sort": overlap["method"].to_list(), "title": ""}
+    cell = {"x": field("other", "n", **axis), "y": field("method", "n", **axis)}
+    charts.draw(cells, {
+        "title": f"Overlap of the top-{k} lists (Jaccard)", "height": 300,
+        "layer": [
+            {"mark": "rect", "encoding": {**cell, "color": field(
+                "jaccard", title="Jaccard", scale={"domain": [0, 1], "scheme": "blues"})}},
+            {"mark": "text", "encoding": {**cell, "text": field("jaccard", format=".2f")}},
+        ]})
 
-st.subheader("Catalogue map")
-st.plotly_chart(catalog_figure(dataset, str(state.settings().data_dir), item_id,
-                               tuple(neighbours["item_id"].to_list())), width="stretch")
+# Lazy: the map's 9,742 points take ~0.6 s to draw in a fresh browser session; they are
+# computed and sent only while the expander is open (its state is kept per session).
+catalogue = st.expander("Catalogue map: where the neighbours lie among every movie",
+                        icon=":material/scatter_plot:", key="similar_map", on_change="rerun")
+if catalogue.open:
+    with catalogue:
+        charts.draw(map_frame(dataset, item_id, neighbours["item_id"].to_list()), CATALOG_MAP)

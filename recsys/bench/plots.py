@@ -19,7 +19,7 @@ from recsys.bench.spec import lower_is_better
 from recsys.evaluation.stats import significance_matrix
 from recsys.io import write_text
 
-__all__ = ["PLOTLY_JS", "ensure_plotly_js", "pareto_figure", "segment_figure",
+__all__ = ["PLOTLY_JS", "ensure_plotly_js", "pareto_figure", "pareto_points", "segment_figure",
            "significance_figure", "step_cost_figure", "write_figure"]
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,8 @@ def write_figure(figure: go.Figure, path: Path) -> Path:
 
 def pareto_figure(summary: pl.DataFrame, metric: str) -> go.Figure:
     """``metric`` against mean fit seconds per model, with the Pareto front drawn."""
-    frame = summary.filter(pl.col(metric).is_not_null() & pl.col("fit_s").is_not_null())
-    front = _pareto_front(frame["fit_s"].to_numpy(), frame[metric].to_numpy(),
-                          lower_is_better(metric))
+    frame = pareto_points(summary, metric)
+    front = frame["front"].to_numpy()
     figure = go.Figure()
     figure.add_trace(go.Scatter(
         x=frame["fit_s"], y=frame[metric], mode="markers+text", text=frame["model"],
@@ -64,6 +63,14 @@ def pareto_figure(summary: pl.DataFrame, metric: str) -> go.Figure:
         yaxis_title=metric, xaxis_type="log", template="plotly_white",
     )
     return figure
+
+
+def pareto_points(summary: pl.DataFrame, metric: str) -> pl.DataFrame:
+    """The models with both ``metric`` and mean fit seconds, and ``front``: True for those no
+    other model beats on both (lower fit time, better ``metric``)."""
+    frame = summary.filter(pl.col(metric).is_not_null() & pl.col("fit_s").is_not_null())
+    return frame.with_columns(front=pl.Series(_pareto_front(
+        frame["fit_s"].to_numpy(), frame[metric].to_numpy(), lower_is_better(metric))))
 
 
 def _pareto_front(cost: np.ndarray, value: np.ndarray, lower: bool) -> np.ndarray:

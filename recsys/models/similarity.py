@@ -6,6 +6,7 @@ The similarity measures themselves are numeric kernels in :mod:`recsys.linalg`.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_DENSE_WEIGHTS = "weights.npy"  # a model folder's dense weights, memory-mapped on load
 
 def csr_to_state(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
     """Arrays that persist a CSR matrix inside a model's npz state."""
@@ -142,19 +144,29 @@ class ItemWeightsRecommender(Recommender):
             row.data.astype(np.float64), x.data * self._weights_to(rated, item), top,
         )
 
+    # Dense weights are saved apart (``weights.npy``) and memory-mapped on load: a server
+    # scoring a few histories reads only their items' rows (EASE over the 9,742 movies of
+    # ml-latest-small is 380 MB, of which a visitor's ratings touch a few hundred kB).
     def _get_state(self) -> dict[str, np.ndarray]:
-        state = (csr_to_state("weights", self.weights_) if sp.issparse(self.weights_)
-                 else {"weights": self.weights_})
+        state = csr_to_state("weights", self.weights_) if sp.issparse(self.weights_) else {}
         if self.covered_ is not None:
             state |= {"covered": self.covered_, "fallback": self.fallback_}
         return state
 
     def _set_state(self, state: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        if "weights" in state:
+        if "weights" in state:  # saved before the weights had a file of their own
             self.weights_ = state["weights"]
-        else:
+        elif "weights_data" in state:
             self.weights_ = csr_from_state("weights", state)
         self.covered_, self.fallback_ = state.get("covered"), state.get("fallback")
+
+    def _save_files(self, folder: Path) -> None:
+        if not sp.issparse(self.weights_):
+            np.save(folder / _DENSE_WEIGHTS, np.ascontiguousarray(self.weights_))
+
+    def _load_files(self, folder: Path) -> None:
+        if (folder / _DENSE_WEIGHTS).exists():
+            self.weights_ = np.load(folder / _DENSE_WEIGHTS, mmap_mode="r")
 
 
 def _dense(block: np.ndarray | sp.spmatrix) -> np.ndarray:

@@ -91,7 +91,10 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
     persona_reasons_per_model(tab)
 
     switch(tab, "Similarity explorer", "Neighbours of Toy Story", timings)
-    assert tab.get_by_text("Catalogue map").first.is_visible()
+    tab.get_by_text("Catalogue map").first.click()  # the lazy map: drawn once opened
+    tab.wait_for_function("() => document.querySelectorAll("
+                          "'[data-testid=\"stVegaLiteChart\"] .marks').length >= 2",
+                          timeout=60_000)
 
     switch(tab, "A/B comparison", "Overlap of the two top-10 lists", timings)
     tab.get_by_role("tab", name="Live experiment").click()
@@ -102,7 +105,7 @@ def test_journey_through_every_page(app_url: str, page: object) -> None:
     tab.screenshot(path=str(SHOTS / "04b-ab-planner.png"), full_page=True)
 
     switch(tab, "Benchmark lab", "vs fit time", timings)
-    switch(tab, "Data insights", "Genre trends", timings)
+    switch(tab, "Data insights", "Ratings per month", timings)
     switch(tab, "Monitoring", "Live recommendation latency", timings)
     assert tab.get_by_text("Latency per model").first.is_visible()
     switch(tab, "Logbook", "Journal of problems and fixes", timings)

@@ -145,6 +145,10 @@ def test_similarity_neighbours_appear(app: AppTest) -> None:
     assert "Neighbours of Star Wars (1977)" in texts(app)
     assert len(app.dataframe) == 4  # one list per default method
     assert all(frame.value.shape[0] > 0 for frame in app.dataframe)
+    assert len(app.get("vega_lite_chart")) == 1  # the overlap; the map waits for its expander
+    app.session_state["similar_map"] = True
+    app.run()
+    assert not app.exception and len(app.get("vega_lite_chart")) == 2
 
 
 def test_similarity_unknown_movie_is_explained(app: AppTest) -> None:
@@ -161,9 +165,15 @@ def test_ab_live_results_and_planner(app: AppTest) -> None:
         if subject % 3 == 0:
             store.log_feedback("app-live-ml-100k", f"s{subject}", arm, 1, "thumbs_up", 1)
     open_page(app, "ml-100k", "ab")
+    assert "Overlap of the two top-10 lists (Jaccard)" in [m.label for m in app.metric]
+    assert "Sample-ratio check" not in texts(app)  # lazy tabs: only the open one runs
+    app.session_state["ab_tab"] = "Live experiment"
+    app.run()
     shown = texts(app)
     assert "Sequential (always-valid) verdict" in shown
     assert "Sample-ratio check" in shown
+    app.session_state["ab_tab"] = "Sample-size planner"
+    app.run()
     assert any(m.label == "Users per arm" for m in app.metric)
     app.number_input(key="plan_lift").set_value(0.2).run()
     assert not app.exception
@@ -172,6 +182,9 @@ def test_ab_live_results_and_planner(app: AppTest) -> None:
 def test_insights_tag_explorer(app: AppTest) -> None:
     open_page(app, "ml-latest-small", "insights")
     assert "Quality report" in texts(app)
+    assert not app.text_input  # lazy tabs: the tag explorer runs once its tab is open
+    app.session_state["insights_tab"] = "Tag explorer"
+    app.run()
     app.text_input(key="tags_search").set_value("fight club").run()
     assert not app.exception and not app.info
 
@@ -186,13 +199,21 @@ def test_monitoring_shows_latency_after_recommendations(app: AppTest) -> None:
 
 def test_public_demo_disables_heavy_actions(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECSYS_PUBLIC_DEMO", "1")
-    open_page(app, "ml-100k", "lab")
+    open_launch_tab(app)
     assert app.button(key="lab_run").disabled
     assert "disabled in the public demo" in texts(app)
 
 
-def test_lab_launches_a_benchmark(app: AppTest) -> None:
+def open_launch_tab(app: AppTest) -> None:
+    """The Benchmark lab on ml-100k with its (lazy) launch tab open."""
     open_page(app, "ml-100k", "lab")
+    assert not app.button  # the launch tab does not run while closed
+    app.session_state["lab_tab"] = "Launch a benchmark"
+    app.run()
+
+
+def test_lab_launches_a_benchmark(app: AppTest) -> None:
+    open_launch_tab(app)
     app.multiselect(key="lab_models").set_value(["most_popular"]).run()
     app.button(key="lab_run").click().run()
     assert not app.exception

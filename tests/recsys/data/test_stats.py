@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -32,6 +33,16 @@ def test_long_tail_cumulative_share() -> None:
     assert items["cumulative_share"].to_list() == pytest.approx([3 / 6, 5 / 6, 1.0])
     users = stats.long_tail(RATINGS, "user_id")
     assert users["count"].to_list() == [3, 2, 1]
+
+
+def test_long_tail_corners_draw_the_same_line() -> None:
+    tail = pl.DataFrame({"rank": range(1, 9), "count": [9, 5, 5, 5, 2, 2, 1, 1]})
+    corners = stats.long_tail_corners(tail)
+    assert corners["rank"].to_list() == [1, 2, 4, 5, 6, 7, 8]
+    # the corners' line, read at every rank, is the tail
+    line = np.interp(tail["rank"].to_numpy(), corners["rank"].to_numpy(),
+                     corners["count"].to_numpy())
+    assert line.tolist() == tail["count"].to_list()
 
 
 def test_ratings_over_time_by_month() -> None:

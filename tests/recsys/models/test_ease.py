@@ -179,3 +179,22 @@ def test_a_dense_inverse_beyond_lapacks_reach_is_refused_not_crashed() -> None:
     with pytest.raises(ConfigError, match="max_items"):
         spd_inverse(too_big)  # 2.0 GiB: refused before LAPACK sees it
     np.testing.assert_allclose(spd_inverse(np.eye(3, dtype=np.float32) * 2), np.eye(3) / 2)
+
+
+def test_saved_dense_weights_are_memory_mapped(tmp_path: Path) -> None:
+    """A loaded EASE maps its weights file (a server reads only the rows it scores); a model
+    saved with the weights inside its npz still loads."""
+    train = Interactions.from_frame(FRAME)
+    model = create_model("ease", reg=2.0).fit(train)
+    loaded = type(model).load(model.save(tmp_path / "ease"))
+    assert isinstance(loaded.weights_, np.memmap) and not loaded.weights_.flags.writeable
+    with np.load(tmp_path / "ease" / "arrays.npz") as arrays:
+        assert "state_weights" not in arrays.files
+    np.testing.assert_array_equal(loaded.weights_, model.weights_)
+    users = np.array([1, 2, 3])
+    assert loaded.recommend(users, 2).equals(model.recommend(users, 2))
+    (tmp_path / "ease" / "weights.npy").unlink()  # the layout saved before
+    with np.load(tmp_path / "ease" / "arrays.npz") as arrays:
+        np.savez(tmp_path / "ease" / "arrays.npz", **arrays, state_weights=model.weights_)
+    assert type(model).load(tmp_path / "ease").recommend(users, 2).equals(
+        model.recommend(users, 2))
