@@ -35,7 +35,7 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
     "recvae": {"hidden": 16, "latent": 8, "epochs": 1, "batch_size": 16},
     "neumf": {"factors": 4, "layers": [8, 4], "epochs": 1, "batch_size": 256},
     "two_tower": {"dim": 8, "epochs": 1, "batch_size": 128},
-    "bpr_uniform": {"factors": 8, "epochs": 2, "batch_size": 256},
+    "bpr_uniform": {"factors": 8, "epochs": 2},
     "surprise_svd": {"n_factors": 8, "n_epochs": 3},
     "surprise_svdpp": {"n_factors": 4, "n_epochs": 2},
     "surprise_nmf": {"n_factors": 4, "n_epochs": 5},

@@ -15,6 +15,7 @@ import torch
 from recsys.data.types import Interactions
 from recsys.models import Recommender, create_model
 from recsys.models.neural import VALID_METRIC, NeuralRecommender, carve_validation
+from recsys.models.sampled import UniformBPR, independent_runs
 
 # Small networks that learn the 20 × 16 checkerboard in about a second each.
 CHECKERBOARD_PARAMS: dict[str, dict[str, Any]] = {
@@ -24,7 +25,7 @@ CHECKERBOARD_PARAMS: dict[str, dict[str, Any]] = {
     "recvae": {"hidden": 16, "latent": 4, "epochs": 8, "batch_size": 10, "lr": 3e-2},
     "neumf": {"factors": 4, "layers": [8, 4], "epochs": 20, "batch_size": 64, "lr": 3e-2},
     "two_tower": {"dim": 8, "epochs": 15, "batch_size": 32, "lr": 3e-2},
-    "bpr_uniform": {"factors": 4, "epochs": 15, "batch_size": 32, "lr": 5e-2},
+    "bpr_uniform": {"factors": 4, "epochs": 15, "lr": 0.1},
 }
 NEURAL = sorted(CHECKERBOARD_PARAMS)
 # One or two quick epochs on the 40 × 60 real slice.
@@ -110,9 +111,45 @@ def test_bpr_skips_negatives_the_user_rated() -> None:
         "user_id": users.ravel(), "item_id": items.ravel(), "rating": [4.0] * users.size}))
 
     def fitted(epochs: int) -> Recommender:
-        return create_model("bpr_uniform", factors=4, epochs=epochs, batch_size=8).fit(full)
+        return create_model("bpr_uniform", factors=4, epochs=epochs).fit(full)
 
     once, thrice = fitted(1), fitted(3)
     assert [point["loss"] for point in thrice.learning_curve()] == [0.0] * 3
     assert all(np.array_equal(value, thrice._get_state()[key])
                for key, value in once._get_state().items())
+
+
+def test_independent_runs_break_where_a_row_repeats() -> None:
+    """A run ends where a row of the run repeats (movie 5, then user 3); user 0's second step
+    joins the second run, which has not touched it."""
+    rows = np.array([[0, 5, 6], [1, 7, 8], [2, 5, 9], [3, 10, 11], [0, 12, 13], [3, 14, 15]])
+    assert independent_runs(rows) == [0, 2, 5, 6]
+    assert independent_runs(np.zeros((0, 3), dtype=np.int64)) == [0, 0]
+
+
+def test_bpr_epoch_is_one_sgd_step_per_triple_in_order(
+    small_train: Interactions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One epoch equals LearnBPR's loop over the same triples, one triple after another."""
+    params = {"factors": 3, "lr": 0.1, "regularization": 0.01, "seed": 5}
+    start = create_model("bpr_uniform", epochs=0, **params).fit(small_train)._get_state()
+    drawn: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    draw = UniformBPR._triples
+    monkeypatch.setattr(UniformBPR, "_triples",
+                        lambda self, n_items: drawn.append(draw(self, n_items)) or drawn[-1])
+    trained = create_model("bpr_uniform", epochs=1, **params).fit(small_train)._get_state()
+    p, q = start["net.users.weight"].copy(), start["net.items.weight"].copy()
+    b = start["net.bias.weight"][:, 0].copy()
+    lr, reg = params["lr"], params["regularization"]
+    for u, i, j in zip(*drawn[0], strict=True):
+        z = 1.0 / (1.0 + np.exp(p[u] @ (q[i] - q[j]) + b[i] - b[j]))
+        pu = p[u].copy()
+        p[u] += lr * (z * (q[i] - q[j]) - reg * p[u])
+        q[i] += lr * (z * pu - reg * q[i])
+        q[j] += lr * (-z * pu - reg * q[j])
+        b[i] += lr * (z - reg * b[i])
+        b[j] += lr * (-z - reg * b[j])
+    assert len(drawn[0][0]) > 100
+    np.testing.assert_allclose(trained["net.users.weight"], p, atol=1e-5)
+    np.testing.assert_allclose(trained["net.items.weight"], q, atol=1e-5)
+    np.testing.assert_allclose(trained["net.bias.weight"][:, 0], b, atol=1e-5)
