@@ -14,9 +14,19 @@ import streamlit as st
 from app import state
 from recsys.service import MAX_QUERY_CHARS, MovieCatalog
 
-__all__ = ["first_start", "pick_movie", "recommendation_cards"]
+__all__ = ["first_start", "lazy_tabs", "pick_movie", "recommendation_cards"]
 
 Feedback = Callable[[int, int, str], None]  # (item_id, position, event)
+
+
+def lazy_tabs(panels: dict[str, Callable[[], None]], key: str) -> None:
+    """Tabs of which only the open one runs its panel: the others cost nothing, and a chart in
+    a hidden tab (never drawn there) is not sent. Choosing a tab reruns the page."""
+    tabs = st.tabs(list(panels), key=key, on_change="rerun")
+    for tab, panel in zip(tabs, panels.values(), strict=True):
+        if tab.open:
+            with tab:
+                panel()
 
 
 def first_start(dataset: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import streamlit as st
 
-from app import charts, state
+from app import charts, state, widgets
 from app.charts import field
 from recsys.ab.design import plan_proportions
 from recsys.ab.events import arm_rates, live_results
@@ -135,9 +137,5 @@ dataset = st.session_state["dataset"]
 svc = state.get_service(dataset)
 
 st.title(":material/balance: A/B comparison")
-# Lazy tabs: only the open one runs (and sends its charts: a chart in a hidden tab is not drawn).
-tabs = st.tabs(list(TABS), key="ab_tab", on_change="rerun")
-for tab, panel in zip(tabs, TABS.values(), strict=True):
-    if tab.open:
-        with tab:
-            panel(dataset, svc)
+widgets.lazy_tabs({name: partial(panel, dataset, svc) for name, panel in TABS.items()},
+                  key="ab_tab")

@@ -81,8 +81,4 @@ panels = {
     "Genre trends": lambda: charts.draw(frames["genres"], CHARTS["genres"]),
     "Tag explorer": lambda: tag_explorer(dataset, svc),
 }
-for tab, panel in zip(st.tabs(list(panels), key="insights_tab", on_change="rerun"),
-                      panels.values(), strict=True):
-    if tab.open:
-        with tab:
-            panel()
+widgets.lazy_tabs(panels, key="insights_tab")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from app import charts, state
+from app import charts, state, widgets
 from app.charts import field
 from recsys.bench.plots import pareto_points
 from recsys.bench.results import BenchmarkRun, load_benchmark
@@ -141,12 +142,7 @@ def browse_results(dataset: str, settings: Settings) -> None:
         details["Significance"] = lambda: significance_chart(
             run.significance.filter(pl.col("metric") == metric), metric)
     details["Per user"] = lambda: per_user_chart(run, metric)
-    # Lazy tabs: only the open chart is computed and drawn.
-    for tab, chart in zip(st.tabs(list(details), key="lab_chart", on_change="rerun"),
-                          details.values(), strict=True):
-        if tab.open:
-            with tab:
-                chart()
+    widgets.lazy_tabs(details, key="lab_chart")  # only the open chart is computed and drawn
 
 
 def per_user_chart(run: BenchmarkRun, metric: str) -> None:
@@ -166,9 +162,6 @@ dataset = st.session_state["dataset"]
 settings = state.settings()
 
 st.title(":material/science: Benchmark lab")
-# Lazy tabs: only the open one runs (the launch tab polls its job once a second).
-tabs = st.tabs(list(TABS), key="lab_tab", on_change="rerun")
-for tab, panel in zip(tabs, TABS.values(), strict=True):
-    if tab.open:
-        with tab:
-            panel(dataset, settings)
+# the launch tab polls its job once a second, only while it is open
+widgets.lazy_tabs({name: partial(panel, dataset, settings) for name, panel in TABS.items()},
+                  key="lab_tab")
