@@ -141,6 +141,7 @@ def test_load_spec_errors(tmp_path: Path) -> None:
 OUR_SPECS = ["surprise-ml100k", "recommenders-ml100k", "similarity-ml100k",
              "similarity-ml-latest-small", "peers-ml100k", "peers-ml-latest-small", "spark-ml100k",
              "deep-ml100k", "liang-ml100k", "liang-ml-latest-small", "liang-ml20m",
+             "liang-synthetic-ml20m",
              "recommenders-2020-ml100k"]
 
 
