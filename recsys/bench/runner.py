@@ -52,8 +52,7 @@ log = logging.getLogger(__name__)
 def plan_for(spec: BenchmarkSpec) -> EvalPlan:
     """Everything the spec's metrics, goals and tables need."""
     return EvalPlan(tuple(spec.ranking_ks), spec.needs_ranking, spec.needs_rating,
-                    spec.k[0] if spec.needs_ranking else None, spec.recall_denominator,
-                    engine=spec.engine)
+                    spec.beyond_k, spec.recall_denominator, engine=spec.engine)
 
 
 @dataclass

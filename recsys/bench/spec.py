@@ -223,6 +223,15 @@ class BenchmarkSpec:
                    for m in self._all_metric_names())
 
     @property
+    def beyond_k(self) -> int | None:
+        """The cut-off of the beyond-accuracy metrics (coverage, novelty, ...): the one they
+        name, else the first ``k``; None when nothing is ranked."""
+        if not self.needs_ranking:
+            return None
+        named = _beyond_cutoffs(self._all_metric_names())
+        return named[0] if named else self.k[0]
+
+    @property
     def needs_rating(self) -> bool:
         """True when RMSE or MAE is requested."""
         return any(m in RATING_METRICS for m in self._all_metric_names())
@@ -252,7 +261,18 @@ def _validate(spec: BenchmarkSpec) -> None:
         raise ConfigError(f"{where}: model labels must be unique, repeated: {duplicates}")
     for metric in spec._all_metric_names():
         check_metric(metric, where)
+    if len(cutoffs := _beyond_cutoffs(spec._all_metric_names())) > 1:
+        raise ConfigError(
+            f"{where}: the beyond-accuracy metrics ({', '.join(BEYOND_METRICS)}) are computed at "
+            f"one cut-off; these name several: {cutoffs}"
+        )
     _validate_references(spec, labels, where)
+
+
+def _beyond_cutoffs(metrics: list[str]) -> list[int]:
+    """The distinct cut-offs of the beyond-accuracy metrics among ``metrics``, ascending."""
+    matches = [_METRIC.match(m) for m in metrics]
+    return sorted({int(m["k"]) for m in matches if m and m["base"] in BEYOND_METRICS})
 
 
 def _validate_references(spec: BenchmarkSpec, labels: list[str], where: str) -> None:

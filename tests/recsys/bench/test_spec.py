@@ -168,3 +168,18 @@ def test_selecting_models_drops_the_goals_of_the_others() -> None:
     picked = spec.select(["ALS tuned"])
     assert [m.display for m in picked.models] == ["ALS tuned"]
     assert all(g.model in ("ALS tuned", "best") for g in picked.goals)
+
+
+def test_beyond_accuracy_metrics_are_computed_at_the_cut_off_they_name() -> None:
+    """coverage@100 in a spec with k [20, 50, 100] is measured at 100 (it was at 20: a blank)."""
+    from recsys.bench.runner import plan_for
+
+    named = BenchmarkSpec.from_dict(MINIMAL | {"k": [20, 50, 100],
+                                               "metrics": ["recall@20", "coverage@100"]})
+    assert plan_for(named).beyond_k == 100
+    assert plan_for(load_spec(SPEC_DIR / "liang-ml100k.yaml")).beyond_k == 100
+    assert BenchmarkSpec.from_dict(MINIMAL | {"k": [10, 20]}).beyond_k == 10  # none named
+    rating_only = MINIMAL | {"metrics": ["rmse"], "goals": [], "models": [{"name": "bias"}]}
+    assert BenchmarkSpec.from_dict(rating_only).beyond_k is None
+    with pytest.raises(ConfigError, match=r"one cut-off; these name several: \[10, 100\]"):
+        BenchmarkSpec.from_dict(MINIMAL | {"metrics": ["coverage@10", "novelty@100"]})
