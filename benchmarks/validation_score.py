@@ -90,7 +90,7 @@ class _BlendCheck:
         relevant[[row_of[r] for r in truth_rows],
                  inner.item_index(valid.truth["item_id"].to_numpy())] = True
         self.rows = inner.matrix[self.users]
-        self.check = Validation(inner, self.users, relevant, self.rows.toarray() != 0)
+        self.validation = Validation(inner, self.users, relevant, self.rows.toarray() != 0)
 
 
 def score_blend(spec: BenchmarkSpec, label: str, inner_seeds: list[int]) -> None:
@@ -110,14 +110,15 @@ def score_blend(spec: BenchmarkSpec, label: str, inner_seeds: list[int]) -> None
                                   {"seed": spec.seeds[0]} | component["params"], valid)
             raw = np.array(model._score(check.users, check.rows), dtype=np.float64)
             split_blocks.append(normalise_scores(raw, params.normalization))
-            scores.append(check.check.ndcg(split_blocks[-1], params.k))
+            scores.append(check.validation.ndcg(split_blocks[-1], params.k))
         print(f"{component['name']} {json.dumps(component['params'])}: validation "
               f"ndcg@{params.k} {_scores(scores)} ({cost})", flush=True)
     trials = []
     for weights in simplex_grid(len(params.components), params.grid_step):
-        scores = [check.check.ndcg(sum(w * b for w, b in zip(weights, split_blocks, strict=True)
-                                       if w), params.k)
-                  for check, split_blocks in zip(checks, blocks, strict=True)]
+        blended = [sum(w * b for w, b in zip(weights, split_blocks, strict=True) if w)
+                   for split_blocks in blocks]
+        scores = [check.validation.ndcg(block, params.k)
+                  for check, block in zip(checks, blended, strict=True)]
         trials.append((float(np.mean(scores)), scores, weights))
     trials.sort(key=lambda t: -t[0])
     for _, scores, weights in trials[:5]:
