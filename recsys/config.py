@@ -9,17 +9,19 @@ typed object round-trips through ``dataclasses.asdict``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import numpy as np
 import yaml
 
 from recsys.errors import ConfigError
 
-__all__ = ["build", "check_keys", "load_yaml"]
+__all__ = ["build", "check_keys", "check_params", "load_yaml"]
 
 T = TypeVar("T")
 
@@ -66,6 +68,42 @@ def build(cls: type[T], data: Any, where: str, noun: str = "key") -> T:
     hints = typing.get_type_hints(cls)
     typed = {key: _convert(hints[key], value, f"{where}.{key}") for key, value in values.items()}
     return cls(**typed)
+
+
+def check_params(cls: type, raw: Any, where: str) -> dict[str, Any]:
+    """Keyword hyper-parameters for dataclass ``cls``: keys as :func:`check_keys` checks them,
+    then every ``bool``, ``int``, ``float`` or ``str`` value (also inside ``X | None`` and
+    ``list[X]``) checked against its type hint, NumPy scalars turned into Python ones, NaN and
+    infinities refused. Other hints (tuples, mappings, mixed unions) are left to
+    ``cls.__post_init__``.
+    """
+    values = check_keys(raw, cls, where, noun="parameter", name="its Params")
+    hints = typing.get_type_hints(cls)
+    return {key: _param(hints[key], value, f"{where}: parameter {key}")
+            for key, value in values.items()}
+
+
+def _param(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if value is None and len(inner) < len(args):
+            return None
+        return _param(inner[0], value, where) if len(inner) == 1 else value
+    if origin is list and args and args[0] in _CHECKED_SCALARS:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list of {args[0].__name__}, "
+                              f"got {_kind(value)} {value!r}")
+        return [_param(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint not in _CHECKED_SCALARS:
+        return value
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite {hint.__name__}, got {value!r}")
+    return _scalar(hint, value, where)
+
+
+_CHECKED_SCALARS = (bool, int, float, str)
 
 
 def load_yaml(path: Path | str, cls: type[T], section: str | None = None) -> T:

@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +31,11 @@ from recsys.arguments import (
     check_pairs,
     unique_in_order,
 )
-from recsys.config import check_keys
+from recsys.config import check_params
 from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import (
     ArgumentError,
+    ConfigError,
     NotFittedError,
     RecsysError,
     UnknownIdError,
@@ -93,6 +94,35 @@ def scoring_threads() -> int:
     return max(1, min([len(os.sched_getaffinity(0)), *limits]))
 
 
+# What a hyper-parameter of a given name must satisfy, in whichever model's Params it is:
+# (test, the expectation the error names). Model-specific rules live in each Params.
+_AT_LEAST_ONE = (lambda v: v >= 1, ">= 1")
+_NON_NEGATIVE = (lambda v: v >= 0, ">= 0")
+_POSITIVE = (lambda v: v > 0, "> 0")
+_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    **dict.fromkeys(("k", "epochs", "n_epochs", "baseline_epochs", "iterations", "max_iter",
+                     "batch_size", "factors", "n_factors", "hidden", "latent", "dim", "negatives",
+                     "encoder_epochs", "decoder_epochs", "n_cltr_u", "n_cltr_i"), _AT_LEAST_ONE),
+    **dict.fromkeys(("threads", "patience", "total_anneal_steps", "anneal_cap", "weight_decay",
+                     "gamma", "regularization", "reg_u", "reg_i", "reg_all", "baseline_reg",
+                     "reg_pu", "reg_qi", "reg_bu", "reg_bi", "alpha", "beta", "min_k",
+                     "min_support", "shrinkage", "init_low", "init_std_dev"), _NON_NEGATIVE),
+    **dict.fromkeys(("lr", "learning_rate", "lr_all", "baseline_lr", "lr_bu", "lr_bi",
+                     "temperature"), _POSITIVE),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "valid_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "layers": (lambda v: len(v) >= 1 and min(v) >= 1, "a non-empty list of widths >= 1"),
+}
+
+
+def _check_ranges(params: Any, where: str) -> None:
+    """ConfigError naming the first hyper-parameter of ``params`` outside its range."""
+    for name, (holds, expected) in _RANGES.items():
+        value = getattr(params, name, None)
+        if value is not None and not holds(value):
+            raise ConfigError(f"{where}: {name} must be {expected}, got {value!r}")
+
+
 class Recommender:
     """Base class of every model. Subclasses set ``name``, ``Params``, ``capabilities``."""
 
@@ -109,9 +139,9 @@ class Recommender:
         seed: int = 42
 
     def __init__(self, **params: Any) -> None:
-        checked = check_keys(params, self.Params, type(self).__name__, noun="parameter",
-                             name="its Params")
-        self.params = self.Params(**checked)
+        where = type(self).__name__
+        self.params = self.Params(**check_params(self.Params, params, where))
+        _check_ranges(self.params, where)
         self._fitted = False
 
     # -- scikit-learn style plumbing -------------------------------------------------------
@@ -138,6 +168,9 @@ class Recommender:
         Bare ``Interactions`` mean no catalogue: content-aware models then refuse to fit.
         """
         data = TrainingData.of(train)
+        if data.interactions.matrix.nnz == 0:
+            raise ArgumentError(f"{type(self).__name__}.fit needs at least one rating; the "
+                                f"training data has none")
         self.train_ = data.interactions
         self.rng_ = np.random.default_rng(getattr(self.params, "seed", None))
         self._fit(data.interactions, data.catalog)

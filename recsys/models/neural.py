@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from recsys.data.types import Catalog, Interactions
 from recsys.evaluation.metrics import aggregate, ranking_metrics
-from recsys.models.base import Recommender
+from recsys.models.base import Recommender, scoring_threads
 
 __all__ = ["NeuralRecommender", "TrainingParams", "carve_validation", "dense", "row_batches"]
 
@@ -54,8 +54,9 @@ class TrainingParams:
     lr: float = 1e-3
     patience: int = 0  # 0: no early stopping, train every epoch
     valid_fraction: float = 0.1  # share of training ratings carved out when patience > 0
-    threads: int = 1
+    threads: int = 1  # torch threads during fit (0: every core this process may use)
     seed: int = 42
+
 
 
 def dense(rows: sp.csr_matrix) -> torch.Tensor:
@@ -93,7 +94,7 @@ def _torch_session(seed: int, threads: int) -> Iterator[None]:
     previous = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        torch.set_num_threads(threads)
+        torch.set_num_threads(threads or scoring_threads())
         try:
             yield
         finally:

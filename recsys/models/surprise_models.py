@@ -153,6 +153,8 @@ class SurpriseKNNParams(SeedParams):
 
     def __post_init__(self) -> None:
         _check_choice("similarity", self.similarity, _SIMILARITIES)
+        if self.min_support < 1:  # Surprise divides by the support of every pair it keeps
+            raise ConfigError(f"Surprise k-NN needs min_support >= 1, got {self.min_support}")
 
 
 @dataclass(frozen=True)

@@ -132,12 +132,15 @@ def test_bpr_epoch_is_one_sgd_step_per_triple_in_order(
 ) -> None:
     """One epoch equals LearnBPR's loop over the same triples, one triple after another."""
     params = {"factors": 3, "lr": 0.1, "regularization": 0.01, "seed": 5}
-    start = create_model("bpr_uniform", epochs=0, **params).fit(small_train)._get_state()
     drawn: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    draw = UniformBPR._triples
+    starts: list[dict[str, np.ndarray]] = []  # the weights before the first epoch
+    draw, begin = UniformBPR._triples, UniformBPR._start
     monkeypatch.setattr(UniformBPR, "_triples",
                         lambda self, n_items: drawn.append(draw(self, n_items)) or drawn[-1])
+    monkeypatch.setattr(UniformBPR, "_start", lambda self, matrix: starts.append(
+        {k: v.copy() for k, v in self._get_state().items()}) or begin(self, matrix))
     trained = create_model("bpr_uniform", epochs=1, **params).fit(small_train)._get_state()
+    start = starts[0]
     p, q = start["net.users.weight"].copy(), start["net.items.weight"].copy()
     b = start["net.bias.weight"][:, 0].copy()
     lr, reg = params["lr"], params["regularization"]
