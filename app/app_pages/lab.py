@@ -25,7 +25,9 @@ def _shade_peers(row: Any) -> list[str]:
 
 
 def pareto_chart(summary: pl.DataFrame, metric: str) -> None:
-    """``metric`` against mean fit seconds per model (log), the Pareto front dashed."""
+    """``metric`` against mean fit seconds per model (log), the Pareto front dashed; a colour
+    per model (legend), names written beside the front's points only, where they do not
+    collide."""
     std = f"{metric}_std"
     frame = pareto_points(summary, metric).select(
         "model", "fit_s", "front", value=pl.col(metric),
@@ -38,9 +40,11 @@ def pareto_chart(summary: pl.DataFrame, metric: str) -> None:
         "title": f"{metric} vs fit time (mean over splits)", "height": 380,
         "layer": [
             {"mark": {"type": "point", "filled": True, "size": 70},
-             "encoding": {**xy, "tooltip": [field("model", "n"), field("value", title=metric),
-                                            field("fit_s")]}},
-            {"mark": {"type": "text", "dy": -12}, "encoding": {**xy, "text": field("model", "n")}},
+             "encoding": {**xy, "color": field("model", "n"),
+                          "tooltip": [field("model", "n"), field("value", title=metric),
+                                      field("fit_s")]}},
+            {"transform": [{"filter": "datum.front"}],
+             "mark": {"type": "text", "dy": -12}, "encoding": {**xy, "text": field("model", "n")}},
             {"mark": "rule",
              "encoding": {"x": xy["x"], "y": field("low"), "y2": {"field": "high"}}},
             {"transform": [{"filter": "datum.front"}],
@@ -124,8 +128,9 @@ def browse_results(dataset: str, settings: Settings) -> None:
     if not run.metrics:
         st.info("This benchmark has no accuracy metric to show.")
         return
-    metric = st.selectbox("Metric", run.metrics, index=run.metrics.index("ndcg@10")
-                          if "ndcg@10" in run.metrics else 0, key="lab_metric")
+    # one choice per benchmark, each opening on its spec's headline metric
+    metric = st.selectbox("Metric", run.metrics, index=run.metrics.index(run.headline),
+                          key=f"lab_metric_{folder.name}")
     ranked = run.leaderboard(metric)
     sides = [run.side(model) for model in ranked["model"]]
     ranked = ranked.insert_column(1, pl.Series("side", sides))

@@ -134,7 +134,7 @@ def _make_readable(folder: Path) -> None:
 
 
 def _figure_names(result: BenchmarkResult) -> dict[str, str]:
-    metric = result.spec.metrics[0]
+    metric = result.spec.headline
     names = {"pareto": "pareto.html"}
     if not result.segments.is_empty() and metric in result.segments.columns:
         names["segments"] = "segments.html"
@@ -144,7 +144,7 @@ def _figure_names(result: BenchmarkResult) -> dict[str, str]:
 
 
 def _write_figures(result: BenchmarkResult, folder: Path, names: dict[str, str]) -> None:
-    metric = result.spec.metrics[0]
+    metric = result.spec.headline
     builders = {
         "pareto": lambda: plots.pareto_figure(result.summary, metric),
         "segments": lambda: plots.segment_figure(result.segments, metric),
@@ -373,7 +373,7 @@ def _how_chosen(model: ModelSpec, peer: dict[str, Any] | None) -> str:
 def _peers_section(result: BenchmarkResult) -> str:
     """Every peer against every one of ours on the first metric, with the paired test."""
     peers = set(result.context.get("peers", {}))
-    metric = result.spec.metrics[0]
+    metric = result.spec.headline
     if not peers or metric not in result.significance:
         return ""
     rows = []

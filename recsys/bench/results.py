@@ -65,6 +65,15 @@ class BenchmarkRun:
         return [c for c in self.summary.columns
                 if is_metric(c) and self.summary[c].null_count() < self.summary.height]
 
+    @property
+    def headline(self) -> str | None:
+        """The metric to open on: the spec's first (as its run recorded it), else ndcg@10, else
+        the first metric column; None when no metric holds a value."""
+        shown = self.metrics
+        recorded = self.context.get("metrics") or []
+        preferred = [m for m in [*recorded[:1], "ndcg@10"] if m in shown]
+        return (preferred or shown or [None])[0]
+
     def leaderboard(self, metric: str) -> pl.DataFrame:
         """``[model, <metrics>, <costs>]``, the best model on ``metric`` first."""
         columns = ["model", *self.metrics,

@@ -361,6 +361,7 @@ def _context(
         "dataset": dataset.summary(),
         "protocol": dataclasses.asdict(spec.protocol),
         "seeds": list(spec.seeds),
+        "metrics": list(spec.metrics),
         "splits": [
             {"split": d.split_id, "train": d.interactions.nnz, "test": d.test.height,
              "evaluated_users": len(d.users), "future": d.future}

@@ -223,6 +223,11 @@ class BenchmarkSpec:
                    for m in self._all_metric_names())
 
     @property
+    def headline(self) -> str:
+        """The metric the report's figures and the lab's leaderboard open on: the first listed."""
+        return self.metrics[0]
+
+    @property
     def beyond_k(self) -> int | None:
         """The cut-off of the beyond-accuracy metrics (coverage, novelty, ...): the one they
         name, else the first ``k``; None when nothing is ranked."""
