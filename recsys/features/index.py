@@ -90,4 +90,7 @@ class ItemIndex:
             raise DataError(f"No faiss index at {path}")
         import faiss
 
-        return cls(faiss.read_index(str(path)))
+        try:
+            return cls(faiss.read_index(str(path)))
+        except RuntimeError as error:  # faiss reports a damaged file as a RuntimeError
+            raise DataError(f"{path} is not a readable faiss index ({error})") from error

@@ -36,6 +36,7 @@ from recsys.data.types import Catalog, Interactions, TrainingData
 from recsys.errors import (
     ArgumentError,
     ConfigError,
+    DataError,
     NotFittedError,
     RecsysError,
     UnknownIdError,
@@ -440,19 +441,27 @@ class Recommender:
         path = Path(path)
         if not (path / "model.json").exists():
             raise RecsysError(f"No saved model at {path}: expected {path / 'model.json'}")
-        meta = json.loads((path / "model.json").read_text())
-        model_cls = get_model_class(meta["model"])
-        model = model_cls(**meta["params"])
-        with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
-            matrix = sp.csr_matrix(
-                (arrays["train_data"], arrays["train_indices"], arrays["train_indptr"]),
-                shape=tuple(arrays["train_shape"]),
-            )
-            scale = tuple(arrays["train_scale"]) if "train_scale" in arrays.files else None
-            model.train_ = Interactions(matrix, arrays["user_ids"], arrays["item_ids"], scale)
-            state = {k[6:]: arrays[k] for k in arrays.files if k.startswith("state_")}
-        model.rng_ = np.random.default_rng(getattr(model.params, "seed", None))
-        model._set_state(state, meta)
+        try:
+            meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
+            model = get_model_class(meta["model"])(**meta["params"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{path / 'model.json'} is not a saved model's description "
+                            f"({type(error).__name__}: {error}); save the model again") from error
+        try:
+            with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
+                matrix = sp.csr_matrix(
+                    (arrays["train_data"], arrays["train_indices"], arrays["train_indptr"]),
+                    shape=tuple(arrays["train_shape"]),
+                )
+                scale = tuple(arrays["train_scale"]) if "train_scale" in arrays.files else None
+                model.train_ = Interactions(matrix, arrays["user_ids"], arrays["item_ids"], scale)
+                state = {k[6:]: arrays[k] for k in arrays.files if k.startswith("state_")}
+            model.rng_ = np.random.default_rng(getattr(model.params, "seed", None))
+            model._set_state(state, meta)
+        except (OSError, ValueError, KeyError, EOFError, RuntimeError) as error:
+            raise DataError(f"{path / 'arrays.npz'} does not hold the saved {meta['model']}'s "
+                            f"arrays ({type(error).__name__}: {error}); save the model "
+                            f"again") from error
         model._load_files(path)
         model._fitted = True
         return model

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.errors import DataError
 from recsys.linalg import binary_pattern
 from recsys.models.base import Capability, Recommender
 from recsys.models.explanation import Explanation, ExplanationKind, RatedItem
@@ -165,8 +166,14 @@ class ItemWeightsRecommender(Recommender):
             np.save(folder / _DENSE_WEIGHTS, np.ascontiguousarray(self.weights_))
 
     def _load_files(self, folder: Path) -> None:
-        if (folder / _DENSE_WEIGHTS).exists():
-            self.weights_ = np.load(folder / _DENSE_WEIGHTS, mmap_mode="r")
+        if hasattr(self, "weights_"):  # kept in the npz state (sparse, or an older save)
+            return
+        path = folder / _DENSE_WEIGHTS
+        try:
+            self.weights_ = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path} does not hold the saved {self.name}'s weights "
+                            f"({type(error).__name__}: {error}); save the model again") from error
 
 
 def _dense(block: np.ndarray | sp.spmatrix) -> np.ndarray:

@@ -115,6 +115,7 @@ def test_results_folder(outcome: tuple) -> None:
     assert "MISSED" in text and "MET" in text
     assert "Hardware" in text and "git commit" in text
     assert "## Fairness" in text and "| EASE | ours | searched on validation" in text
+    assert json.loads((folder / "context.json").read_text())["metrics"] == TINY_SPEC["metrics"]
 
 
 def test_mlflow_runs_read_back(outcome: tuple) -> None:

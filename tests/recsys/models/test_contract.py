@@ -8,6 +8,8 @@ skipped where their library is missing.
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,13 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Dataset, Interactions, TrainingData
-from recsys.errors import ArgumentError, NotFittedError, UnknownIdError, UnsupportedError
+from recsys.errors import (
+    ArgumentError,
+    NotFittedError,
+    RecsysError,
+    UnknownIdError,
+    UnsupportedError,
+)
 from recsys.models import Capability, Recommender, available_models, create_model
 from recsys.models.base import RECOMMENDATION_SCHEMA, SIMILARITY_SCHEMA, Explanation
 from recsys.models.peers import PeerRecommender
@@ -170,6 +178,20 @@ def test_save_load_round_trip(fitted: Recommender, users: np.ndarray, tmp_path: 
         items = fitted.train_.item_ids[:5]
         us = np.resize(users, len(items))
         np.testing.assert_array_equal(loaded.predict(us, items), fitted.predict(us, items))
+
+
+def test_a_damaged_saved_model_is_a_clear_error(fitted: Recommender, tmp_path: Path) -> None:
+    """Each file of the saved folder, overwritten or deleted in turn: a RecsysError naming it."""
+    saved = fitted.save(tmp_path / "saved")
+    for file in sorted(p.relative_to(saved) for p in saved.rglob("*") if p.is_file()):
+        for damage in ("overwritten", "deleted"):
+            copy = shutil.copytree(saved, tmp_path / f"{damage}-{'-'.join(file.parts)}")
+            if damage == "deleted":
+                (copy / file).unlink()
+            else:
+                (copy / file).write_bytes(b"\x00not what was saved")
+            with pytest.raises(RecsysError, match=re.escape(str(file.name))):
+                Recommender.load(copy)
 
 
 def test_rating_capability(fitted: Recommender, users: np.ndarray) -> None:
