@@ -87,6 +87,19 @@ def _base_params(model_spec: ModelSpec, seed: int) -> dict[str, Any]:
     return params
 
 
+def _check_model(model_spec: ModelSpec, seed: int) -> None:
+    """Create the model with its params and with each value of its search grid (no fit): a
+    ConfigError naming the model and the parameter, before any data is loaded."""
+    base = _base_params(model_spec, seed)
+    grid = model_spec.tune.grid if model_spec.tune else {}
+    for params in [base] + [base | {key: value} for key, values in grid.items()
+                            for value in values]:
+        try:
+            create_model(model_spec.name, **params)
+        except ConfigError as error:
+            raise ConfigError(f"model {model_spec.display!r} of the spec: {error}") from error
+
+
 def _fit(
     model_spec: ModelSpec, params: dict[str, Any], data: PreparedSplit
 ) -> tuple[Recommender, Any]:
@@ -174,8 +187,8 @@ def _run(
     on_model: Callable[[int, str], None] | None,
 ) -> BenchmarkResult:
     started = time.time()
-    for model_spec in spec.models:  # fail before any work on an unknown model name
-        get_model_class(model_spec.name)
+    for model_spec in spec.models:  # fail before any work on a model the spec cannot create
+        _check_model(model_spec, spec.seeds[0])
     dataset = dataset if dataset is not None else _load(spec.dataset, settings)
     datas = _all_splits(spec, dataset)
     tracker = open_tracker(f"bench/{spec.name}", settings, enabled=tracking)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -146,3 +147,19 @@ def test_make_splits_passes_the_seed(tiny: Dataset) -> None:
     again = make_splits("random_holdout", {}, tiny.ratings, 1)[0]
     other = make_splits("random_holdout", {}, tiny.ratings, 2)[0]
     assert first.test.equals(again.test) and not first.test.equals(other.test)
+
+
+@pytest.mark.parametrize("model", [
+    {"name": "mult_vae", "params": {"epochs": "5"}},
+    {"name": "ease", "tune": {"grid": {"reg": [100.0, -1.0]}, "metric": "ndcg@10",
+                              "validation": {"kind": "random_holdout", "params": {}}}},
+])
+def test_a_model_the_spec_cannot_create_fails_before_any_data_is_read(
+    model: dict, tmp_path: Path
+) -> None:
+    spec = BenchmarkSpec.from_dict(TINY_SPEC | {"dataset": "ml-20m", "models": [model],
+                                                "goals": []})
+    settings = Settings(data_dir=tmp_path, mlflow_tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")
+    with pytest.raises(ConfigError, match=rf"model '{model['name']}' of the spec"):
+        run_benchmark(spec, settings=settings, progress=False, tracking=False)
+    assert not any(tmp_path.iterdir())  # nothing fetched, nothing written
