@@ -40,7 +40,7 @@ def pareto_chart(summary: pl.DataFrame, metric: str) -> None:
         "title": f"{metric} vs fit time (mean over splits)", "height": 380,
         "layer": [
             {"mark": {"type": "point", "filled": True, "size": 70},
-             "encoding": {**xy, "color": field("model", "n"),
+             "encoding": {**xy, "color": field("model", "n", scale={"scheme": "tableau20"}),
                           "tooltip": [field("model", "n"), field("value", title=metric),
                                       field("fit_s")]}},
             {"transform": [{"filter": "datum.front"}],

@@ -75,8 +75,8 @@ class BenchmarkRun:
         return (preferred or shown or [None])[0]
 
     def leaderboard(self, metric: str) -> pl.DataFrame:
-        """``[model, <metrics>, <costs>]``, the best model on ``metric`` first."""
-        columns = ["model", *self.metrics,
+        """``[model, metric, <the other metrics>, <costs>]``, the best model on ``metric`` first."""
+        columns = ["model", metric, *[m for m in self.metrics if m != metric],
                    *[c for c in COST_COLUMNS if c in self.summary.columns]]
         return self.summary.select(columns).sort(
             metric, descending=not lower_is_better(metric), nulls_last=True)
