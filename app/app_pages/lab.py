@@ -13,7 +13,7 @@ from app.charts import field
 from recsys.bench.plots import pareto_points
 from recsys.bench.results import BenchmarkRun, load_benchmark
 from recsys.evaluation.stats import significance_matrix
-from recsys.models import available_models
+from recsys.models.registry import installed_models
 from recsys.service.lab import LAB_PROTOCOL
 from recsys.settings import Settings
 
@@ -89,7 +89,7 @@ def launch_benchmark(dataset: str, settings: Settings) -> None:
     runner = state.lab_runner()
     if settings.public_demo:
         st.info("Launching benchmarks is disabled in the public demo; browse the results instead.")
-    models = st.multiselect("Models", available_models(), default=["most_popular", "content"],
+    models = st.multiselect("Models", installed_models(), default=["most_popular", "content"],
                             max_selections=runner.max_models, key="lab_models",
                             disabled=settings.public_demo)
     st.caption(f"{LAB_PROTOCOL} of {dataset}; runs in a background thread, so the app stays "

@@ -6,9 +6,11 @@ epoch (``_epoch``, which returns the mean loss); :class:`NeuralRecommender` does
 * randomness (initialisation, dropout, sampling) comes from a forked, seeded torch generator
   and the model's own NumPy generator; no global seed is touched, and the thread count is set
   only during ``fit`` and restored after;
-* a progress bar shows the loss per epoch (tqdm, hidden when stderr is not a terminal), and
-  :meth:`learning_curve` keeps it (and the validation score) per epoch: the benchmark logs it
-  to MLflow as a step-indexed metric, and it is saved beside the weights;
+* a progress bar shows the loss per epoch (tqdm, hidden when stderr is not a terminal), a
+  listener installed with :func:`epoch_listener` hears of each epoch (the app's lab shows it
+  in its progress bar), and :meth:`learning_curve` keeps it (and the validation score) per
+  epoch: the benchmark logs it to MLflow as a step-indexed metric, and it is saved beside the
+  weights;
 * with ``patience`` > 0, a random ``valid_fraction`` of the training ratings is carved out of
   the training matrix (so validation only ever sees training data), the model trains on the
   rest, nDCG@10 of the carved ratings is measured after every epoch, training stops after
@@ -20,8 +22,9 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +39,31 @@ from recsys.data.types import Catalog, Interactions
 from recsys.evaluation.metrics import aggregate, ranking_metrics
 from recsys.models.base import Recommender, scoring_threads
 
-__all__ = ["NeuralRecommender", "TrainingParams", "carve_validation", "dense", "row_batches"]
+__all__ = ["NeuralRecommender", "TrainingParams", "carve_validation", "dense", "epoch_listener",
+           "row_batches"]
 
 log = logging.getLogger(__name__)
 _STATE_PREFIX = "net."
 VALID_METRIC = "valid_ndcg@10"
 _VALID_K = 10
 _VALID_USERS = 2000  # validation users scored per epoch (a sample on large data)
+
+
+# (model name, epoch done, epochs, that epoch's curve point)
+EpochListener = Callable[[str, int, int, dict[str, float]], None]
+_LISTENER: ContextVar[EpochListener | None] = ContextVar("epoch_listener", default=None)
+
+
+@contextmanager
+def epoch_listener(listener: EpochListener) -> Iterator[None]:
+    """Call ``listener(model name, epoch, epochs, point)`` after each training epoch of every
+    neural model fitted inside the block, in this thread (``point``: the loss, and the
+    validation score when early stopping)."""
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,7 @@ class NeuralRecommender(Recommender):
         p = self.params
         curve: list[dict[str, float]] = []
         best, best_state, waited = -np.inf, None, 0
+        listener = _LISTENER.get()
         with tqdm(range(p.epochs), desc=self.name, unit="epoch", leave=False,
                   disable=None) as bar:
             for epoch in bar:
@@ -142,6 +164,8 @@ class NeuralRecommender(Recommender):
                     point[VALID_METRIC] = self._validation_score(matrix, valid)
                 curve.append(point)
                 bar.set_postfix(point)
+                if listener is not None:
+                    listener(self.name, epoch + 1, p.epochs, point)
                 log.debug("%s epoch %d/%d: %s", self.name, epoch + 1, p.epochs, point)
                 if valid is None:
                     continue

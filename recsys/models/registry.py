@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 from recsys.errors import ConfigError
 
-__all__ = ["MODULES", "register", "get_model_class", "create_model", "available_models"]
+__all__ = ["MODULES", "available_models", "create_model", "get_model_class", "installed_models",
+           "missing_library", "register"]
 
 _SURPRISE = "recsys.models.surprise_models"
 _PEERS = "recsys.models.peers."
@@ -89,3 +90,16 @@ def create_model(name: str, **params: Any) -> Any:
 def available_models() -> list[str]:
     """Sorted names of every registered model (imports none of their modules)."""
     return sorted(MODULES)
+
+
+def installed_models() -> list[str]:
+    """The registered models that can run here: a peer of the optional install is left out
+    while its library is missing (imports every model's module)."""
+    return [name for name in available_models() if missing_library(name) is None]
+
+
+def missing_library(name: str) -> str | None:
+    """What to install before model ``name`` can run here; None when nothing is missing."""
+    cls = get_model_class(name)
+    available = getattr(cls, "available", None)  # peers say whether their library is there
+    return None if available is None or available() else cls.missing_message()

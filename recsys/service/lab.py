@@ -86,6 +86,7 @@ class LabRunner:
     def submit(self, dataset: str, models: Sequence[str]) -> LabJob:
         """Start a benchmark of ``models`` on ``dataset``; one at a time, at most max_models."""
         from recsys.models import available_models
+        from recsys.models.registry import missing_library
 
         if not models:
             raise ConfigError("Pick at least one model to benchmark")
@@ -94,6 +95,9 @@ class LabRunner:
         unknown = sorted(set(models) - set(available_models()))
         if unknown:
             raise ConfigError(f"Unknown model(s) {unknown}")
+        missing = [message for model in models if (message := missing_library(model))]
+        if missing:
+            raise ConfigError("; ".join(missing))
         if self.busy():
             raise ConfigError("A benchmark is already running: wait for it to finish")
         job = LabJob(uuid.uuid4().hex[:8], dataset, list(models))
@@ -134,13 +138,25 @@ def run_lab(dataset_name: str, models: Sequence[str], settings: Settings, name: 
     from recsys.bench.report import write_results
     from recsys.bench.runner import run_benchmark
     from recsys.data.load import load_dataset
+    from recsys.models.neural import epoch_listener
 
     dataset = load_dataset(dataset_name, settings)
+    current = [0, ""]  # the model being fitted: its index and label
+
+    def step(index: int, model: str) -> str:
+        return f"Fitting and evaluating {model} ({index + 1}/{len(models)})"
 
     def announce(index: int, model: str) -> None:
-        progress(index / len(models), f"Fitting and evaluating {model} ({index + 1}/{len(models)})")
+        current[:] = index, model
+        progress(index / len(models), step(index, model))
 
-    result = run_benchmark(lab_spec(dataset_name, models, name), settings, progress=False,
-                           tracking=False, dataset=dataset, threads=1, on_model=announce)
+    def on_epoch(_: str, epoch: int, epochs: int, point: dict[str, float]) -> None:
+        index, model = current
+        progress((index + epoch / epochs) / len(models),
+                 f"{step(index, model)}: epoch {epoch}/{epochs}, loss {point['loss']:.4g}")
+
+    with epoch_listener(on_epoch):
+        result = run_benchmark(lab_spec(dataset_name, models, name), settings, progress=False,
+                               tracking=False, dataset=dataset, threads=1, on_model=announce)
     result.context["launched_from"] = "app lab"
     return write_results(result, lab_folder(settings) / name)

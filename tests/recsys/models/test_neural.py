@@ -14,7 +14,12 @@ import torch
 
 from recsys.data.types import Interactions
 from recsys.models import Recommender, create_model
-from recsys.models.neural import VALID_METRIC, NeuralRecommender, carve_validation
+from recsys.models.neural import (
+    VALID_METRIC,
+    NeuralRecommender,
+    carve_validation,
+    epoch_listener,
+)
 from recsys.models.sampled import UniformBPR, independent_runs
 
 # Small networks that learn the 20 × 16 checkerboard in about a second each.
@@ -74,6 +79,20 @@ def test_save_load_keeps_weights_config_and_curve(
     assert loaded.learning_curve() == model.learning_curve()
     users = small_train.user_ids[:4]
     assert loaded.recommend(users, k=5).equals(model.recommend(users, k=5))
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_an_epoch_listener_hears_every_epoch_inside_its_block_only(
+    name: str, small_train: Interactions
+) -> None:
+    heard: list[tuple[str, int, int, dict[str, float]]] = []
+    model = create_model(name, **TINY[name])
+    with epoch_listener(lambda *event: heard.append(event)):
+        model.fit(small_train)
+    assert [(n, e, total) for n, e, total, _ in heard] == [(name, 1, 2), (name, 2, 2)]
+    assert [point for *_, point in heard] == model.learning_curve()
+    model.fit(small_train)  # outside the block: no listener
+    assert len(heard) == 2
 
 
 @pytest.mark.parametrize("name", ["mult_dae", "neumf"])

@@ -13,7 +13,14 @@ import pytest
 import recsys.models
 from recsys.errors import ConfigError
 from recsys.models import Recommender, available_models, create_model
-from recsys.models.registry import _REGISTRY, MODULES, register
+from recsys.models.registry import (
+    _REGISTRY,
+    MODULES,
+    get_model_class,
+    installed_models,
+    missing_library,
+    register,
+)
 
 
 def test_every_model_module_registers_exactly_the_names_the_table_gives_it() -> None:
@@ -51,3 +58,14 @@ def test_a_name_missing_from_the_table_is_refused_at_registration() -> None:
 def test_an_unknown_name_lists_the_available_models() -> None:
     with pytest.raises(ConfigError, match="Unknown model 'nope'.*most_popular"):
         create_model("nope")
+
+
+def test_installed_models_leave_out_a_peer_whose_library_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    peer = get_model_class("peer:cornac.bpr")
+    monkeypatch.setattr(peer, "available", classmethod(lambda cls: False))
+    assert "peer:cornac.bpr" not in installed_models()
+    assert {"ease", "mult_vae"} <= set(installed_models())
+    assert missing_library("peer:cornac.bpr") == peer.missing_message()
+    assert missing_library("ease") is None
