@@ -21,7 +21,7 @@ import yaml
 
 from recsys.errors import ConfigError
 
-__all__ = ["build", "check_keys", "check_params", "load_yaml"]
+__all__ = ["build", "check_keys", "check_params", "check_value", "load_yaml"]
 
 T = TypeVar("T")
 
@@ -79,22 +79,28 @@ def check_params(cls: type, raw: Any, where: str) -> dict[str, Any]:
     """
     values = check_keys(raw, cls, where, noun="parameter", name="its Params")
     hints = typing.get_type_hints(cls)
-    return {key: _param(hints[key], value, f"{where}: parameter {key}")
+    return {key: check_value(hints[key], value, f"{where}: parameter {key}")
             for key, value in values.items()}
 
 
-def _param(hint: Any, value: Any, where: str) -> Any:
+def check_value(hint: Any, value: Any, where: str) -> Any:
+    """``value`` checked against type ``hint`` as :func:`check_params` checks each parameter
+    (also a ``Literal``'s choices); ConfigError naming ``where`` otherwise."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         if value is None and len(inner) < len(args):
             return None
-        return _param(inner[0], value, where) if len(inner) == 1 else value
+        return check_value(inner[0], value, where) if len(inner) == 1 else value
     if origin is list and args and args[0] in _CHECKED_SCALARS:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list of {args[0].__name__}, "
                               f"got {_kind(value)} {value!r}")
-        return [_param(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [check_value(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
     if hint not in _CHECKED_SCALARS:
         return value
     value = value.item() if isinstance(value, np.generic) else value

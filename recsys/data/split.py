@@ -442,6 +442,9 @@ def strong_generalization(
     """
     _require(ratings, [*PAIR, "rating"])
     fold_in = _fraction("fold_in", fold_in, low=1e-9)
+    if min_positives < 1:
+        raise ConfigError(f"strong_generalization: min_positives={min_positives}: expected >= 1 "
+                          f"(a held-out user needs ratings to fold in and to predict)")
     positives = (ratings.filter(pl.col("rating") > threshold)
                  .filter(pl.len().over("user_id") >= min_positives)
                  .with_columns(pl.lit(1.0, dtype=ratings["rating"].dtype).alias("rating")))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import logging
 import tempfile
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys.config import check_value
 from recsys.data import split as splitters
 from recsys.data.types import Catalog, Dataset, Interactions, Split, TrainingData
 from recsys.errors import ConfigError, RecsysError
@@ -108,7 +110,9 @@ def make_splits(
             f"protocol {kind!r}: unknown parameter(s) {unknown}; "
             f"valid parameters are {sorted(accepted)}"
         )
-    arguments = dict(params)
+    hints = typing.get_type_hints(splitter)
+    arguments = {key: check_value(hints.get(key, Any), value, f"protocol {kind!r}: parameter {key}")
+                 for key, value in params.items()}
     if "seed" in accepted:
         arguments.setdefault("seed", seed)
     result = splitter(ratings, **arguments)

@@ -178,6 +178,22 @@ def test_unknown_protocols_and_params_are_refused(tagged: Dataset) -> None:
         make_splits("stratified_split", {"ratio_typo": 0.5}, tagged.ratings, 0)
 
 
+@pytest.mark.parametrize(("kind", "params", "expected"), [
+    ("strong_generalization", {"n_test": "10"}, "parameter n_test: expected int, got str"),
+    ("strong_generalization", {"n_test": 10.5}, "parameter n_test: expected int, got float"),
+    ("strong_generalization", {"n_test": 10, "threshold": float("nan")}, "got nan"),
+    ("strong_generalization", {"n_test": 10, "min_positives": 0}, "min_positives=0"),
+    ("stratified_split", {"ratio": "0.75"}, "parameter ratio: expected float"),
+    ("stratified_split", {"by": "movie"}, "'movie' is not one of"),
+    ("kfold", {"k": True}, "parameter k: expected int, got bool"),
+])
+def test_protocol_params_of_the_wrong_type_are_refused_by_name(
+    kind: str, params: dict, expected: str, tagged: Dataset
+) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        make_splits(kind, params, tagged.ratings, 0)
+
+
 def test_evaluation_scores_users_in_bounded_chunks_with_identical_results(
     tagged: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
