@@ -10,6 +10,7 @@ models for the app's home page.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ __all__ = [
     "is_metric",
     "load_benchmark",
 ]
+
+log = logging.getLogger(__name__)
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 ERROR_METRICS = ("rmse", "mae")  # rating-prediction metrics (no cut-off in their name)
@@ -98,22 +101,51 @@ def benchmark_folders(*roots: Path) -> list[Path]:
 
 
 def _run_started(folder: Path) -> str:
-    context = folder / "context.json"
-    return str(json.loads(context.read_text()).get("started", "")) if context.exists() else ""
+    try:
+        return str(_context(folder).get("started", ""))
+    except DataError:  # listed last; opening it says what is wrong
+        return ""
+
+
+def _context(folder: Path) -> dict[str, Any]:
+    """The run's ``context.json`` (empty when there is none); DataError when unreadable."""
+    path = folder / "context.json"
+    if not path.exists():
+        return {}
+    try:
+        context = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path} is not readable JSON ({error}): rerun the benchmark") from error
+    if not isinstance(context, dict):
+        raise DataError(f"{path} holds {type(context).__name__}, not a run's context object")
+    return context
+
+
+def _table(path: Path, key: str, required: bool) -> pl.DataFrame | None:
+    """A results CSV with column ``key``; DataError when a required one is missing, unreadable
+    or without ``key``, None (and a warning) for an optional one that is."""
+    try:
+        table = pl.read_csv(path)
+        if key not in table.columns:
+            raise DataError(f"no {key} column (columns {table.columns[:5]})")
+        return table
+    except (pl.exceptions.PolarsError, OSError, DataError) as error:
+        if required:
+            raise DataError(f"{path} is not a benchmark's results table ({type(error).__name__}:"
+                            f" {error}): rerun the benchmark") from error
+        if path.exists():
+            log.warning("%s is unreadable (%s); shown without it", path, error)
+        return None
 
 
 def load_benchmark(folder: Path) -> BenchmarkRun:
-    """Read a results folder; DataError when it has no ``results.csv``."""
+    """Read a results folder; DataError when its ``results.csv`` is missing, unreadable or
+    names no model, or its ``context.json`` is unreadable."""
     if not (folder / "results.csv").exists():
         raise DataError(f"{folder} holds no benchmark results (results.csv missing)")
-
-    def optional(name: str) -> pl.DataFrame | None:
-        return pl.read_csv(folder / name) if (folder / name).exists() else None
-
-    context_path = folder / "context.json"
-    context = json.loads(context_path.read_text()) if context_path.exists() else {}
-    return BenchmarkRun(folder.name, folder, pl.read_csv(folder / "results.csv"),
-                        optional("segments.csv"), optional("significance.csv"), context)
+    return BenchmarkRun(folder.name, folder, _table(folder / "results.csv", "model", True),
+                        _table(folder / "segments.csv", "segment", False),
+                        _table(folder / "significance.csv", "metric", False), _context(folder))
 
 
 def headline_metrics(dataset: str, folders: list[Path], models: list[str]) -> pl.DataFrame:

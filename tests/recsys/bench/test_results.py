@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from recsys.bench.results import (
     RESULTS_DIR,
@@ -13,6 +16,7 @@ from recsys.bench.results import (
     headline_metrics,
     load_benchmark,
 )
+from recsys.errors import DataError
 
 
 def test_benchmark_readers_on_the_repo_results() -> None:
@@ -44,3 +48,28 @@ def test_a_run_opens_on_the_metric_its_spec_lists_first() -> None:
 def test_the_repo_liang_runs_open_on_ndcg_at_100() -> None:
     for name in ("liang-ml100k", "liang-ml-latest-small", "liang-synthetic-ml20m"):
         assert load_benchmark(RESULTS_DIR / name).headline == "ndcg@100", name
+
+
+@pytest.mark.parametrize(("file", "text", "expected"), [
+    ("results.csv", "", "results.csv is not a benchmark's results table"),
+    ("results.csv", "x,ndcg@10\na,0.1\n", "no model column"),
+    ("context.json", "{not json", "context.json is not readable JSON"),
+    ("context.json", "[1, 2]", "holds list"),
+])
+def test_a_damaged_results_folder_is_a_clear_error(
+    file: str, text: str, expected: str, tmp_path: Path
+) -> None:
+    folder = shutil.copytree(RESULTS_DIR / "liang-ml100k", tmp_path / "damaged")
+    (folder / file).write_text(text)
+    with pytest.raises(DataError, match=re.escape(expected)):
+        load_benchmark(folder)
+    assert folder in benchmark_folders(tmp_path)  # still listed, so that opening it explains
+
+
+def test_a_damaged_optional_table_is_left_out(tmp_path: Path) -> None:
+    folder = shutil.copytree(RESULTS_DIR / "liang-ml100k", tmp_path / "partly")
+    (folder / "significance.csv").write_text("a,b\n1,2\n")
+    (folder / "segments.csv").write_bytes(b"\x00garbage")
+    run = load_benchmark(folder)
+    assert run.significance is None and run.segments is None
+    assert run.leaderboard(run.headline).height == 8
