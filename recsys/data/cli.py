@@ -95,8 +95,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     shape = OFFICIAL_SHAPES.get(args.like or "", {})
     name = args.name or (f"{SYNTHETIC_PREFIX}-{args.like}" if args.like else None)
-    sizes = {key: getattr(args, key) or shape.get(f"n_{key}") for key in ("users", "items",
-                                                                          "ratings")}
+    sizes = {key: shape.get(f"n_{key}") if getattr(args, key) is None else getattr(args, key)
+             for key in ("users", "items", "ratings")}  # an explicit 0 is refused, not a default
     missing = [f"--{key}" for key, value in sizes.items() if value is None]
     if name is None or missing:
         raise ConfigError("recsys data synth needs --like ml-20m|ml-25m|ml-32m, or --name "

@@ -76,3 +76,22 @@ def test_model_labels_keep_commas_inside_parentheses() -> None:
                                                                   "most popular"]
     assert model_labels("SVD (surprise, 150 factors, 15 epochs)") == [
         "SVD (surprise, 150 factors, 15 epochs)"]
+
+
+@pytest.mark.parametrize("threads", ["0", "-1", "two"])
+def test_run_refuses_a_thread_count_below_one(
+    threads: str, spec_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "run", str(spec_dir / "cli-smoke.yaml"), "--threads", threads])
+    assert stop.value.code == 2
+    assert f"--threads: expected a whole number >= 1, got '{threads}'" in capsys.readouterr().err
+
+
+def test_synth_refuses_an_explicit_zero_instead_of_using_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("RECSYS_DATA_DIR", str(tmp_path / "data"))
+    code = main(["data", "synth", "--like", "ml-20m", "--name", "synthetic-zero", "--users", "0"])
+    assert code == 2 and "users=0" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "raw" / "synthetic-zero").exists()
