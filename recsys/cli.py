@@ -13,7 +13,7 @@ import sys
 
 from recsys.errors import RecsysError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["at_least_one", "build_parser", "main"]
 
 # Modules that add a command group; each defines ``register(subparsers)``.
 COMMAND_MODULES = [
@@ -23,6 +23,17 @@ COMMAND_MODULES = [
     "recsys.ab.cli",
     "recsys.report.cli",
 ]
+
+
+def at_least_one(text: str) -> int:
+    """An argparse type for counts (threads, seconds): a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from recsys.bench.results import RESULTS_DIR
+from recsys.cli import at_least_one
 from recsys.errors import ConfigError
 
 __all__ = ["register"]
@@ -32,24 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="comma-separated model labels (or registry names) to run, default "
                           "all; a comma inside parentheses belongs to its label")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    run.add_argument("--threads", type=_at_least_one, default=None,
+    run.add_argument("--threads", type=at_least_one, default=None,
                      help="cap BLAS/OpenMP threads (default: the libraries' own choice)")
     run.set_defaults(handler=_run)
 
     listing = commands.add_parser("list", help="list the specs and whether results exist")
     listing.add_argument("--specs", type=Path, default=SPEC_DIR, help="folder of YAML specs")
     listing.set_defaults(handler=_list)
-
-
-def _at_least_one(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:

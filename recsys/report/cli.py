@@ -7,6 +7,7 @@ import logging
 import time
 from pathlib import Path
 
+from recsys.cli import at_least_one
 from recsys.report import ENTRIES_DIR, NOTEBOOKS_DIR, REPO_ROOT
 
 __all__ = ["register"]
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     notebooks = commands.add_parser("notebooks", help="execute notebooks/*.py and render HTML")
     notebooks.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "notebooks")
-    notebooks.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    notebooks.add_argument("--timeout", type=at_least_one, default=600, help="seconds per cell")
     notebooks.set_defaults(handler=_notebooks)
 
 
