@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from recsys.bench.spec import BenchmarkSpec, ModelSpec, lower_is_better
 from recsys.data.types import Dataset, Split
-from recsys.errors import ConfigError, RecsysError
+from recsys.errors import ConfigError, RecsysError, UnsupportedError
 from recsys.evaluation import cost, segments, stats
 from recsys.evaluation.metrics import ItemFeatures, metric_columns
 from recsys.evaluation.protocol import (
@@ -40,7 +40,7 @@ from recsys.evaluation.protocol import (
     make_splits,
     prepare_split,
 )
-from recsys.models import Recommender, create_model, get_model_class
+from recsys.models import Capability, Recommender, create_model, get_model_class
 from recsys.models.peers import describe_peers
 from recsys.settings import Settings, get_settings
 from recsys.tracking import NullTracker, Tracker, git_commit, open_tracker
@@ -98,6 +98,18 @@ def _check_model(model_spec: ModelSpec, seed: int) -> None:
             create_model(model_spec.name, **params)
         except ConfigError as error:
             raise ConfigError(f"model {model_spec.display!r} of the spec: {error}") from error
+
+
+def _check_fold_in(model_spec: ModelSpec, datas: list[PreparedSplit], spec: BenchmarkSpec) -> None:
+    """UnsupportedError, before any fit, for a model that cannot fold in the held-out users'
+    histories a protocol such as strong generalisation scores them from."""
+    if all(data.histories is None for data in datas):
+        return
+    model = create_model(model_spec.name, **_base_params(model_spec, spec.seeds[0]))
+    if not model.supports(Capability.FOLD_IN):
+        raise UnsupportedError(f"{model_spec.name} cannot fold in a new user, and "
+                               f"{spec.protocol.kind} scores users absent from training from "
+                               f"their histories: not fitted")
 
 
 def _fit(
@@ -246,6 +258,7 @@ def _run_model(
     per_users: list[pl.DataFrame] = []
     segs: list[pl.DataFrame] = []
     try:
+        _check_fold_in(model_spec, datas, spec)
         for index, data in enumerate(datas):
             bar.set_postfix_str(f"{label} / {data.split_id}")
             serving = dataclasses.replace(plan, serving=index == 0)

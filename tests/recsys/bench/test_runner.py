@@ -163,3 +163,22 @@ def test_a_model_the_spec_cannot_create_fails_before_any_data_is_read(
     with pytest.raises(ConfigError, match=rf"model '{model['name']}' of the spec"):
         run_benchmark(spec, settings=settings, progress=False, tracking=False)
     assert not any(tmp_path.iterdir())  # nothing fetched, nothing written
+
+
+def test_a_model_that_cannot_fold_in_is_not_fitted_under_strong_generalisation(
+    tiny: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recsys.models.sampled import UniformBPR
+
+    def never(*_: object) -> None:
+        raise AssertionError("fitted a model that cannot be scored under this protocol")
+
+    monkeypatch.setattr(UniformBPR, "_fit", never)
+    spec = BenchmarkSpec.from_dict(TINY_SPEC | {
+        "protocol": {"kind": "strong_generalization", "params": {"n_test": 10, "n_valid": 10}},
+        "metrics": ["ndcg@10"], "goals": [], "published": None,
+        "models": [{"name": "bpr_uniform", "params": {"epochs": 1}}, {"name": "most_popular"}]})
+    settings = Settings(data_dir=tmp_path, mlflow_tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")
+    result = run_benchmark(spec, settings=settings, progress=False, tracking=False, dataset=tiny)
+    assert "cannot fold in a new user" in result.errors["bpr_uniform"]
+    assert result.summary["model"].to_list() == ["most_popular"]
