@@ -28,6 +28,7 @@ import numpy as np
 
 from recsys.bench.runner import _load, _prepare
 from recsys.bench.spec import BenchmarkSpec, load_spec
+from recsys.errors import RecsysError
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate, make_splits
 from recsys.models import Recommender, create_model
 from recsys.models.ensemble import Validation, normalise_scores, simplex_grid
@@ -137,13 +138,19 @@ def main() -> None:
                         help="one validation split per seed, scores averaged (default: the "
                              "spec's first seed, the split its tuned models are validated on)")
     args = parser.parse_args()
-    spec = load_spec(args.spec)
-    inner_seeds = args.inner_seeds or spec.seeds[:1]
-    if args.blend:
-        score_blend(spec, args.blend, inner_seeds)
-    else:
-        score_models(spec, args.pairs, args.metric, inner_seeds)
-
+    if len(args.pairs) % 2:
+        parser.error(f"expected (model name, JSON params) pairs, got {len(args.pairs)} values")
+    try:
+        for name, raw in zip(args.pairs[::2], args.pairs[1::2], strict=True):
+            create_model(name, **json.loads(raw))  # a bad name or parameter fails before a fit
+        spec = load_spec(args.spec)
+        inner_seeds = args.inner_seeds or spec.seeds[:1]
+        if args.blend:
+            score_blend(spec, args.blend, inner_seeds)
+        else:
+            score_models(spec, args.pairs, args.metric, inner_seeds)
+    except (RecsysError, json.JSONDecodeError) as error:
+        parser.exit(2, f"error: {error}\n")
 
 if __name__ == "__main__":
     main()

@@ -45,3 +45,18 @@ def test_each_inner_seed_carves_its_own_split_from_the_training_part(
         assert len(seen) == len(_pairs(outer.train))  # all of the training side, split in two
         held_out.append(_pairs(valid.test))
     assert held_out[0] != held_out[1]
+
+
+@pytest.mark.parametrize(("pairs", "expected"), [
+    (["mult_vae"], "expected (model name, JSON params) pairs, got 1 values"),
+    (["mult_vae", "{epochs: 3}"], "error: Expecting property name"),
+    (["mult_vae", '{"epochs": "3"}'], "parameter epochs: expected int, got str '3'"),
+])
+def test_careless_pairs_are_refused_before_any_split(
+    pairs: list[str], expected: str, validation_score, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+    capsys: pytest.CaptureFixture,
+) -> None:
+    monkeypatch.setattr("sys.argv", ["validation_score.py", "no-spec-read.yaml", *pairs])
+    with pytest.raises(SystemExit) as stop:
+        validation_score.main()
+    assert stop.value.code == 2 and expected in capsys.readouterr().err
