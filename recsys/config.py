@@ -88,9 +88,7 @@ def check_value(hint: Any, value: Any, where: str) -> Any:
     (also a ``Literal``'s choices); ConfigError naming ``where`` otherwise."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
+        return _choice(args, value, where)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         if value is None and len(inner) < len(args):
@@ -136,9 +134,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         (inner,) = [a for a in args if a is not type(None)]
         return _convert(inner, value, where)
     if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
+        return _choice(args, value, where)
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {_kind(value)}")
@@ -149,6 +145,13 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return {_convert(args[0], k, where): _convert(args[1], v, f"{where}.{k}")
                 for k, v in value.items()}
     return _scalar(hint, value, where)
+
+
+def _choice(choices: tuple[Any, ...], value: Any, where: str) -> Any:
+    """``value`` when it is one of a ``Literal``'s ``choices``; ConfigError otherwise."""
+    if value not in choices:
+        raise ConfigError(f"{where}: {value!r} is not one of {list(choices)}")
+    return value
 
 
 def _scalar(hint: Any, value: Any, where: str) -> Any:

@@ -21,7 +21,7 @@ from recsys.features import REPRESENTATIONS, item_features
 from recsys.linalg import ease_weights
 from recsys.models.base import Capability
 from recsys.models.content import require_catalog
-from recsys.models.ensemble import best_candidate, check_fraction, validation_split
+from recsys.models.ensemble import best_candidate, validation_split
 from recsys.models.registry import register
 from recsys.models.similarity import ItemWeightsRecommender
 
@@ -73,7 +73,6 @@ class CollectiveEASE(ItemWeightsRecommender):
                                   f">= 0, got reg={self.reg}, side_weight={self.side_weight}")
             if self.representation not in REPRESENTATIONS:
                 raise ConfigError(f"representation must be one of {REPRESENTATIONS}")
-            check_fraction("hybrid_collective_ease", self.valid_fraction)
 
     def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         known = require_catalog(catalog, self.name)

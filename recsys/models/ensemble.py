@@ -34,8 +34,6 @@ __all__ = [
     "Ensemble",
     "Validation",
     "best_candidate",
-    "check_cold",
-    "check_fraction",
     "cold_items",
     "component_spec",
     "normalise_scores",
@@ -257,13 +255,3 @@ def shared_capabilities(specs: list[dict[str, Any]], wanted: Capability) -> Capa
     for spec in specs:
         shared &= get_model_class(spec["name"]).capabilities
     return shared
-
-
-def check_fraction(model: str, fraction: float) -> None:
-    if not 0 < fraction < 1:
-        raise ConfigError(f"{model}: 0 < valid_fraction < 1 expected, got {fraction}")
-
-
-def check_cold(model: str, rank: int) -> None:
-    if rank < 0:
-        raise ConfigError(f"{model}: cold_item_rank must be >= 0 (0: off), got {rank}")

@@ -36,8 +36,6 @@ from recsys.models.ensemble import (
     NORMALIZATIONS,
     Ensemble,
     best_candidate,
-    check_cold,
-    check_fraction,
     cold_items,
     component_spec,
     shared_capabilities,
@@ -90,8 +88,6 @@ class HybridBlend(Ensemble):
             if self.normalization not in NORMALIZATIONS:
                 raise ConfigError(f"hybrid_blend: normalization in {NORMALIZATIONS} expected, "
                                   f"got {self.normalization!r}")
-            check_fraction("hybrid_blend", self.valid_fraction)
-            check_cold("hybrid_blend", self.cold_item_rank)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -200,8 +196,6 @@ class HybridSwitch(Ensemble):
                 raise ConfigError(f"hybrid_switch thresholds must be >= 0, got {self}")
             if self.normalization not in NORMALIZATIONS:
                 raise ConfigError(f"normalization must be one of {NORMALIZATIONS}")
-            check_fraction("hybrid_switch", self.valid_fraction)
-            check_cold("hybrid_switch", self.cold_item_rank)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

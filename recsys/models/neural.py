@@ -79,7 +79,6 @@ class TrainingParams:
     seed: int = 42
 
 
-
 def dense(rows: sp.csr_matrix) -> torch.Tensor:
     """A batch of rows as a dense 0/1 float tensor (one batch, never the whole matrix)."""
     return torch.from_numpy((rows.toarray() > 0).astype(np.float32))

@@ -98,9 +98,6 @@ class RatingBlend(Ensemble):
             if not specs or not_rating:
                 raise ConfigError(f"rating_blend needs >= 1 component and only rating models; "
                                   f"got {len(specs)} component(s), non-rating: {not_rating}")
-            if not 0 < self.valid_fraction < 1 or self.ridge < 0:
-                raise ConfigError(f"rating_blend needs 0 < valid_fraction < 1 and ridge >= 0, "
-                                  f"got valid_fraction={self.valid_fraction}, ridge={self.ridge}")
 
     def _specs(self) -> list[dict[str, Any]]:
         return list(self.params.components)
