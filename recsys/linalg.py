@@ -42,6 +42,7 @@ __all__ = [
     "gram_matrix",
     "keep_top_k",
     "largest_inverse",
+    "proximity_gram",
     "row_blocks",
     "similarity_block",
     "similarity_matrix",
@@ -223,6 +224,71 @@ def gram_matrix(x: sp.csr_matrix, progress: str | None = None) -> np.ndarray:
         gram[stop:, first:stop] = gram[first:stop, stop:].T
     return gram
 
+
+
+PROXIMITY_FLOOR = 1e-4  # pairs further apart than τ·ln(1/floor) positions are left out
+
+
+def proximity_gram(x: sp.csr_matrix, times: np.ndarray, tau: float,
+                   columns: np.ndarray | None = None) -> np.ndarray:
+    """XᵀX with each co-rated pair weighted by how close the two ratings are in their user's
+    history: G[i, j] = Σ_u x_ui · x_uj · exp(-|p_ui - p_uj| / τ), dense float32.
+
+    p_ui is the rank of rating (u, i) in u's history ordered by ``times`` (aligned with
+    ``x.data``), ratings at the same time sharing their average rank, so that a history rated
+    in one second counts as a set. The kernel exp(-|Δ|/τ) is positive definite, so G is as
+    well (each user adds a Gram matrix of the kernel), and τ → ∞ gives XᵀX. Pairs whose weight
+    falls below ``PROXIMITY_FLOOR`` are skipped: each rating meets at most about
+    2·τ·ln(1/floor) others, whatever the history's length. ``columns`` (increasing) restricts
+    G to those columns; the other ratings keep their place in the order.
+    """
+    n = x.shape[1]
+    slot = np.arange(n) if columns is None else np.full(n, -1)
+    if columns is not None:
+        slot[columns] = np.arange(len(columns))
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    order = np.lexsort((x.indices, times, rows))
+    size = n if columns is None else len(columns)
+    gram = np.zeros((size, size), dtype=np.float32)
+    _proximity_pass(x.indptr, slot[x.indices[order]].astype(np.int64),
+                    x.data[order].astype(np.float64), times[order], float(tau),
+                    float(tau * np.log(1.0 / PROXIMITY_FLOOR)), gram)
+    return gram
+
+
+@numba.njit(cache=True)
+def _proximity_pass(indptr: np.ndarray, slots: np.ndarray, values: np.ndarray,
+                    times: np.ndarray, tau: float, reach: float, gram: np.ndarray) -> None:
+    """gram += each row's kernel-weighted co-occurrences; each row's entries in time order."""
+    for row in range(len(indptr) - 1):
+        start, stop = indptr[row], indptr[row + 1]
+        rank = _tied_ranks(times[start:stop])
+        for a in range(start, stop):
+            i = slots[a]
+            if i < 0:
+                continue
+            gram[i, i] += values[a] * values[a]
+            for b in range(a + 1, stop):
+                gap = rank[b - start] - rank[a - start]
+                if gap > reach:
+                    break
+                j = slots[b]
+                if j >= 0:
+                    weight = values[a] * values[b] * np.exp(-gap / tau)
+                    gram[i, j] += weight
+                    gram[j, i] += weight
+
+
+@numba.njit(cache=True)
+def _tied_ranks(times: np.ndarray) -> np.ndarray:
+    """0-based ranks of increasing ``times``, equal times sharing their average rank."""
+    rank = np.empty(len(times))
+    first = 0
+    for at in range(1, len(times) + 1):
+        if at == len(times) or times[at] != times[first]:
+            rank[first:at] = (first + at - 1) / 2.0
+            first = at
+    return rank
 
 # -- similarity measures ----------------------------------------------------------------------
 SIMILARITIES = ("cosine", "pearson", "adjusted_cosine", "jaccard", "msd", "pearson_baseline")

@@ -235,6 +235,9 @@ class Interactions:
 
     Build it once per split with :meth:`from_frame`; every model shares it. ``rating_scale``
     bounds the ratings a folded-in history may hold (default: the stored ratings' range).
+    ``times`` (None when the ratings had no ``timestamp``) holds each stored rating's
+    timestamp, aligned with ``matrix.data``: the order in which a user rated, for the models
+    that read it.
     """
 
     def __init__(
@@ -243,6 +246,7 @@ class Interactions:
         user_ids: np.ndarray,
         item_ids: np.ndarray,
         rating_scale: tuple[float, float] | None = None,
+        times: np.ndarray | None = None,
     ) -> None:
         if matrix.shape != (len(user_ids), len(item_ids)):
             raise DataError(
@@ -250,6 +254,16 @@ class Interactions:
                 f"{len(user_ids)} users × {len(item_ids)} items"
             )
         self.matrix = matrix.tocsr().astype(np.float32)
+        if times is not None:
+            times = np.asarray(times, dtype=np.float64)
+            if times.shape != (self.matrix.nnz,):
+                raise DataError(f"Interactions times hold {times.size} values for "
+                                f"{self.matrix.nnz} stored ratings")
+            order = _entry_order(self.matrix)
+            times = times[order]
+            self.matrix = sp.csr_matrix((self.matrix.data[order], self.matrix.indices[order],
+                                         self.matrix.indptr), shape=self.matrix.shape)
+        self.times = times
         self.matrix.sort_indices()
         self.user_ids = np.asarray(user_ids, dtype=np.int64)
         self.item_ids = np.asarray(item_ids, dtype=np.int64)
@@ -278,7 +292,20 @@ class Interactions:
             ratings, dropped = keep_latest_ratings(ratings)
             log.warning("%d repeated (user, item) ratings dropped: the latest is kept", dropped)
             matrix = _csr(ratings, user_vocab, item_vocab)
-        return cls(matrix, user_vocab, item_vocab, rating_scale)
+        times = None
+        if "timestamp" in ratings.columns and ratings["timestamp"].null_count() == 0:
+            times = _csr(ratings, user_vocab, item_vocab, "timestamp").data
+        return cls(matrix, user_vocab, item_vocab, rating_scale, times)
+
+    def keeping(self, kept: np.ndarray) -> Interactions:
+        """The same vocabularies with only the stored ratings where ``kept`` (a boolean per
+        entry of ``matrix.data``) is True, their timestamps with them."""
+        counts = np.diff(self.matrix.indptr)
+        rows = np.repeat(np.arange(self.shape[0]), counts)[kept]
+        matrix = sp.csr_matrix((self.matrix.data[kept], (rows, self.matrix.indices[kept])),
+                               shape=self.shape)
+        times = None if self.times is None else self.times[kept]
+        return Interactions(matrix, self.user_ids, self.item_ids, self.rating_scale, times)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -324,11 +351,21 @@ def _observed_scale(matrix: sp.csr_matrix) -> tuple[float, float]:
     return (float(matrix.data.min()), float(matrix.data.max()))
 
 
-def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray) -> sp.csr_matrix:
+def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray,
+         column: str = "rating") -> sp.csr_matrix:
+    """The frame's ``column`` (float32 ratings; float64 otherwise) as a users × items CSR."""
     rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
     cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
-    values = ratings["rating"].to_numpy().astype(np.float32)
-    return sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
+    values = ratings[column].to_numpy().astype(np.float32 if column == "rating" else np.float64)
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
+    matrix.sort_indices()
+    return matrix
+
+
+def _entry_order(matrix: sp.csr_matrix) -> np.ndarray:
+    """The permutation of ``matrix.data`` that puts each row's columns in increasing order."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return np.lexsort((matrix.indices, rows))
 
 
 def _vocabulary(observed: pl.Series, extra: np.ndarray | pl.Series | None) -> np.ndarray:

@@ -110,7 +110,7 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
                      "min_support", "shrinkage", "init_low", "init_std_dev", "cold_item_rank"),
                     _NON_NEGATIVE),
     **dict.fromkeys(("lr", "learning_rate", "lr_all", "baseline_lr", "lr_bu", "lr_bi",
-                     "temperature"), _POSITIVE),
+                     "temperature", "proximity"), _POSITIVE),
     "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "valid_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
     "layers": (lambda v: len(v) >= 1 and min(v) >= 1, "a non-empty list of widths >= 1"),

@@ -128,8 +128,8 @@ def validation_split(train: Interactions, fraction: float, rng: np.random.Genera
     n_cold = min(int(cold_items(train).sum()), int(_MAX_COLD_SHARE * len(rated)))
     held |= np.isin(matrix.indices, rng.choice(rated, n_cold, replace=False))
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    keep = sp.csr_matrix((matrix.data[~held], (rows[~held], matrix.indices[~held])),
-                         shape=matrix.shape)
+    inner = train.keeping(~held)
+    keep = inner.matrix
     out = sp.csr_matrix((np.ones(held.sum(), dtype=np.float32),
                          (rows[held], matrix.indices[held])), shape=matrix.shape)
     users = np.flatnonzero((np.diff(out.indptr) > 0) & (np.diff(keep.indptr) > 0))
@@ -139,7 +139,6 @@ def validation_split(train: Interactions, fraction: float, rng: np.random.Genera
         raise RecsysError("no user has enough ratings for a validation split")
     log.info("validation split: %d users, %d held-out ratings, %d items made cold",
              len(users), int(held.sum()), n_cold)
-    inner = Interactions(keep, train.user_ids, train.item_ids, train.rating_scale)
     return Validation(inner, users, out[users].toarray() > 0, keep[users].toarray() != 0)
 
 

@@ -61,9 +61,8 @@ def _holdout(train: Interactions, fraction: float, rng: np.random.Generator
     if held.sum() < _MIN_HELD or held.all():
         raise RecsysError(f"rating_blend: {int(held.sum())} of {coo.nnz} ratings held out; "
                           f"the training data is too small for valid_fraction={fraction}")
-    rest = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=coo.shape)
-    inner = Interactions(rest, train.user_ids, train.item_ids, train.rating_scale)
-    return inner, coo.row[held], coo.col[held], coo.data[held].astype(np.float64)
+    return (train.keeping(~held), coo.row[held], coo.col[held],
+            coo.data[held].astype(np.float64))
 
 
 @register

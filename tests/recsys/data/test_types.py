@@ -53,3 +53,21 @@ def test_duplicate_pairs_are_counted_in_file_order_or_sorted() -> None:
     big = np.array([2**31 - 1, 0], dtype=np.int32)  # the largest ids do not collide
     assert count_duplicate_pairs(big, big[::-1].copy()) == 0
     assert count_duplicate_pairs(np.array([], np.int32), np.array([], np.int32)) == 0
+
+
+def _times_by_pair(train: Interactions) -> dict[tuple[int, int], float]:
+    coo = train.matrix.tocoo()
+    return {(int(train.user_ids[r]), int(train.item_ids[c])): t
+            for r, c, t in zip(coo.row, coo.col, train.times, strict=True)}
+
+
+def test_each_rating_keeps_its_timestamp_through_sorting_and_carving() -> None:
+    frame = _ratings([(2, 30, 4.0, 9), (1, 20, 3.0, 5), (2, 10, 5.0, 7), (1, 10, 2.0, 1),
+                      (1, 10, 1.0, 3)])  # unsorted, and (1, 10) twice: the latest is kept
+    train = Interactions.from_frame(frame)
+    expected = {(2, 30): 9.0, (1, 20): 5.0, (2, 10): 7.0, (1, 10): 3.0}
+    assert _times_by_pair(train) == expected
+    kept = train.keeping(train.matrix.data != 5.0)  # every rating but (2, 10)'s 5 stars
+    assert _times_by_pair(kept) == {pair: t for pair, t in expected.items() if pair != (2, 10)}
+    assert kept.matrix.nnz == 3 and kept.shape == train.shape
+    assert Interactions.from_frame(frame.drop("timestamp")).times is None

@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 
 from recsys.data.types import Interactions
-from recsys.errors import ConfigError
-from recsys.linalg import gram_matrix
+from recsys.errors import ConfigError, DataError
+from recsys.linalg import PROXIMITY_FLOOR, gram_matrix, proximity_gram
 from recsys.models import create_model
 
 FRAME = pl.DataFrame(
@@ -198,3 +198,72 @@ def test_saved_dense_weights_are_memory_mapped(tmp_path: Path) -> None:
         np.savez(tmp_path / "ease" / "arrays.npz", **arrays, state_weights=model.weights_)
     assert type(model).load(tmp_path / "ease").recommend(users, 2).equals(
         model.recommend(users, 2))
+
+
+# -- proximity: co-rated pairs weighted by their distance in the user's rating order ---------
+def _random_history(seed: int = 3) -> tuple[sp.csr_matrix, np.ndarray]:
+    """A 30 × 12 random rating matrix and a timestamp per entry, with ties."""
+    rng = np.random.default_rng(seed)
+    x = sp.random(30, 12, density=0.4, format="csr", random_state=rng, dtype=np.float64)
+    x.data = rng.integers(1, 6, x.nnz).astype(np.float64)
+    return x, rng.integers(0, 8, x.nnz).astype(np.float64)
+
+
+def brute_force_proximity(x: sp.csr_matrix, times: np.ndarray, tau: float) -> np.ndarray:
+    """Σ_u x_ui x_uj exp(-|rank_ui - rank_uj| / τ) by a loop over every pair of every row,
+    leaving out the pairs whose kernel is under the floor."""
+    gram = np.zeros((x.shape[1], x.shape[1]))
+    for row in range(x.shape[0]):
+        span = slice(x.indptr[row], x.indptr[row + 1])
+        items, values, when = x.indices[span], x.data[span], times[span]
+        rank = pl.Series(when).rank("average").to_numpy() - 1.0
+        for a in range(len(items)):
+            for b in range(len(items)):
+                weight = np.exp(-abs(rank[a] - rank[b]) / tau)
+                if weight < PROXIMITY_FLOOR:
+                    continue
+                gram[items[a], items[b]] += values[a] * values[b] * weight
+    return gram
+
+
+@pytest.mark.parametrize("tau", [0.5, 3.0])
+def test_proximity_gram_equals_the_pairwise_sum(tau: float) -> None:
+    x, times = _random_history()
+    np.testing.assert_allclose(proximity_gram(x, times, tau), brute_force_proximity(x, times, tau),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_proximity_gram_tends_to_the_gram_matrix_and_restricts_to_columns() -> None:
+    x, times = _random_history()
+    np.testing.assert_allclose(proximity_gram(x, times, 1e9), (x.T @ x).toarray(), rtol=1e-5)
+    full = proximity_gram(x, times, 2.0)
+    columns = np.array([1, 4, 5, 9])
+    np.testing.assert_array_equal(proximity_gram(x, times, 2.0, columns),
+                                  full[np.ix_(columns, columns)])
+
+
+def test_proximity_ranks_what_was_rated_next_to_a_movie_first() -> None:
+    """Users 1-4 rate movies 1, 2, 3 in that order, users 5-6 rate 1, 3, 2: movies 2 and 3
+    are co-rated with 1 equally often, so plain EASE ties them for user 7, who has rated 1
+    only; by rating order 2 was rated next to 1 more often, and comes first."""
+    rows = [(user, item, at) for user in range(1, 7)
+            for at, item in enumerate((1, 2, 3) if user <= 4 else (1, 3, 2))]
+    frame = pl.DataFrame(rows + [(7, 1, 0)], schema=["user_id", "item_id", "timestamp"],
+                         orient="row").with_columns(rating=pl.lit(4.0))
+    train = Interactions.from_frame(frame)
+    plain = create_model("ease", reg=1.0).fit(train)
+    near = create_model("ease", reg=1.0, proximity=1.0).fit(train)
+    assert plain.weights_[0, 1] == pytest.approx(plain.weights_[0, 2], rel=1e-6)
+    assert near.weights_[0, 1] > near.weights_[0, 2]
+    assert near.recommend([7], k=1)["item_id"].to_list() == [2]
+    at_once = Interactions.from_frame(frame.with_columns(timestamp=pl.lit(0)))
+    np.testing.assert_allclose(create_model("ease", reg=1.0, proximity=1.0).fit(at_once).weights_,
+                               plain.weights_, rtol=1e-6)  # one sitting: a set, plain EASE
+
+
+def test_proximity_needs_timestamps_and_a_positive_tau() -> None:
+    with pytest.raises(DataError, match="timestamp"):
+        create_model("ease", proximity=5.0).fit(Interactions.from_frame(FRAME))
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ConfigError, match="proximity"):
+            create_model("ease", proximity=bad)
