@@ -26,8 +26,8 @@ def _shade_peers(row: Any) -> list[str]:
 
 def pareto_chart(summary: pl.DataFrame, metric: str) -> None:
     """``metric`` against mean fit seconds per model (log), the Pareto front dashed; a colour
-    per model (legend), names written beside the front's points only, where they do not
-    collide."""
+    per model (legend), names written beside the front's points only, alternately above and
+    below them."""
     std = f"{metric}_std"
     frame = pareto_points(summary, metric).select(
         "model", "fit_s", "front", value=pl.col(metric),
@@ -35,16 +35,20 @@ def pareto_chart(summary: pl.DataFrame, metric: str) -> None:
         if std in summary.columns else pl.lit(0.0))
     xy = {"x": field("fit_s", title="fit seconds (log)", scale={"type": "log"}),
           "y": field("value", title=metric, scale={"zero": False})}
+    # neighbours on the front take turns above and below their point, so that two models
+    # fitted in about the same time do not write their names over each other
+    below = pl.col("fit_s").rank("ordinal").over("front").cast(pl.Int64) % 2
     charts.draw(frame.with_columns(low=pl.col("value") - pl.col("std"),
-                                   high=pl.col("value") + pl.col("std")), {
+                                   high=pl.col("value") + pl.col("std"), below=below), {
         "title": f"{metric} vs fit time (mean over splits)", "height": 380,
         "layer": [
             {"mark": {"type": "point", "filled": True, "size": 70},
              "encoding": {**xy, "color": field("model", "n", scale={"scheme": "tableau20"}),
                           "tooltip": [field("model", "n"), field("value", title=metric),
                                       field("fit_s")]}},
-            {"transform": [{"filter": "datum.front"}],
-             "mark": {"type": "text", "dy": -12}, "encoding": {**xy, "text": field("model", "n")}},
+            *({"transform": [{"filter": f"datum.front && datum.below == {below}"}],
+               "mark": {"type": "text", "dy": 16 if below else -12},
+               "encoding": {**xy, "text": field("model", "n")}} for below in (0, 1)),
             {"mark": "rule",
              "encoding": {"x": xy["x"], "y": field("low"), "y2": {"field": "high"}}},
             {"transform": [{"filter": "datum.front"}],
