@@ -98,5 +98,6 @@ class EASE(ItemWeightsRecommender):
               covered: np.ndarray | None) -> np.ndarray:
         """XᵀX over the covered columns, or its proximity-weighted form."""
         if self.params.proximity is not None:
-            return proximity_gram(x, times, self.params.proximity, covered)
+            return proximity_gram(x, times, self.params.proximity, covered,
+                                  progress="ease proximity gram")
         return gram_matrix(x if covered is None else x[:, covered], progress="ease gram")
