@@ -292,10 +292,8 @@ class Interactions:
             ratings, dropped = keep_latest_ratings(ratings)
             log.warning("%d repeated (user, item) ratings dropped: the latest is kept", dropped)
             matrix = _csr(ratings, user_vocab, item_vocab)
-        times = None
-        if "timestamp" in ratings.columns and ratings["timestamp"].null_count() == 0:
-            times = _csr(ratings, user_vocab, item_vocab, "timestamp").data
-        return cls(matrix, user_vocab, item_vocab, rating_scale, times)
+        return cls(matrix, user_vocab, item_vocab, rating_scale,
+                   _times(ratings, user_vocab, item_vocab))
 
     def keeping(self, kept: np.ndarray) -> Interactions:
         """The same vocabularies with only the stored ratings where ``kept`` (a boolean per
@@ -360,6 +358,15 @@ def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray,
     matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
     matrix.sort_indices()
     return matrix
+
+
+def _times(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray
+           ) -> np.ndarray | None:
+    """Each rating's timestamp in CSR order; None unless every rating has a finite one."""
+    if "timestamp" not in ratings.columns or ratings["timestamp"].null_count():
+        return None
+    times = _csr(ratings, user_vocab, item_vocab, "timestamp").data
+    return times if len(times) == ratings.height and np.isfinite(times).all() else None
 
 
 def _entry_order(matrix: sp.csr_matrix) -> np.ndarray:

@@ -267,3 +267,24 @@ def test_proximity_needs_timestamps_and_a_positive_tau() -> None:
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ConfigError, match="proximity"):
             create_model("ease", proximity=bad)
+
+
+def test_proximity_ease_learns_inside_ensembles_saves_and_reloads(
+    small_ratings: pl.DataFrame, tmp_path: Path
+) -> None:
+    """The ensembles' validation carves keep the timestamps their proximity components read."""
+    train = Interactions.from_frame(small_ratings)
+    near = {"name": "ease", "params": {"reg": 50.0, "proximity": 10.0}}
+    blend = create_model("hybrid_blend", components=[near, {"name": "most_popular"}]).fit(train)
+    assert blend.recommend(train.user_ids[:3], k=5).height == 15
+    model = create_model("ease", **near["params"]).fit(train)
+    loaded = type(model).load(model.save(tmp_path / "near"))
+    assert loaded.params.proximity == 10.0
+    assert loaded.recommend(train.user_ids, k=10).equals(model.recommend(train.user_ids, k=10))
+
+
+def test_timestamps_that_are_not_all_known_are_no_order() -> None:
+    timed = FRAME.with_columns(timestamp=pl.Series([1.0, 2.0, 3.0, float("nan"), 5.0, 6.0,
+                                                    7.0, 8.0]))
+    assert Interactions.from_frame(timed).times is None
+    assert Interactions.from_frame(timed.with_columns(timestamp=pl.lit(None))).times is None
