@@ -76,8 +76,9 @@ class EASE(ItemWeightsRecommender):
     def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
         if self.params.proximity is not None and train.times is None:
             raise DataError("ease with proximity needs each training rating's timestamp; these "
-                            "training data have none (build them from ratings with a "
-                            "timestamp column, or set proximity=None)")
+                            "training data have no timestamp column, or a rating without a "
+                            "finite timestamp (build them from ratings that all have one, or "
+                            "set proximity=None)")
         x = self._inputs(train.matrix).astype(np.float32)
         counts = np.diff(x.tocsc().indptr).astype(np.float64)
         covered = most_rated(counts, self.params.max_items)
