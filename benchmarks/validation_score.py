@@ -1,10 +1,11 @@
 """Score models, or a blend's weights, on a spec's validation splits only (never its test side).
 
-The spec's protocol makes the outer split (first seed) and, applied again to that split's
-training part, a validation split (as the deep-ml100k spec's tuned models are validated:
-same protocol, same seed). ``--inner-seeds`` carves several validation splits from the same
-training part, one per seed, and averages over them (one split's nDCG@10 moves by up to 0.009
-between seeds on ml-100k, more than most settings differ). Each candidate is fitted on each
+The spec's protocol makes the outer split (first seed) and, applied to that split's training
+part, the protocol its tuned models validate on makes a validation split (deep-ml100k: the
+same protocol, same seed; the Liang specs: strong generalisation over the training users).
+``--inner-seeds`` carves several validation splits from the same training part, one per
+seed, and averages over them (one split's nDCG@10 moves by up to 0.009 between seeds on
+ml-100k, more than most settings differ). Each candidate is fitted on each
 validation training part and scored on its held-out part; the fit time (and seconds per epoch
 of models trained in epochs) is printed beside the scores.
 
@@ -27,7 +28,7 @@ import time
 import numpy as np
 
 from recsys.bench.runner import _load, _prepare
-from recsys.bench.spec import BenchmarkSpec, load_spec
+from recsys.bench.spec import BenchmarkSpec, ProtocolSpec, load_spec
 from recsys.errors import RecsysError
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate, make_splits
 from recsys.models import Recommender, create_model
@@ -35,16 +36,23 @@ from recsys.models.ensemble import Validation, normalise_scores, simplex_grid
 from recsys.settings import get_settings
 
 
+def inner_protocol(spec: BenchmarkSpec) -> ProtocolSpec:
+    """How validation splits are carved: as the spec's tuned models carve theirs (the first
+    tuned model's ``tune.validation``; under strong generalisation it differs from the outer
+    protocol, whose training part is already binarised), else by the spec's own protocol."""
+    return next((m.tune.validation for m in spec.models if m.tune is not None), spec.protocol)
+
+
 def validation_splits(spec: BenchmarkSpec, inner_seeds: list[int]) -> list[PreparedSplit]:
-    """One validation split per seed, each carved by the spec's protocol from the training part
-    of the spec's first split."""
+    """One validation split per seed, each carved by :func:`inner_protocol` from the training
+    part of the spec's first split."""
     dataset = _load(spec.dataset, get_settings())
-    seed, protocol = spec.seeds[0], spec.protocol
+    seed, protocol, carve = spec.seeds[0], spec.protocol, inner_protocol(spec)
     outer = make_splits(protocol.kind, protocol.params, dataset.ratings, seed)[0]
     data = _prepare(outer, f"seed{seed}-split0", seed, spec, dataset)
     splits = []
     for inner_seed in inner_seeds:
-        inner = make_splits(protocol.kind, protocol.params, data.ratings, inner_seed)[0]
+        inner = make_splits(carve.kind, carve.params, data.ratings, inner_seed)[0]
         splits.append(_prepare(inner, f"seed{seed}-split0/valid{inner_seed}", inner_seed, spec,
                                dataset))
     return splits

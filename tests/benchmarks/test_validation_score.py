@@ -60,3 +60,22 @@ def test_careless_pairs_are_refused_before_any_split(
     with pytest.raises(SystemExit) as stop:
         validation_score.main()
     assert stop.value.code == 2 and expected in capsys.readouterr().err
+
+
+def test_strong_generalisation_specs_carve_as_their_tuned_models_do(
+    validation_score, data_settings: Settings, ml_100k, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    """The Liang specs' training part is binarised: their validation splits hold out training
+    users as the spec's tuning does (threshold 0.5), not by the outer protocol (3.5)."""
+    monkeypatch.setenv("RECSYS_DATA_DIR", str(data_settings.data_dir))
+    monkeypatch.setenv("RECSYS_DATA_MIRROR", str(data_settings.data_mirror))
+    spec = load_spec(BENCHMARKS / "specs" / "liang-ml100k.yaml")
+    carve = validation_score.inner_protocol(spec)
+    assert carve.params["threshold"] == 0.5 and carve.params["n_valid"] == 0
+    outer = make_splits(spec.protocol.kind, spec.protocol.params, ml_100k.ratings,
+                        spec.seeds[0])[0]
+    (valid,) = validation_score.validation_splits(spec, [3])
+    held = set(valid.truth["user_id"].to_list())
+    assert len(held) == carve.params["n_test"]
+    assert held <= set(outer.train["user_id"].to_list())  # training users only
+    assert valid.histories is not None  # folded in at scoring time
