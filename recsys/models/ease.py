@@ -21,9 +21,8 @@ al.'s SLIS, WWW 2021, applied to a user's whole history). MovieLens users rate i
 movie after movie from the pages the site shows them, so what a user rated near a movie says
 more about it than what they rated months apart. Only the training ratings' timestamps are
 read, at fit time; scoring is x_u @ B as in plain EASE, so a folded-in history needs none.
-It helps where held-out ratings sit inside the sittings (a random split: nDCG@10 0.4905 against
-0.4829 on ml-100k), not where they come after them (leave-last-n: no gain on validation; see
-benchmarks/README.md).
+It helps where held-out ratings sit inside the sittings (a random split, as in the deep-ml100k
+results), not where they come after them (leave-last-n; see benchmarks/README.md).
 """
 
 from __future__ import annotations
