@@ -225,7 +225,6 @@ def gram_matrix(x: sp.csr_matrix, progress: str | None = None) -> np.ndarray:
     return gram
 
 
-
 PROXIMITY_FLOOR = 1e-4  # pairs further apart than τ·ln(1/floor) positions are left out
 
 
@@ -252,13 +251,13 @@ def proximity_gram(x: sp.csr_matrix, times: np.ndarray, tau: float,
     size = n if columns is None else len(columns)
     gram = np.zeros((size, size), dtype=np.float32)
     slots, values = slot[x.indices[order]].astype(np.int64), x.data[order].astype(np.float64)
-    times, reach = times[order], float(tau * np.log(1.0 / PROXIMITY_FLOOR))
+    in_order, reach = times[order], float(tau * np.log(1.0 / PROXIMITY_FLOOR))
     step = max(1, x.shape[0] // 100)
     with _bar(progress, total=x.shape[0], unit="user") as bar:
         for first in range(0, x.shape[0], step):
             indptr = x.indptr[first:first + step + 1]
             span = slice(indptr[0], indptr[-1])
-            _proximity_pass(indptr - indptr[0], slots[span], values[span], times[span],
+            _proximity_pass(indptr - indptr[0], slots[span], values[span], in_order[span],
                             float(tau), reach, gram)
             bar.update(len(indptr) - 1)
     return gram
@@ -297,6 +296,7 @@ def _tied_ranks(times: np.ndarray) -> np.ndarray:
             rank[first:at] = (first + at - 1) / 2.0
             first = at
     return rank
+
 
 # -- similarity measures ----------------------------------------------------------------------
 SIMILARITIES = ("cosine", "pearson", "adjusted_cosine", "jaccard", "msd", "pearson_baseline")

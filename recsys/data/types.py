@@ -259,10 +259,12 @@ class Interactions:
             if times.shape != (self.matrix.nnz,):
                 raise DataError(f"Interactions times hold {times.size} values for "
                                 f"{self.matrix.nnz} stored ratings")
-            order = _entry_order(self.matrix)
-            times = times[order]
-            self.matrix = sp.csr_matrix((self.matrix.data[order], self.matrix.indices[order],
-                                         self.matrix.indptr), shape=self.matrix.shape)
+            if not self.matrix.has_sorted_indices:  # sort the timestamps with the entries
+                order = _entry_order(self.matrix)
+                times = times[order]
+                self.matrix = sp.csr_matrix((self.matrix.data[order],
+                                             self.matrix.indices[order], self.matrix.indptr),
+                                            shape=self.matrix.shape)
         self.times = times
         self.matrix.sort_indices()
         self.user_ids = np.asarray(user_ids, dtype=np.int64)
@@ -287,21 +289,20 @@ class Interactions:
         """
         user_vocab = _vocabulary(ratings["user_id"], users)
         item_vocab = _vocabulary(ratings["item_id"], items)
-        matrix = _csr(ratings, user_vocab, item_vocab)
-        if matrix.nnz < ratings.height:  # the CSR conversion merged repeated pairs
+        entries = _Entries(ratings, user_vocab, item_vocab)
+        if entries.repeated:
             ratings, dropped = keep_latest_ratings(ratings)
             log.warning("%d repeated (user, item) ratings dropped: the latest is kept", dropped)
-            matrix = _csr(ratings, user_vocab, item_vocab)
-        return cls(matrix, user_vocab, item_vocab, rating_scale,
-                   _times(ratings, user_vocab, item_vocab))
+            entries = _Entries(ratings, user_vocab, item_vocab)
+        return cls(entries.matrix(ratings["rating"].to_numpy()), user_vocab, item_vocab,
+                   rating_scale, entries.times(ratings))
 
     def keeping(self, kept: np.ndarray) -> Interactions:
         """The same vocabularies with only the stored ratings where ``kept`` (a boolean per
         entry of ``matrix.data``) is True, their timestamps with them."""
-        counts = np.diff(self.matrix.indptr)
-        rows = np.repeat(np.arange(self.shape[0]), counts)[kept]
-        matrix = sp.csr_matrix((self.matrix.data[kept], (rows, self.matrix.indices[kept])),
-                               shape=self.shape)
+        kept_before = np.concatenate([[0], np.cumsum(kept)])
+        matrix = sp.csr_matrix((self.matrix.data[kept], self.matrix.indices[kept],
+                                kept_before[self.matrix.indptr]), shape=self.shape)
         times = None if self.times is None else self.times[kept]
         return Interactions(matrix, self.user_ids, self.item_ids, self.rating_scale, times)
 
@@ -349,24 +350,34 @@ def _observed_scale(matrix: sp.csr_matrix) -> tuple[float, float]:
     return (float(matrix.data.min()), float(matrix.data.max()))
 
 
-def _csr(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray,
-         column: str = "rating") -> sp.csr_matrix:
-    """The frame's ``column`` (float32 ratings; float64 otherwise) as a users × items CSR."""
-    rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy())
-    cols = np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
-    values = ratings[column].to_numpy().astype(np.float32 if column == "rating" else np.float64)
-    matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(user_vocab), len(item_vocab)))
-    matrix.sort_indices()
-    return matrix
+class _Entries:
+    """Where each row of a ratings frame goes in the users × items CSR matrix."""
 
+    def __init__(self, ratings: pl.DataFrame, user_vocab: np.ndarray,
+                 item_vocab: np.ndarray) -> None:
+        rows = np.searchsorted(user_vocab, ratings["user_id"].to_numpy()).astype(np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows,
+                                                                 minlength=len(user_vocab)))])
+        cells = rows * len(item_vocab)  # one int64 per rating: row-major cell numbers
+        del rows
+        cells += np.searchsorted(item_vocab, ratings["item_id"].to_numpy())
+        self.order = np.argsort(cells, kind="stable")  # row-major, columns increasing
+        cells = cells[self.order]
+        self.repeated = bool(np.any(cells[1:] == cells[:-1]))
+        self.columns = (cells % len(item_vocab)).astype(np.int32)
+        self.shape = (len(user_vocab), len(item_vocab))
 
-def _times(ratings: pl.DataFrame, user_vocab: np.ndarray, item_vocab: np.ndarray
-           ) -> np.ndarray | None:
-    """Each rating's timestamp in CSR order; None unless every rating has a finite one."""
-    if "timestamp" not in ratings.columns or ratings["timestamp"].null_count():
-        return None
-    times = _csr(ratings, user_vocab, item_vocab, "timestamp").data
-    return times if len(times) == ratings.height and np.isfinite(times).all() else None
+    def matrix(self, values: np.ndarray) -> sp.csr_matrix:
+        """The frame's ratings (one per pair) as a float32 CSR, columns sorted."""
+        return sp.csr_matrix((values[self.order].astype(np.float32), self.columns,
+                              self.indptr), shape=self.shape)
+
+    def times(self, ratings: pl.DataFrame) -> np.ndarray | None:
+        """Each rating's timestamp in CSR order; None unless every rating has a finite one."""
+        if "timestamp" not in ratings.columns or ratings["timestamp"].null_count():
+            return None
+        times = ratings["timestamp"].to_numpy().astype(np.float64)[self.order]
+        return times if np.isfinite(times).all() else None
 
 
 def _entry_order(matrix: sp.csr_matrix) -> np.ndarray:
