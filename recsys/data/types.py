@@ -297,6 +297,16 @@ class Interactions:
         return cls(entries.matrix(ratings["rating"].to_numpy()), user_vocab, item_vocab,
                    rating_scale, entries.times(ratings))
 
+    def required_times(self, reader: str, off: str) -> np.ndarray:
+        """``times``, or a DataError saying that ``reader`` needs them (``off``: the setting
+        that does without)."""
+        if self.times is None:
+            raise DataError(f"{reader} needs each training rating's timestamp; these training "
+                            "data have no timestamp column, or a rating without a finite "
+                            f"timestamp (build them from ratings that all have one, or set "
+                            f"{off})")
+        return self.times
+
     def keeping(self, kept: np.ndarray) -> Interactions:
         """The same vocabularies with only the stored ratings where ``kept`` (a boolean per
         entry of ``matrix.data``) is True, their timestamps with them."""

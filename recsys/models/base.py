@@ -103,7 +103,8 @@ _POSITIVE = (lambda v: v > 0, "> 0")
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     **dict.fromkeys(("k", "epochs", "n_epochs", "baseline_epochs", "iterations", "max_iter",
                      "batch_size", "factors", "n_factors", "hidden", "latent", "dim", "negatives",
-                     "encoder_epochs", "decoder_epochs", "n_cltr_u", "n_cltr_i"), _AT_LEAST_ONE),
+                     "encoder_epochs", "decoder_epochs", "n_cltr_u", "n_cltr_i", "window",
+                     "windows"), _AT_LEAST_ONE),
     **dict.fromkeys(("threads", "patience", "total_anneal_steps", "anneal_cap", "weight_decay",
                      "gamma", "regularization", "reg_u", "reg_i", "reg_all", "baseline_reg",
                      "reg_pu", "reg_qi", "reg_bu", "reg_bi", "ridge", "alpha", "beta", "min_k",
@@ -113,6 +114,7 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
                      "temperature", "proximity"), _POSITIVE),
     "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "valid_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "window_mix": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "layers": (lambda v: len(v) >= 1 and min(v) >= 1, "a non-empty list of widths >= 1"),
 }
 

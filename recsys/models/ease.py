@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.data.types import Catalog, Interactions
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ConfigError
 from recsys.linalg import ease_weights, gram_matrix, proximity_gram
 from recsys.models.registry import register
 from recsys.models.similarity import ItemWeightsRecommender
@@ -76,11 +76,8 @@ class EASE(ItemWeightsRecommender):
                 raise ConfigError(f"ease needs max_items >= 1 or None, got {self.max_items}")
 
     def _fit(self, train: Interactions, catalog: Catalog | None) -> None:
-        if self.params.proximity is not None and train.times is None:
-            raise DataError("ease with proximity needs each training rating's timestamp; these "
-                            "training data have no timestamp column, or a rating without a "
-                            "finite timestamp (build them from ratings that all have one, or "
-                            "set proximity=None)")
+        if self.params.proximity is not None:
+            train.required_times("ease with proximity", "proximity=None")
         x = self._inputs(train.matrix).astype(np.float32)
         counts = np.diff(x.tocsc().indptr).astype(np.float64)
         covered = most_rated(counts, self.params.max_items)
