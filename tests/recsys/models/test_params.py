@@ -22,7 +22,7 @@ from recsys.models import available_models, create_model, get_model_class
 from recsys.models.base import _RANGES
 
 # One value outside each rule of the shared table, by the rule's expectation.
-_OUTSIDE = {">= 1": 0, ">= 0": -1, "> 0": 0.0, "in [0, 1)": 1.0, "in (0, 1)": 0.0,
+_OUTSIDE = {">= 1": 0, ">= 0": -1, "> 0": 0.0, "in [0, 1)": 1.0, "in (0, 1)": 0.0, "in [0, 1]": 1.5,
             "a non-empty list of widths >= 1": []}
 # A value of the wrong kind for each scalar type hint.
 _WRONG_KIND = {int: ["7", 2.5, True], float: ["0.1", float("nan"), float("inf")],
