@@ -72,18 +72,14 @@ def test_centres_cover_each_row_and_stay_inside_it() -> None:
 
 
 # -- the autoencoders on windows ------------------------------------------------------------
-def _timed_train(small_ratings: pl.DataFrame) -> Interactions:
-    return Interactions.from_frame(small_ratings)
-
-
 @pytest.mark.parametrize("name", ["mult_vae", "mult_dae"])
 def test_window_scores_are_the_mixture_of_history_and_window_distributions(
-    name: str, small_ratings: pl.DataFrame
+    name: str, small_train: Interactions
 ) -> None:
     """Scores of a known user are log(mix · p(·|history) + (1 − mix) · mean p(·|window)),
     the windows cut every window // 3 of its ratings in time order; a folded-in history
     (no timestamps) is scored by p(·|history) alone."""
-    train = _timed_train(small_ratings)
+    train = small_train
     model = create_model(name, hidden=32, latent=8, epochs=2, window=3, window_mix=0.3,
                          seed=0).fit(train)
     users = np.arange(4)
@@ -105,9 +101,9 @@ def test_window_scores_are_the_mixture_of_history_and_window_distributions(
     np.testing.assert_allclose(folded, np.log(history[:2]), rtol=2e-4, atol=2e-5)
 
 
-def test_window_training_loss_falls_saves_and_reloads(small_ratings: pl.DataFrame,
+def test_window_training_loss_falls_saves_and_reloads(small_train: Interactions,
                                                       tmp_path: Path) -> None:
-    train = _timed_train(small_ratings)
+    train = small_train
     model = create_model("mult_vae", hidden=64, latent=16, epochs=6, batch_size=128,
                          lr=3e-3, window=5, seed=1).fit(train)
     losses = [point["loss"] for point in model.learning_curve()]
@@ -123,11 +119,11 @@ def test_window_training_loss_falls_saves_and_reloads(small_ratings: pl.DataFram
 
 
 def test_window_scores_read_only_the_movies_of_the_rows_scored(
-    small_ratings: pl.DataFrame
+    small_train: Interactions
 ) -> None:
     """Early stopping scores the fit part of a carve: scoring rows with ratings left out gives
     exactly the scores of a model whose rating order never held those ratings."""
-    train = _timed_train(small_ratings)
+    train = small_train
     model = create_model("mult_dae", hidden=32, latent=8, epochs=2, window=4, seed=2).fit(train)
     kept = np.random.default_rng(3).random(train.matrix.nnz) < 0.7
     carved = train.keeping(kept)
