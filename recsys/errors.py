@@ -18,6 +18,7 @@ __all__ = [
     "UnknownIdError",
     "UnsupportedError",
     "NotebookError",
+    "WriteError",
 ]
 
 
@@ -72,3 +73,8 @@ class UnsupportedError(RecsysError, NotImplementedError):
 
 class NotebookError(RecsysError):
     """A step notebook failed to execute (the message names the cell's error)."""
+
+
+class WriteError(RecsysError, OSError):
+    """A file or folder could not be written: no permission, no space, or a parent folder
+    that cannot be made. Also an ``OSError``, so that callers catching it keep working."""

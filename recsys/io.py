@@ -12,42 +12,61 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from recsys.errors import WriteError
+
 __all__ = ["atomic_path", "atomic_dir", "write_text", "write_json", "sha256_file"]
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
-    """Yield a temp path next to ``target``; rename it onto ``target`` only on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+def _writing(target: Path) -> Iterator[None]:
+    """Turn an ``OSError`` while ``target`` is written into a :class:`WriteError` naming it."""
     try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        yield
+    except WriteError:
+        raise
+    except OSError as error:
+        raise WriteError(f"cannot write {target}: {error.strerror or error}") from error
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """Yield a temp path next to ``target``; rename it onto ``target`` only on success (an
+    ``OSError`` on the way is a :class:`~recsys.errors.WriteError` naming ``target``)."""
+    target = Path(target)
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                        dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            yield tmp
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_dir(target: Path | str) -> Iterator[Path]:
-    """Yield a temp directory next to ``target``; swap it into place only on success."""
+    """Yield a temp directory next to ``target``; swap it into place only on success (an
+    ``OSError`` on the way is a :class:`~recsys.errors.WriteError` naming ``target``)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                    dir=target.parent))
+        try:
+            yield tmp
+            if target.exists():
+                old = target.with_name(f".{target.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(target: Path | str, text: str) -> Path:
