@@ -9,21 +9,25 @@ typed object round-trips through ``dataclasses.asdict``.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import yaml
 
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 
-__all__ = ["build", "check_keys", "check_params", "check_value", "load_yaml"]
+__all__ = ["build", "check_keys", "check_params", "check_value", "checked_arguments", "load_yaml"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+SEED_RANGE = (0, 2**32)  # what NumPy's Generator and RandomState both accept
 
 
 def check_keys(
@@ -108,6 +112,38 @@ def check_value(hint: Any, value: Any, where: str) -> Any:
 
 
 _CHECKED_SCALARS = (bool, int, float, str)
+
+
+def checked_arguments(function: F) -> F:
+    """``function`` with every argument after the first checked before the call: each against
+    its type hint as :func:`check_value` checks it (a ``seed`` also within ``SEED_RANGE``,
+    never None), and an unknown or missing one an :class:`ArgumentError` naming the valid
+    ones; errors name the function and the parameter."""
+    signature = inspect.signature(function)
+    where = function.__name__
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            valid = list(signature.parameters)[1:]
+            raise ArgumentError(f"{where}: {error}; its parameters are {valid}") from None
+        hints = typing.get_type_hints(function)
+        for name, value in list(bound.arguments.items())[1:]:
+            bound.arguments[name] = _argument(hints.get(name, Any), name, value,
+                                              f"{where}: parameter {name}")
+        return function(*bound.args, **bound.kwargs)
+
+    return cast(F, checked)
+
+
+def _argument(hint: Any, name: str, value: Any, where: str) -> Any:
+    value = check_value(hint, value, where)
+    low, high = SEED_RANGE
+    if name == "seed" and isinstance(value, int) and not low <= value < high:
+        raise ConfigError(f"{where}: expected an int in [{low}, {high:,}), got {value!r}")
+    return value
 
 
 def load_yaml(path: Path | str, cls: type[T], section: str | None = None) -> T:

@@ -22,7 +22,8 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from recsys.data.types import Split
+from recsys.config import checked_arguments
+from recsys.data.types import Split, require_columns
 from recsys.errors import ConfigError, DataError
 
 __all__ = [
@@ -126,12 +127,7 @@ def _check_user_time_order(earlier: pl.DataFrame, later: pl.DataFrame, where: st
 
 
 def _require(ratings: pl.DataFrame, columns: Sequence[str]) -> None:
-    missing = [column for column in columns if column not in ratings.columns]
-    if missing:
-        raise DataError(
-            f"ratings frame lacks column(s) {missing}; has {ratings.columns}, "
-            f"expected at least {list(columns)}"
-        )
+    require_columns(ratings, columns)
     if ratings.height == 0:
         raise DataError("ratings frame is empty: nothing to split")
 
@@ -201,6 +197,7 @@ def _holdout_codes(rank: np.ndarray, n_test: np.ndarray, n_valid: np.ndarray) ->
 # --------------------------------------------------------------------------- splitters
 
 
+@checked_arguments
 def random_holdout(
     ratings: pl.DataFrame, test_fraction: float = 0.2, seed: int = 42, valid_fraction: float = 0.0
 ) -> Split:
@@ -221,6 +218,7 @@ def random_holdout(
     return _assemble(ratings, _holdout_codes(rank, n_test, n_valid), "random_holdout", seed, params)
 
 
+@checked_arguments
 def stratified_split(
     ratings: pl.DataFrame,
     ratio: float = 0.75,
@@ -276,6 +274,7 @@ def _shuffled_group_rank(groups: np.ndarray, seed: int) -> tuple[np.ndarray, np.
     return rank, size
 
 
+@checked_arguments
 def temporal_global(
     ratings: pl.DataFrame, test_fraction: float | None = 0.2, cut_timestamp: int | None = None
 ) -> Split:
@@ -299,6 +298,7 @@ def temporal_global(
     return _assemble(ratings, part, "temporal_global", None, params)
 
 
+@checked_arguments
 def leave_last_n(ratings: pl.DataFrame, n: int = 1, valid_n: int = 0) -> Split:
     """Per user, the latest ``n`` ratings to test and the ``valid_n`` before them to valid.
 
@@ -319,6 +319,7 @@ def leave_last_n(ratings: pl.DataFrame, n: int = 1, valid_n: int = 0) -> Split:
     return _assemble(ratings, part, "leave_last_n", None, params)
 
 
+@checked_arguments
 def kfold(
     ratings: pl.DataFrame, k: int = 5, seed: int = 0, by: Literal["rating", "user"] = "rating"
 ) -> list[Split]:
@@ -378,6 +379,7 @@ def _kfold_users(ratings: pl.DataFrame, k: int, seed: int) -> list[Split]:
     return splits
 
 
+@checked_arguments
 def cold_start_items(ratings: pl.DataFrame, fraction: float = 0.1, seed: int = 42) -> Split:
     """All ratings of a random ``fraction`` of the rated items held out: test items are unseen."""
     _require(ratings, PAIR)
@@ -390,6 +392,7 @@ def cold_start_items(ratings: pl.DataFrame, fraction: float = 0.1, seed: int = 4
     return _assemble(ratings, part, "cold_start_items", seed, params)
 
 
+@checked_arguments
 def cold_start_users(
     ratings: pl.DataFrame,
     n_known: int = 3,
@@ -422,6 +425,7 @@ def cold_start_users(
     return _assemble(ratings, part, "cold_start_users", seed, params)
 
 
+@checked_arguments
 def strong_generalization(
     ratings: pl.DataFrame,
     n_test: int = 10_000,

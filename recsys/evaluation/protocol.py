@@ -21,7 +21,6 @@ from __future__ import annotations
 import inspect
 import logging
 import tempfile
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys.config import check_value
 from recsys.data import split as splitters
 from recsys.data.types import Catalog, Dataset, Interactions, Split, TrainingData
 from recsys.errors import ConfigError, RecsysError
@@ -102,20 +100,10 @@ def make_splits(
     """Apply splitter ``kind`` (with ``seed`` unless ``params`` fix one); always a list."""
     if kind not in SPLITTERS:
         raise ConfigError(f"unknown protocol {kind!r}: expected one of {sorted(SPLITTERS)}")
-    splitter = SPLITTERS[kind]
-    accepted = set(inspect.signature(splitter).parameters) - {"ratings"}
-    unknown = sorted(set(params) - accepted)
-    if unknown:
-        raise ConfigError(
-            f"protocol {kind!r}: unknown parameter(s) {unknown}; "
-            f"valid parameters are {sorted(accepted)}"
-        )
-    hints = typing.get_type_hints(splitter)
-    arguments = {key: check_value(hints.get(key, Any), value, f"protocol {kind!r}: parameter {key}")
-                 for key, value in params.items()}
-    if "seed" in accepted:
-        arguments.setdefault("seed", seed)
-    result = splitter(ratings, **arguments)
+    splitter = SPLITTERS[kind]  # each checks its parameters (``checked_arguments``)
+    if "seed" in inspect.signature(splitter).parameters:
+        params = {"seed": seed} | dict(params)
+    result = splitter(ratings, **params)
     return result if isinstance(result, list) else [result]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from recsys.data import split as S
 from recsys.data.types import Dataset, Split
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError
 
 PAIR = ["user_id", "item_id"]
 
@@ -392,3 +392,30 @@ def test_bad_parameters_raise_config_error(call: Callable[[pl.DataFrame], Split]
 def test_missing_column_raises_data_error() -> None:
     with pytest.raises(DataError, match="timestamp"):
         S.leave_last_n(_good_split().train.drop("timestamp"))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda r: S.stratified_split(r, ratio="0.75"), "stratified_split: parameter ratio: expected "
+                                                    "float, got str '0.75'"),
+    (lambda r: S.leave_last_n(r, n=2.5), "leave_last_n: parameter n: expected int, got float"),
+    (lambda r: S.kfold(r, k=True), "kfold: parameter k: expected int, got bool"),
+    (lambda r: S.strong_generalization(r, threshold=float("nan")),
+     "parameter threshold: expected a finite float"),
+    (lambda r: S.random_holdout(r, seed=None), "random_holdout: parameter seed: expected int"),
+    (lambda r: S.cold_start_items(r, seed=-1), r"parameter seed: expected an int in \[0, "),
+    (lambda r: S.stratified_split(r, ration=0.75), r"stratified_split: .*'ration'.*its "
+                                                   r"parameters are \['ratio', 'by'"),
+])
+def test_a_careless_argument_is_refused_naming_it(
+    call: Callable[[pl.DataFrame], Split], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):  # never a silent unseeded split
+        call(_good_split().train)
+
+
+def test_a_frame_of_the_wrong_kind_or_types_is_refused() -> None:
+    train = _good_split().train
+    with pytest.raises(ArgumentError, match=r"got pandas\.DataFrame \(polars\.from_pandas"):
+        S.stratified_split(train.to_pandas())
+    with pytest.raises(DataError, match=r"\{'rating': 'String'\} are not numeric"):
+        S.strong_generalization(train.with_columns(pl.col("rating").cast(pl.Utf8)))
