@@ -7,6 +7,7 @@ inside ``Interactions`` and the models. The two never mix.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "UNKNOWN_INDEX",
     "count_duplicate_pairs",
     "keep_latest_ratings",
+    "require_columns",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,26 @@ def count_duplicate_pairs(users: np.ndarray, items: np.ndarray) -> int:
     if not bool(np.all(key[1:] >= key[:-1])):
         key.sort()
     return int(np.count_nonzero(key[1:] == key[:-1]))
+
+
+def require_columns(ratings: Any, columns: Sequence[str]) -> pl.DataFrame:
+    """``ratings`` once it is a polars DataFrame holding ``columns``, each numeric: an
+    ArgumentError for another kind of frame, a DataError naming the missing or non-numeric
+    columns otherwise."""
+    if not isinstance(ratings, pl.DataFrame):
+        kind = f"{type(ratings).__module__.partition('.')[0]}.{type(ratings).__name__}"
+        raise ArgumentError(f"ratings must be a polars DataFrame, got {kind} "
+                            "(polars.from_pandas converts a pandas one)")
+    missing = [column for column in columns if column not in ratings.columns]
+    if missing:
+        raise DataError(f"ratings frame lacks column(s) {missing}; has {ratings.columns}, "
+                        f"expected at least {list(columns)}")
+    wrong = {column: str(ratings[column].dtype) for column in columns
+             if not ratings[column].dtype.is_numeric()}
+    if wrong:
+        raise DataError(f"ratings column(s) {wrong} are not numeric: expected numeric ids, "
+                        "ratings and timestamps")
+    return ratings
 
 
 def keep_latest_ratings(ratings: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -287,6 +309,7 @@ class Interactions:
         with no training rating still exist as empty columns for content models). A pair rated
         more than once keeps its latest rating (:func:`keep_latest_ratings`), never a sum.
         """
+        _check_entries(require_columns(ratings, ["user_id", "item_id", "rating"]))
         user_vocab = _vocabulary(ratings["user_id"], users)
         item_vocab = _vocabulary(ratings["item_id"], items)
         entries = _Entries(ratings, user_vocab, item_vocab)
@@ -388,6 +411,24 @@ class _Entries:
             return None
         times = ratings["timestamp"].to_numpy().astype(np.float64)[self.order]
         return times if np.isfinite(times).all() else None
+
+
+def _check_entries(ratings: pl.DataFrame) -> None:
+    """Every rating has an integral user and item id and a finite rating (DataError)."""
+    for column in ("user_id", "item_id", "rating"):
+        values = ratings[column]
+        bad = values.is_null()
+        if values.dtype.is_float():
+            numbers = values.fill_null(0).to_numpy()
+            wrong = ~np.isfinite(numbers)
+            if column != "rating":
+                wrong |= numbers % 1 != 0
+            bad |= pl.Series(wrong)
+        if bad.any():
+            first = ratings.filter(bad).row(0, named=True)
+            what = "a finite number" if column == "rating" else "an integral id"
+            raise DataError(f"ratings {column}: {int(bad.sum()):,} row(s) lack {what}, e.g. "
+                            f"{first}: drop or fix them before building Interactions")
 
 
 def _entry_order(matrix: sp.csr_matrix) -> np.ndarray:

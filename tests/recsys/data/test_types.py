@@ -1,11 +1,14 @@
-"""The duplicates policy: one rating per (user, movie), the latest; never a sum."""
+"""The duplicates policy: one rating per (user, movie), the latest; never a sum. A frame that
+cannot hold ratings is refused when Interactions are built from it."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from recsys.data.types import Interactions, count_duplicate_pairs, keep_latest_ratings
+from recsys.errors import ArgumentError, DataError
 
 
 def _ratings(rows: list[tuple[int, int, float, int]]) -> pl.DataFrame:
@@ -71,3 +74,38 @@ def test_each_rating_keeps_its_timestamp_through_sorting_and_carving() -> None:
     assert _times_by_pair(kept) == {pair: t for pair, t in expected.items() if pair != (2, 10)}
     assert kept.matrix.nnz == 3 and kept.shape == train.shape
     assert Interactions.from_frame(frame.drop("timestamp")).times is None
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("rating", float("nan"), r"ratings rating: 1 row\(s\) lack a finite number, e\.g\. "
+                             r"\{'user_id': 2, 'item_id': 11, 'rating': nan"),
+    ("rating", None, "ratings rating: 1 row"),
+    ("rating", float("inf"), "ratings rating: 1 row"),
+    ("user_id", None, r"ratings user_id: 1 row\(s\) lack an integral id"),
+    ("item_id", 11.5, r"ratings item_id: 1 row\(s\) lack an integral id.*'item_id': 11\.5"),
+])
+def test_a_rating_without_a_number_or_an_id_is_refused(column: str, value: object,
+                                                       message: str) -> None:
+    frame = _ratings([(1, 10, 4.0, 1), (2, 11, 3.0, 2), (3, 12, 5.0, 3)])
+    frame = frame.with_columns(pl.col(column).cast(pl.Float64))
+    frame = frame.with_columns(pl.when(pl.col("timestamp") == 2).then(value)
+                               .otherwise(pl.col(column)).alias(column))
+    with pytest.raises(DataError, match=message):
+        Interactions.from_frame(frame)
+
+
+def test_integral_float_ids_and_a_missing_timestamp_are_fine() -> None:
+    frame = _ratings([(1, 10, 4.0, 1), (2, 11, 3.0, 2)])
+    built = Interactions.from_frame(frame.with_columns(pl.col("item_id").cast(pl.Float64),
+                                                       pl.lit(None).alias("timestamp")))
+    assert built.item_ids.tolist() == [10, 11] and built.times is None
+
+
+def test_a_frame_of_another_kind_or_with_text_columns_is_refused() -> None:
+    frame = _ratings([(1, 10, 4.0, 1)])
+    with pytest.raises(ArgumentError, match=r"got pandas\.DataFrame"):
+        Interactions.from_frame(frame.to_pandas())
+    with pytest.raises(DataError, match=r"\{'user_id': 'String'\} are not numeric"):
+        Interactions.from_frame(frame.with_columns(pl.col("user_id").cast(pl.Utf8)))
+    with pytest.raises(DataError, match=r"lacks column\(s\) \['rating'\]"):
+        Interactions.from_frame(frame.drop("rating"))
