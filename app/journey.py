@@ -61,6 +61,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "Logbook": ("logbook", "Journal of problems and fixes"),
 }
 _ACTION_MS = 120_000  # a click or a fill on a loaded machine
+# A button's widget key, read from the st-key-<key> class of the element holding it.
+_BUTTON_KEY = ("b => [...b.closest(\"[class*='st-key-']\").classList]"
+               ".find(c => c.startsWith('st-key-')).slice(7)")
 # Idle: no script run in progress, and none of its elements still stale (a run that has begun
 # keeps the previous run's elements, marked stale, until it replaces them; the status widget
 # shows only after a delay, so a fast rerun's stale cards can look like the new ones).
@@ -172,6 +175,7 @@ class VisitorLog:
     rated: str = ""  # the one movie this session rated in "Build your own"
     rated_table: str = ""  # the text of its ratings table as shown
     liked: list[int] = field(default_factory=list)  # positions it gave a thumbs up
+    liked_keys: list[str] = field(default_factory=list)  # the keys of the buttons it pressed
     latencies: list[float] = field(default_factory=list)  # seconds per interaction
 
 
@@ -215,6 +219,7 @@ async def _session(tab: Any, url: str, personas: list[tuple[str, str]], movie: s
         await asyncio.sleep(rng.uniform(0.5, 1.5))
         position = rng.randrange(10)
         thumbs = tab.locator("[class*='st-key-up_'] button").filter(visible=True).nth(position)
+        log.liked_keys.append(await thumbs.evaluate(_BUTTON_KEY, timeout=_ACTION_MS))
         await _timed(log, tab, thumbs.dispatch_event("click", timeout=_ACTION_MS),
                      "Your feedback is recorded")
         log.liked.append(position + 1)
@@ -292,17 +297,22 @@ def summarise(logs: list[VisitorLog], feedback: Any, labels: list[str]) -> dict[
     session ``i``'s)."""
     subjects = [log.subject for log in logs]
     mine = feedback.filter(feedback["subject_id"].is_in(subjects))
-    wrong_arm = wrong_positions = leaks = 0
+    wrong_arm = leaks = 0
+    mismatches = []  # what each session clicked and what was stored, where they differ
     for log, label in zip(logs, labels, strict=True):
         rows = mine.filter(mine["subject_id"] == log.subject)
         wrong_arm += set(rows["arm"]) != {log.arm}
-        wrong_positions += sorted(rows["position"]) != sorted(log.liked)
+        if sorted(rows["position"]) != sorted(log.liked):
+            mismatches.append({"subject": log.subject,
+                               "clicked": list(zip(log.liked, log.liked_keys, strict=True)),
+                               "stored": rows.select("position", "item_id").rows()})
         leaks += [other for other in labels if other in log.rated_table] != [label]
     latencies = [s for log in logs for s in log.latencies]
     return {
         "sessions": len(logs), "distinct_subjects": len(set(subjects)),
         "feedback_given": sum(len(log.liked) for log in logs), "feedback_stored": mine.height,
-        "sessions_with_wrong_arm": wrong_arm, "sessions_with_wrong_feedback": wrong_positions,
+        "sessions_with_wrong_arm": wrong_arm, "sessions_with_wrong_feedback": len(mismatches),
+        "feedback_mismatches": mismatches,
         "sessions_seeing_other_ratings": leaks, "interactions": len(latencies),
         "p50_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
         "max_s": max(latencies),

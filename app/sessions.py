@@ -156,8 +156,10 @@ async def _journey(url: str, personas: list[tuple[str, str]], movie: str, clicks
             session.set(persona_box, string_value=name)
             run = await timed(None, description)
             position = rng.randrange(10)
-            await timed(run.buttons("up_")[position], "Your feedback is recorded")
+            button = run.buttons("up_")[position]
+            await timed(button, "Your feedback is recorded")
             log.liked.append(position + 1)
+            log.liked_keys.append(button.rsplit("-", 1)[-1])  # the id ends with the key
         session.set(run.widget_id("persona_kind"), string_value="Build your own")
         run = await timed(None, "Search a movie")
         session.set(run.widget_id("persona_search"), string_value=movie)

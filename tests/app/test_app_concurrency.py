@@ -19,10 +19,11 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import polars as pl
 import pytest
 from conftest import APP_MODELS
 
-from app.journey import Server, serve, summarise, visitors
+from app.journey import Server, VisitorLog, serve, summarise, visitors
 from app.sessions import Session, page_runs, ws_visitors
 from app.state import APP_DIR
 from recsys.ab.events import EventStore
@@ -62,6 +63,19 @@ def _check(logs: list[Any], labels: list[str], n: int) -> dict[str, Any]:
     assert summary["sessions_with_wrong_arm"] == summary["sessions_with_wrong_feedback"] == 0
     assert summary["sessions_seeing_other_ratings"] == 0
     return summary
+
+
+def test_the_summary_shows_what_a_session_clicked_beside_what_was_stored() -> None:
+    log = VisitorLog(subject="s1", arm="control", rated_table="Heat (1995)", liked=[2, 5],
+                     liked_keys=["up_10", "up_20"], latencies=[0.2, 0.4])
+    stored = pl.DataFrame({"subject_id": ["s1", "s1", "other"], "arm": ["control"] * 3,
+                           "position": [2, 4, 1], "item_id": [10, 20, 30]})
+    summary = summarise([log], stored, ["Heat (1995)"])
+    assert summary["feedback_stored"] == summary["feedback_given"] == 2
+    assert summary["sessions_with_wrong_feedback"] == 1
+    assert summary["feedback_mismatches"] == [{
+        "subject": "s1", "clicked": [(2, "up_10"), (5, "up_20")], "stored": [(2, 10), (4, 20)]}]
+    assert summary["sessions_with_wrong_arm"] == summary["sessions_seeing_other_ratings"] == 0
 
 
 @pytest.mark.parametrize("n", [
