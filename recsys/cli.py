@@ -10,8 +10,10 @@ import argparse
 import importlib
 import logging
 import sys
+from pathlib import Path
 
-from recsys.errors import RecsysError
+from recsys.errors import RecsysError, WriteError
+from recsys.io import check_writable
 
 __all__ = ["at_least_one", "build_parser", "main"]
 
@@ -34,6 +36,15 @@ def at_least_one(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
+
+
+def output_folder(text: str) -> Path:
+    """An argparse type for results folders: one that is writable or can be made there,
+    checked when the command line is read, before any work whose output would be lost."""
+    try:
+        return check_writable(text)
+    except WriteError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

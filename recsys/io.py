@@ -14,7 +14,8 @@ from typing import Any
 
 from recsys.errors import WriteError
 
-__all__ = ["atomic_path", "atomic_dir", "write_text", "write_json", "sha256_file"]
+__all__ = ["atomic_path", "atomic_dir", "check_writable", "write_text", "write_json",
+           "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -26,6 +27,20 @@ def _writing(target: Path) -> Iterator[None]:
         raise
     except OSError as error:
         raise WriteError(f"cannot write {target}: {error.strerror or error}") from error
+
+
+def check_writable(folder: Path | str) -> Path:
+    """``folder``, once it is a writable folder or one that can be made there (nothing is
+    made): a :class:`~recsys.errors.WriteError` before any work whose output would be lost."""
+    folder = Path(folder)
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise WriteError(f"cannot write {folder}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise WriteError(f"cannot write {folder}: {existing} is not writable")
+    return folder
 
 
 @contextlib.contextmanager

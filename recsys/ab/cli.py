@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from recsys.bench.results import RESULTS_DIR
+from recsys.cli import output_folder
 from recsys.errors import ConfigError
 from recsys.io import write_json, write_text
 
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     replay = commands.add_parser("replay", help="replay an A/B of two models on a dataset")
     replay.add_argument("spec", type=Path, help="replay spec YAML")
-    replay.add_argument("--out", type=Path, default=None,
+    replay.add_argument("--out", type=output_folder, default=None,
                         help="results folder (default benchmarks/results/<spec name>)")
     replay.set_defaults(handler=_replay)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from recsys.bench.results import RESULTS_DIR
-from recsys.cli import at_least_one
+from recsys.cli import at_least_one, output_folder
 from recsys.errors import ConfigError
 
 __all__ = ["register"]
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = commands.add_parser("run", help="run one spec and write its results folder")
     run.add_argument("spec", type=Path, help="YAML spec, e.g. benchmarks/specs/NAME.yaml")
-    run.add_argument("--output", type=Path, default=None,
+    run.add_argument("--output", type=output_folder, default=None,
                      help="results folder (default: benchmarks/results/<spec name>); the "
                           "specs of its `also` list write beside it, under their names")
     run.add_argument("--no-mlflow", action="store_true", help="do not log runs to MLflow")

@@ -7,7 +7,7 @@ import logging
 import time
 from pathlib import Path
 
-from recsys.cli import at_least_one
+from recsys.cli import at_least_one, output_folder
 from recsys.report import ENTRIES_DIR, NOTEBOOKS_DIR, REPO_ROOT
 
 __all__ = ["register"]
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = report.add_subparsers(dest="report_command", required=True)
 
     logbook = commands.add_parser("logbook", help="regenerate docs/logbook (Markdown + HTML)")
-    logbook.add_argument("--out", type=Path, default=ENTRIES_DIR)
+    logbook.add_argument("--out", type=output_folder, default=ENTRIES_DIR)
     logbook.add_argument("--results", type=Path, default=None,
                          help="benchmark results folder (default: benchmarks/results)")
     logbook.add_argument("--junit", type=Path, action="append", default=None,
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     logbook.set_defaults(handler=_logbook)
 
     notebooks = commands.add_parser("notebooks", help="execute notebooks/*.py and render HTML")
-    notebooks.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "notebooks")
+    notebooks.add_argument("--out", type=output_folder, default=REPO_ROOT / "build" / "notebooks")
     notebooks.add_argument("--timeout", type=at_least_one, default=600, help="seconds per cell")
     notebooks.set_defaults(handler=_notebooks)
 

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from recsys.data.types import Interactions
 from recsys.errors import RecsysError, WriteError
-from recsys.io import atomic_dir, write_json, write_text
+from recsys.io import atomic_dir, check_writable, write_json, write_text
 from recsys.models import create_model
 
 
@@ -53,3 +53,10 @@ def test_saving_a_model_where_no_folder_can_be_made_is_a_recsys_error(tmp_path: 
     model = create_model("most_popular").fit(Interactions(matrix, np.arange(3), np.arange(3)))
     with pytest.raises(RecsysError, match="cannot write .*a-file/inside"):
         model.save(_blocked(tmp_path).parent)
+
+
+def test_a_folder_that_can_be_made_passes_the_check_and_nothing_is_made(tmp_path: Path) -> None:
+    assert check_writable(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(WriteError, match="is a file, not a folder"):
+        check_writable(_blocked(tmp_path).parent)

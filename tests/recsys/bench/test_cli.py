@@ -69,6 +69,25 @@ def test_run_also_runs_the_companion_specs_beside_it(spec_dir: Path, tmp_path: P
     assert "random_holdout" in (tmp_path / "results" / "cli-companion" / "report.md").read_text()
 
 
+@pytest.mark.parametrize("command", [
+    ["bench", "run", "SPEC", "--no-mlflow", "--output"],
+    ["report", "logbook", "--out"],
+    ["report", "notebooks", "--out"],
+    ["ab", "replay", "SPEC", "--out"],
+])
+def test_an_output_folder_that_cannot_be_made_is_refused_before_any_work(
+    command: list[str], spec_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    output = tmp_path / "a-file" / "results"
+    argv = [str(spec_dir / "cli-smoke.yaml") if part == "SPEC" else part for part in command]
+    with pytest.raises(SystemExit) as stop:  # when the command line is read
+        main([*argv, str(output)])
+    assert stop.value.code == 2
+    assert (f"cannot write {output}: {tmp_path / 'a-file'} is a file, not a folder"
+            in capsys.readouterr().err)
+
+
 def test_model_labels_keep_commas_inside_parentheses() -> None:
     from recsys.bench.cli import model_labels
 

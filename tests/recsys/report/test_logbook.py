@@ -314,9 +314,3 @@ def test_cli_writes_markdown_and_html(tmp_path: Path, junit: Path, capsys) -> No
     assert "<table>" in (out / "logbook.html").read_text()
     assert str(out / "logbook.md") in capsys.readouterr().out
 
-
-def test_cli_names_an_output_folder_it_cannot_make(tmp_path: Path, junit: Path, capsys) -> None:
-    (tmp_path / "a-file").write_text("not a folder")
-    out = tmp_path / "a-file" / "logbook"
-    assert main(["report", "logbook", "--out", str(out), "--junit", str(junit)]) == 2
-    assert f"error: cannot write {out / 'logbook.md'}" in capsys.readouterr().err
