@@ -438,7 +438,8 @@ class Recommender:
 
     @classmethod
     def load(cls, path: Path | str) -> Recommender:
-        """Load a model saved with :meth:`save`; the class is looked up in the registry."""
+        """Load a model saved with :meth:`save`; the class is looked up in the registry (on a
+        subclass, a saved model of another class is refused)."""
         from recsys.models.registry import get_model_class
 
         path = Path(path)
@@ -450,6 +451,9 @@ class Recommender:
         except (ValueError, KeyError, TypeError) as error:
             raise DataError(f"{path / 'model.json'} is not a saved model's description "
                             f"({type(error).__name__}: {error}); save the model again") from error
+        if not isinstance(model, cls):
+            raise DataError(f"{path} holds a saved {model.name}, not a {cls.__name__} "
+                            f"(Recommender.load loads any saved model)")
         try:
             with np.load(path / "arrays.npz", allow_pickle=False) as arrays:
                 matrix = sp.csr_matrix(

@@ -20,6 +20,7 @@ import pytest
 from recsys.data.types import Dataset, Interactions, TrainingData
 from recsys.errors import (
     ArgumentError,
+    DataError,
     NotFittedError,
     RecsysError,
     UnknownIdError,
@@ -173,6 +174,10 @@ def test_deterministic_under_seed(
 def test_save_load_round_trip(fitted: Recommender, users: np.ndarray, tmp_path: Path) -> None:
     loaded = Recommender.load(fitted.save(tmp_path / fitted.name))
     assert type(loaded) is type(fitted) and loaded.get_params() == fitted.get_params()
+    assert type(type(fitted).load(tmp_path / fitted.name)) is type(fitted)
+    other = get_model_class("ease" if fitted.name == "most_popular" else "most_popular")
+    with pytest.raises(DataError, match=f"holds a saved {fitted.name}, not a {other.__name__}"):
+        other.load(tmp_path / fitted.name)
     assert loaded.recommend(users, k=K).equals(fitted.recommend(users, k=K))
     if fitted.supports(Capability.RATING):
         items = fitted.train_.item_ids[:5]
