@@ -280,6 +280,15 @@ def visitors(url: str, n: int, clicks: int, personas: list[tuple[str, str]],
     return asyncio.run(main())
 
 
+def _shown_position(shown: Any, item: int, ts: Any) -> int | None:
+    """``item``'s position in the last list of ``shown`` (one subject's exposures) logged at
+    or before ``ts``; None when it was not in it."""
+    before = shown.filter(shown["ts"] <= ts)
+    last = before.filter(before["ts"] == before["ts"].max())
+    found = last.filter(last["item_id"] == item)["position"]
+    return int(found[0]) if len(found) else None
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q``-th percentile (0-100) of ``values``, linearly interpolated."""
     ordered = sorted(values)
@@ -289,23 +298,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarise(logs: list[VisitorLog], feedback: Any, labels: list[str]) -> dict[str, Any]:
+def summarise(logs: list[VisitorLog], feedback: Any, exposures: Any,
+              labels: list[str]) -> dict[str, Any]:
     """What the concurrent sessions prove: latency quantiles, and isolation counts checked
-    against the event store's ``feedback`` frame (``[subject_id, arm, position, ...]``):
-    rows stored vs given, sessions whose stored arm or positions differ from what they saw,
-    and sessions whose ratings table shows another session's movie (``labels[i]`` is
-    session ``i``'s)."""
+    against the event store's ``feedback`` and ``exposures`` frames (``EVENT_SCHEMA``): rows
+    stored vs given, sessions whose stored arm differs from the one they saw, sessions whose
+    stored thumbs are not the movies they pressed or not at those movies' positions in the
+    list last shown to them (``feedback_mismatches`` lists each), and sessions whose ratings
+    table shows another session's movie (``labels[i]`` is session ``i``'s)."""
     subjects = [log.subject for log in logs]
     mine = feedback.filter(feedback["subject_id"].is_in(subjects))
     wrong_arm = leaks = 0
-    mismatches = []  # what each session clicked and what was stored, where they differ
+    mismatches = []
     for log, label in zip(logs, labels, strict=True):
-        rows = mine.filter(mine["subject_id"] == log.subject)
+        rows = mine.filter(mine["subject_id"] == log.subject).sort("ts")
         wrong_arm += set(rows["arm"]) != {log.arm}
-        if sorted(rows["position"]) != sorted(log.liked):
+        shown = exposures.filter(exposures["subject_id"] == log.subject)
+        pressed = sorted(int(key.removeprefix("up_")) for key in log.liked_keys)
+        at = [_shown_position(shown, item, ts) for item, ts in rows.select("item_id", "ts").rows()]
+        if sorted(rows["item_id"]) != pressed or at != rows["position"].to_list():
             mismatches.append({"subject": log.subject,
                                "clicked": list(zip(log.liked, log.liked_keys, strict=True)),
-                               "stored": rows.select("position", "item_id").rows()})
+                               "stored": rows.select("position", "item_id").rows(),
+                               "shown_at": at})
         leaks += [other for other in labels if other in log.rated_table] != [label]
     latencies = [s for log in logs for s in log.latencies]
     return {

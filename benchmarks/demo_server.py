@@ -110,9 +110,10 @@ def _concurrency(server: Server, settings: Settings, n: int,
                            "failed": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
             continue
         wall = time.perf_counter() - started
-        feedback = EventStore(settings.events_url).events(f"app-live-{DEMO_DATASET}",
-                                                          "feedback")
-        summary = summarise(logs, feedback, labels)
+        store = EventStore(settings.events_url)
+        feedback, exposures = (store.events(f"app-live-{DEMO_DATASET}", kind)
+                               for kind in ("feedback", "exposures"))
+        summary = summarise(logs, feedback, exposures, labels)
         modes[mode] = {**{k: round(v, 3) if isinstance(v, float) else v
                           for k, v in summary.items()}, "wall_s": round(wall, 1)}
     return modes

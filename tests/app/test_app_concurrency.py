@@ -3,8 +3,9 @@ event.
 
 Every visitor opens the Persona view, reads its A/B arm, picks personas and gives thumbs up
 (M of them), then rates one movie of its own; the event store and each visitor's page are
-checked: N distinct subjects, N × M feedback rows with the arm and positions each visitor saw,
-no visitor's rating in another's table. Two kinds of visitor:
+checked: N distinct subjects, N × M feedback rows with the arm each visitor saw, each the movie
+it pressed at that movie's position in the list last shown to it (its logged exposures), no
+visitor's rating in another's table. Two kinds of visitor:
 
 - Chromium contexts of one browser (``app.journey.visitors``, 2 by default, 4 in the slow
   suite: 20 renderers starve the 2 shared cores);
@@ -16,6 +17,7 @@ no visitor's rating in another's table. Two kinds of visitor:
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,9 +56,10 @@ def _journey_inputs(n: int) -> tuple[list[tuple[str, str]], list[str], list[str]
 
 def _check(logs: list[Any], labels: list[str], n: int) -> dict[str, Any]:
     """The isolation and event-store checks of ``n`` sessions; the summary, printed."""
-    feedback = EventStore(get_settings().events_url).events("app-live-ml-latest-small",
-                                                            "feedback")
-    summary = summarise(logs, feedback, labels)
+    store = EventStore(get_settings().events_url)
+    feedback, exposures = (store.events("app-live-ml-latest-small", kind)
+                           for kind in ("feedback", "exposures"))
+    summary = summarise(logs, feedback, exposures, labels)
     print(summary)
     assert summary["distinct_subjects"] == n
     assert summary["feedback_stored"] == summary["feedback_given"] == n * CLICKS  # none lost
@@ -65,17 +68,29 @@ def _check(logs: list[Any], labels: list[str], n: int) -> dict[str, Any]:
     return summary
 
 
-def test_the_summary_shows_what_a_session_clicked_beside_what_was_stored() -> None:
-    log = VisitorLog(subject="s1", arm="control", rated_table="Heat (1995)", liked=[2, 5],
+def _events(rows: list[tuple[str, int, int, int]]) -> pl.DataFrame:
+    """Event rows ``(subject, item, position, second)`` of one arm, as the store gives them."""
+    return pl.DataFrame(
+        {"subject_id": [r[0] for r in rows], "arm": "control", "item_id": [r[1] for r in rows],
+         "position": [r[2] for r in rows],
+         "ts": [dt.datetime(2026, 12, 2, 12, 0, r[3], tzinfo=dt.UTC) for r in rows]})
+
+
+def test_feedback_must_be_the_movies_pressed_at_their_positions_in_the_list_shown() -> None:
+    log = VisitorLog(subject="s1", arm="control", rated_table="Heat (1995)", liked=[2, 3],
                      liked_keys=["up_10", "up_20"], latencies=[0.2, 0.4])
-    stored = pl.DataFrame({"subject_id": ["s1", "s1", "other"], "arm": ["control"] * 3,
-                           "position": [2, 4, 1], "item_id": [10, 20, 30]})
-    summary = summarise([log], stored, ["Heat (1995)"])
+    shown = _events([("s1", 30, 1, 0), ("s1", 10, 2, 0), ("s1", 20, 3, 0),  # first list
+                     ("s1", 20, 1, 5), ("s1", 10, 2, 5), ("other", 10, 1, 5)])  # second
+    right = _events([("s1", 10, 2, 1), ("s1", 20, 1, 6)])  # a click lands in each list
+    summary = summarise([log], right, shown, ["Heat (1995)"])
     assert summary["feedback_stored"] == summary["feedback_given"] == 2
-    assert summary["sessions_with_wrong_feedback"] == 1
-    assert summary["feedback_mismatches"] == [{
-        "subject": "s1", "clicked": [(2, "up_10"), (5, "up_20")], "stored": [(2, 10), (4, 20)]}]
-    assert summary["sessions_with_wrong_arm"] == summary["sessions_seeing_other_ratings"] == 0
+    assert summary["sessions_with_wrong_feedback"] == summary["sessions_with_wrong_arm"] == 0
+    for wrong, shown_at in (([("s1", 10, 2, 1), ("s1", 20, 3, 6)], [2, 1]),  # a stale position
+                            ([("s1", 10, 2, 1), ("s1", 30, 1, 2)], [2, 1])):  # another movie
+        summary = summarise([log], _events(wrong), shown, ["Heat (1995)"])
+        assert summary["sessions_with_wrong_feedback"] == 1
+        assert summary["feedback_mismatches"][0]["shown_at"] == shown_at
+        assert summary["feedback_mismatches"][0]["clicked"] == [(2, "up_10"), (3, "up_20")]
 
 
 @pytest.mark.parametrize("n", [
