@@ -61,24 +61,25 @@ def count_duplicate_pairs(users: np.ndarray, items: np.ndarray) -> int:
     return int(np.count_nonzero(key[1:] == key[:-1]))
 
 
-def require_columns(ratings: Any, columns: Sequence[str]) -> pl.DataFrame:
-    """``ratings`` once it is a polars DataFrame holding ``columns``, each numeric: an
-    ArgumentError for another kind of frame, a DataError naming the missing or non-numeric
-    columns otherwise."""
-    if not isinstance(ratings, pl.DataFrame):
-        kind = f"{type(ratings).__module__.partition('.')[0]}.{type(ratings).__name__}"
-        raise ArgumentError(f"ratings must be a polars DataFrame, got {kind} "
+def require_columns(frame: Any, columns: Sequence[str], name: str = "ratings",
+                    text: Sequence[str] = ()) -> pl.DataFrame:
+    """``frame`` once it is a polars DataFrame holding ``columns``, each numeric but those in
+    ``text``: an ArgumentError for another kind of frame, a DataError naming the missing or
+    non-numeric columns otherwise (``name``: what the frame is, for the messages)."""
+    if not isinstance(frame, pl.DataFrame):
+        kind = f"{type(frame).__module__.partition('.')[0]}.{type(frame).__name__}"
+        raise ArgumentError(f"{name} must be a polars DataFrame, got {kind} "
                             "(polars.from_pandas converts a pandas one)")
-    missing = [column for column in columns if column not in ratings.columns]
+    missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise DataError(f"ratings frame lacks column(s) {missing}; has {ratings.columns}, "
+        raise DataError(f"{name} frame lacks column(s) {missing}; has {frame.columns}, "
                         f"expected at least {list(columns)}")
-    wrong = {column: str(ratings[column].dtype) for column in columns
-             if not ratings[column].dtype.is_numeric()}
+    wrong = {column: str(frame[column].dtype) for column in columns
+             if column not in text and not frame[column].dtype.is_numeric()}
     if wrong:
-        raise DataError(f"ratings column(s) {wrong} are not numeric: expected numeric ids, "
-                        "ratings and timestamps")
-    return ratings
+        raise DataError(f"{name} column(s) {wrong} are not numeric: expected numeric ids, "
+                        "ratings, ranks and timestamps")
+    return frame
 
 
 def keep_latest_ratings(ratings: pl.DataFrame) -> tuple[pl.DataFrame, int]:

@@ -33,8 +33,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from recsys.arguments import check_cutoff
-from recsys.data.types import Interactions, count_duplicate_pairs
+from recsys.arguments import check_cutoff, check_ids
+from recsys.data.types import Interactions, count_duplicate_pairs, require_columns
 from recsys.errors import ConfigError, DataError
 from recsys.features.base import ItemFeatures, row_sq_norms
 
@@ -62,15 +62,6 @@ _ILD_BATCH_USERS = 2048
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{what} frame lacks column(s) {missing}: expected {list(columns)}, "
-            f"got {frame.columns}"
-        )
-
-
 def _check_recommendations(recs: pl.DataFrame) -> None:
     """Ranks are positive integers, unique per user; an item appears once per user.
 
@@ -103,7 +94,7 @@ def _ids(frame: pl.DataFrame, *extra: str) -> pl.DataFrame:
 
 
 def _top(recs: pl.DataFrame, k: int | None = None) -> pl.DataFrame:
-    _require_columns(recs, ("user_id", "item_id", "rank"), "recommendations")
+    require_columns(recs, ("user_id", "item_id", "rank"), "recommendations")
     _check_recommendations(recs)
     top = _ids(recs, "rank")
     return top if k is None else top.filter(pl.col("rank") <= k)
@@ -140,7 +131,7 @@ def ranking_metrics(
         raise ConfigError(
             f"recall_denominator must be one of {RECALL_DENOMINATORS}, got {recall_denominator!r}"
         )
-    _require_columns(truth, ("user_id", "item_id"), "truth")
+    require_columns(truth, ("user_id", "item_id"), "truth")
     relevant = _ids(truth).unique()
     evaluated = _evaluated_users(relevant, users)
     per_user = (
@@ -163,7 +154,7 @@ def ranking_metrics(
 def _evaluated_users(relevant: pl.DataFrame, users: Any) -> pl.DataFrame:
     if users is None:
         return relevant.select("user_id").unique().sort("user_id")
-    ids = np.unique(np.asarray(users, dtype=np.int64))
+    ids = np.unique(check_ids(users, "users"))
     return pl.DataFrame({"user_id": ids}, schema={"user_id": pl.Int64})
 
 
@@ -210,7 +201,7 @@ def _ranking_columns(
 
 # -- rating accuracy ------------------------------------------------------------------------
 def _checked_predictions(predictions: pl.DataFrame) -> pl.DataFrame:
-    _require_columns(predictions, ("user_id", "item_id", "rating", "prediction"), "predictions")
+    require_columns(predictions, ("user_id", "item_id", "rating", "prediction"), "predictions")
     finite = predictions.select(
         pl.col("rating", "prediction").cast(pl.Float64).is_finite().all()
     ).row(0)
@@ -298,8 +289,8 @@ def item_popularity(train: Interactions) -> pl.DataFrame:
 
 def catalog_coverage(recs: pl.DataFrame, n_items: int) -> float:
     """Share of the ``n_items`` catalogue items that appear in at least one list."""
-    if n_items < 1:
-        raise ConfigError(f"n_items must be positive, got {n_items}")
+    if not isinstance(n_items, int | np.integer) or isinstance(n_items, bool) or n_items < 1:
+        raise ConfigError(f"n_items must be a positive int, got {n_items!r}")
     return _top(recs)["item_id"].n_unique() / n_items
 
 
@@ -311,7 +302,7 @@ def _per_user_mean(values: pl.DataFrame, column: str) -> float:
 
 
 def _with_popularity(recs: pl.DataFrame, item_popularity: pl.DataFrame) -> pl.DataFrame:
-    _require_columns(item_popularity, ("item_id", "count", "share"), "item_popularity")
+    require_columns(item_popularity, ("item_id", "count", "share"), "item_popularity")
     popularity = item_popularity.select(
         pl.col("item_id").cast(pl.Int64), pl.col("count").cast(pl.Float64),
         pl.col("share").cast(pl.Float64),

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from recsys.data.types import Interactions
+from recsys.data.types import Interactions, require_columns
 from recsys.errors import ConfigError, DataError
-from recsys.evaluation.metrics import _require_columns, _top, metric_columns
+from recsys.evaluation.metrics import _top, metric_columns
 
 __all__ = [
     "USER_SEGMENTS",
@@ -75,7 +75,7 @@ def metrics_by_segment(
     String columns of ``per_user`` (e.g. ``model``) become extra group keys. Users missing
     from ``segments`` fall into segment ``"unknown"``.
     """
-    _require_columns(segments, ("user_id", segment_col), "segments")
+    require_columns(segments, ("user_id", segment_col), "segments", text=(segment_col,))
     metrics = metric_columns(per_user)
     if not metrics:
         raise DataError(f"No metric column in the per-user frame {per_user.columns}")
@@ -99,7 +99,7 @@ def metrics_by_segment(
 
 def tail_share(recs: pl.DataFrame, item_segments: pl.DataFrame) -> float:
     """Average share of long-tail items per list (APLT); items not segmented count as tail."""
-    _require_columns(item_segments, ("item_id", "segment"), "item_segments")
+    require_columns(item_segments, ("item_id", "segment"), "item_segments", text=("segment",))
     flags = _top(recs).join(
         item_segments.select(pl.col("item_id").cast(pl.Int64), "segment"), on="item_id",
         how="left",

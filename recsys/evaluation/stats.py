@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys.errors import ConfigError, DataError
+from recsys.data.types import require_columns
+from recsys.errors import ArgumentError, ConfigError, DataError
 
 __all__ = ["bootstrap_ci", "compare_models", "holm", "significance_matrix"]
 
@@ -48,7 +49,10 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
 
     Sorted ascending, ``p_adj(i) = max_{j<=i} min(1, (m - j + 1) p(j))`` for ranks ``j`` from 1.
     """
-    p = np.asarray(pvalues, dtype=np.float64)
+    p = _floats(pvalues, "pvalues")
+    outside = p[(p < 0) | (p > 1)]
+    if len(outside):
+        raise ArgumentError(f"pvalues must lie in [0, 1] (or be NaN), got {outside[:5].tolist()}")
     adjusted = np.full_like(p, np.nan)
     valid = np.flatnonzero(~np.isnan(p))
     order = valid[np.argsort(p[valid], kind="stable")]
@@ -58,6 +62,19 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     return adjusted
 
 
+def _floats(values: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
+    """``values`` as a flat float64 array; ArgumentError naming ``name`` when they are not
+    numbers."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ArgumentError(f"{name} must be numbers, got {values!r:.80}") from error
+    if array.ndim != 1:
+        raise ArgumentError(f"{name} must be a flat sequence of numbers, got shape "
+                            f"{array.shape}")
+    return array
+
+
 def bootstrap_ci(
     values: Sequence[float] | np.ndarray, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
 ) -> tuple[float, float]:
@@ -65,7 +82,7 @@ def bootstrap_ci(
 
     Resamples are drawn in chunks so that memory stays bounded for 100k+ users.
     """
-    x = np.asarray(values, dtype=np.float64)
+    x = _floats(values, "values")
     _check_alpha(alpha)
     if n_boot < 1:
         raise ConfigError(f"n_boot must be positive, got {n_boot}")
@@ -126,9 +143,7 @@ def compare_models(
     has level ``1 - alpha``.
     """
     _check_alpha(alpha)
-    missing = [c for c in (metric, model_col, user_col) if c not in per_user.columns]
-    if missing:
-        raise DataError(f"per-user frame lacks column(s) {missing}; it has {per_user.columns}")
+    require_columns(per_user, (metric, model_col, user_col), "per-user", text=(model_col,))
     long = per_user.select(
         pl.col(model_col).cast(pl.String), pl.col(user_col), pl.col(metric).cast(pl.Float64)
     ).drop_nulls()

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from sklearn.metrics import ndcg_score
 
-from recsys.errors import ConfigError, DataError
-from recsys.evaluation.metrics import aggregate, ranking_metrics
+from recsys.errors import ArgumentError, ConfigError, DataError
+from recsys.evaluation.metrics import aggregate, catalog_coverage, ranking_metrics
 
 L3 = 1 / math.log2(3)  # discount of rank 2 = 0.63093
 L4 = 1 / math.log2(4)  # discount of rank 3 = 0.5
@@ -226,3 +226,21 @@ def test_malformed_recommendations_are_refused(recs_rows: dict, expected: str) -
 def test_the_cut_off_must_be_an_integer(recs: pl.DataFrame, truth: pl.DataFrame, k) -> None:
     with pytest.raises(ConfigError, match="k must be a positive integer"):
         ranking_metrics(recs, truth, k=k)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda r, t: ranking_metrics(r.to_pandas(), t, k=2), ArgumentError,
+     r"recommendations must be a polars DataFrame, got pandas\.DataFrame"),
+    (lambda r, t: ranking_metrics(r, t.to_pandas(), k=2), ArgumentError,
+     r"truth must be a polars DataFrame"),
+    (lambda r, t: ranking_metrics(r, t.with_columns(pl.col("item_id").cast(pl.Utf8)), k=2),
+     DataError, r"truth column\(s\) \{'item_id': 'String'\} are not numeric"),
+    (lambda r, t: ranking_metrics(r, t, k=2, users=["a"]), ArgumentError,
+     "users must be integer ids"),
+    (lambda r, t: catalog_coverage(r, "5"), ConfigError, "n_items must be a positive int, got '5'"),
+])
+def test_careless_inputs_are_refused_instead_of_scored(call, error: type, message: str) -> None:
+    recs = pl.DataFrame({"user_id": [1, 1], "item_id": [10, 11], "rank": [1, 2]})
+    truth = pl.DataFrame({"user_id": [1], "item_id": [10]})
+    with pytest.raises(error, match=message):  # text ids used to score 0 hits silently
+        call(recs, truth)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from scipy import stats as scipy_stats
 
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError
 from recsys.evaluation import stats
 from recsys.evaluation.stats import bootstrap_ci, compare_models, holm, significance_matrix
 
@@ -145,3 +145,17 @@ def test_same_seed_same_ci_whatever_the_row_order() -> None:
         for s in range(5)
     }
     assert len(results) == 1
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: holm([0.01, 2.0]), r"pvalues must lie in \[0, 1\] \(or be NaN\), got \[2\.0\]"),
+    (lambda: holm([-0.1]), r"got \[-0\.1\]"),
+    (lambda: holm(["x"]), "pvalues must be numbers"),
+    (lambda: bootstrap_ci(["a", "b"]), "values must be numbers"),
+    (lambda: bootstrap_ci([[1.0, 2.0]]), "values must be a flat sequence of numbers"),
+    (lambda: compare_models(pl.DataFrame({"model": ["a"], "user_id": [1], "m": [0.5]})
+                            .to_pandas(), "m"), "per-user must be a polars DataFrame"),
+])
+def test_p_values_and_scores_that_are_not_numbers_are_refused(call, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):  # p = 2 used to come back as 1.0
+        call()
