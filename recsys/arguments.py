@@ -13,7 +13,9 @@ expected, instead of a NumPy traceback or a silently wrong answer. The rules:
   repeated id in one request is answered once, in the order of first appearance;
 * paired arguments (``predict(user_ids, item_ids)``) have equal lengths;
 * a history is a polars frame ``[item_id, rating]`` of integer ids and finite ratings
-  within the rating scale; a movie rated twice in it keeps its last rating.
+  within the rating scale; a movie rated twice in it keeps its last rating;
+* a block of histories (``recommend_for_rows``) is a SciPy sparse matrix or a 2-D NumPy
+  array of the expected shape whose values are finite and not negative.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from recsys.errors import ArgumentError
 
@@ -34,6 +37,7 @@ __all__ = [
     "check_id",
     "check_ids",
     "check_pairs",
+    "check_rows",
     "check_text",
     "unique_in_order",
 ]
@@ -136,6 +140,25 @@ def check_pairs(first: Any, second: Any, names: tuple[str, str]) -> tuple[np.nda
             f"got {len(a)} and {len(b)}"
         )
     return a, b
+
+
+def check_rows(rows: Any, shape: tuple[int, int], name: str = "rows") -> sp.csr_matrix:
+    """A block of histories as a CSR matrix: sparse or a 2-D array, ``shape`` (users × the
+    model's items), finite values that are not negative."""
+    if not (sp.issparse(rows) or isinstance(rows, np.ndarray)):
+        raise ArgumentError(f"{name} must be a SciPy sparse matrix or a 2-D NumPy array, got "
+                            f"{type(rows).__name__}")
+    if rows.shape != shape:
+        raise ArgumentError(f"{name} must be {shape[0]} users × {shape[1]} items (the "
+                            f"model's), got {rows.shape}")
+    if not np.issubdtype(rows.dtype, np.number) or np.issubdtype(rows.dtype, np.complexfloating):
+        raise ArgumentError(f"{name} must hold real numbers, got {rows.dtype}")
+    block = sp.csr_matrix(rows, dtype=np.float32)
+    bad = block.data[~np.isfinite(block.data) | (block.data < 0)]
+    if len(bad):
+        raise ArgumentError(f"{name} must hold finite ratings that are not negative, got "
+                            f"{bad[:_SHOWN].tolist()}")
+    return block
 
 
 def check_history(history: Any, scale: tuple[float, float]) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from recsys.arguments import (
     check_id,
     check_ids,
     check_pairs,
+    check_rows,
     unique_in_order,
 )
 from recsys.config import check_params
@@ -237,19 +238,17 @@ class Recommender:
         items, as in training) is the history of ``user_ids[i]``; its movies are excluded.
 
         The batched form of :meth:`recommend_for_history` that strong-generalisation
-        evaluation scores with; the ids only label the output rows.
+        evaluation scores with; the ids only label the output rows. ``rows`` may be any SciPy
+        sparse matrix or a 2-D NumPy array of finite, non-negative values (ArgumentError
+        otherwise, as for a wrong shape).
         """
         self._check_fitted()
         if not self.supports(Capability.FOLD_IN):
             raise UnsupportedError(f"{self.name} cannot fold in a new user; retrain it instead")
         user_ids, k = check_ids(user_ids, "user_ids"), check_cutoff(k)
-        if rows.shape != (len(user_ids), self.train_.shape[1]):
-            raise ArgumentError(
-                f"rows must be {len(user_ids)} users × {self.train_.shape[1]} items (the "
-                f"model's), got {rows.shape}"
-            )
+        rows = check_rows(rows, (len(user_ids), self.train_.shape[1]))
         folded = np.full(len(user_ids), FOLD_IN_USER)
-        return self._rank(user_ids, folded, sp.csr_matrix(rows), k, True)
+        return self._rank(user_ids, folded, rows, k, True)
 
     def history_row(self, history: pl.DataFrame) -> sp.csr_matrix:
         """A one-row CSR over the model's items from ``[item_id, rating]`` (unknown dropped).
