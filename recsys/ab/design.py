@@ -6,12 +6,15 @@ variance under H0 and the unpooled one under H1 (Fleiss; what most online calcul
     n = (z_{1-a/2} sqrt(2 p̄ q̄) + z_{1-b} sqrt(p1 q1 + p2 q2))² / (p2 - p1)²,  p̄ = (p1 + p2) / 2
 
 Means use the normal approximation n = 2 (z_{1-a/2} + z_{1-b})² σ² / δ².
-The MDE is absolute (0.02 = two percentage points) unless ``relative=True``.
+The MDE is absolute (0.02 = two percentage points) unless ``relative=True``. Every input is
+a finite real number (a ConfigError names the one that is not: a string, a bool, NaN or an
+infinity would otherwise give a raw error or a plan of 0 users).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from scipy import optimize, stats
@@ -57,17 +60,25 @@ class SamplePlan:
         )
 
 
+def _real(name: str, value: object) -> float:
+    """``value`` as a float: a finite real number (not a bool), else a ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
+            value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def _z(alpha: float, power: float) -> tuple[float, float]:
     for name, value in (("alpha", alpha), ("power", power)):
-        if not 0 < value < 1:
+        if not 0 < _real(name, value) < 1:
             raise ConfigError(f"{name} must be in (0, 1), got {value}")
     return float(stats.norm.ppf(1 - alpha / 2)), float(stats.norm.ppf(power))
 
 
 def _treatment_rate(baseline: float, mde: float, relative: bool) -> float:
-    if not 0 < baseline < 1:
+    if not 0 < _real("baseline", baseline) < 1:
         raise ConfigError(f"baseline rate must be in (0, 1), got {baseline}")
-    if mde == 0:
+    if _real("mde", mde) == 0:
         raise ConfigError("mde must be non-zero")
     p2 = baseline * (1 + mde) if relative else baseline + mde
     if not 0 < p2 < 1:
@@ -93,6 +104,7 @@ def power_proportions(
 ) -> float:
     """Power of the two-proportion z-test with ``n_per_arm`` users (inverse of the above)."""
     z_a, _ = _z(alpha, 0.5)
+    _check_positive(n_per_arm=n_per_arm)
     p1, p2 = baseline, _treatment_rate(baseline, mde, relative)
     p_bar = (p1 + p2) / 2
     spread = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
@@ -120,7 +132,7 @@ def sample_size_means(
 ) -> int:
     """Users per arm to detect a difference ``mde`` in means with per-user std ``sd``."""
     z_a, z_b = _z(alpha, power)
-    _check_positive(sd=sd, mde=abs(mde))
+    _check_positive(sd=sd, mde=abs(_real("mde", mde)))
     return math.ceil(2 * (z_a + z_b) ** 2 * sd**2 / mde**2)
 
 
@@ -128,7 +140,7 @@ def power_means(sd: float, mde: float, n_per_arm: float, alpha: float = 0.05) ->
     """Power of the (normal-approximation) two-sample test for a difference ``mde``."""
     z_a, _ = _z(alpha, 0.5)
     _check_positive(sd=sd, n_per_arm=n_per_arm)
-    return float(stats.norm.cdf(abs(mde) / (sd * math.sqrt(2 / n_per_arm)) - z_a))
+    return float(stats.norm.cdf(abs(_real("mde", mde)) / (sd * math.sqrt(2 / n_per_arm)) - z_a))
 
 
 def mde_means(sd: float, n_per_arm: float, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -148,9 +160,9 @@ def sample_size_sign_test(
     m = (z_{1-a/2} * 0.5 + z_{1-b} sqrt(q (1 - q)))² / (q - 0.5)².
     """
     z_a, z_b = _z(alpha, power)
-    if not 0 < win_share < 1 or win_share == 0.5:
+    if not 0 < _real("win_share", win_share) < 1 or win_share == 0.5:
         raise ConfigError(f"win_share must be in (0, 1) and not 0.5, got {win_share}")
-    if not 0 < decided_share <= 1:
+    if not 0 < _real("decided_share", decided_share) <= 1:
         raise ConfigError(f"decided_share must be in (0, 1], got {decided_share}")
     root = z_a * 0.5 + z_b * math.sqrt(win_share * (1 - win_share))
     return math.ceil(root**2 / (win_share - 0.5) ** 2 / decided_share)
@@ -167,5 +179,5 @@ def plan_proportions(
 
 def _check_positive(**values: float) -> None:
     for name, value in values.items():
-        if not value > 0:
+        if not _real(name, value) > 0:
             raise ConfigError(f"{name} must be > 0, got {value}")

@@ -34,6 +34,9 @@ def test_plan_prints_the_sample_size(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["ab", "plan", "--sd", "1", "--mde", "0.2"]) == 0
     assert "393 users per arm" in capsys.readouterr().out
     assert main(["ab", "plan", "--mde", "0.2"]) == 2
+    for mde, sd in (("inf", "1"), ("0.2", "inf")):  # 0 users per arm; an OverflowError
+        assert main(["ab", "plan", "--sd", sd, "--mde", mde]) == 2
+        assert "must be a finite number, got inf" in capsys.readouterr().err
 
 
 def test_replay_writes_report_and_results(

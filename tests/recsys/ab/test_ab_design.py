@@ -69,3 +69,21 @@ def test_plan_summary() -> None:
 def test_bad_inputs_fail_loudly(call) -> None:
     with pytest.raises(ConfigError):
         call()
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: sample_size_means(sd=1.0, mde=float("inf")), "mde must be a finite number, got inf"),
+    (lambda: sample_size_means(sd=float("inf"), mde=0.1), "sd must be a finite number"),
+    (lambda: sample_size_means(sd="1", mde=0.1), "sd must be a finite number, got '1'"),
+    (lambda: sample_size_means(sd=1.0, mde=True), "mde must be a finite number, got True"),
+    (lambda: sample_size_proportions(0.1, 0.02, alpha="0.05"), "alpha must be a finite number"),
+    (lambda: plan_proportions(None, 0.02), "baseline must be a finite number, got None"),
+    (lambda: power_proportions(0.1, 0.02, -5), "n_per_arm must be > 0, got -5"),
+    (lambda: power_means(1.0, "x", 100), "mde must be a finite number, got 'x'"),
+    (lambda: mde_means(1.0, float("inf")), "n_per_arm must be a finite number, got inf"),
+    (lambda: sample_size_sign_test(float("nan")), "win_share must be a finite number, got nan"),
+])
+def test_inputs_that_are_not_finite_numbers_are_named(call, message: str) -> None:
+    # an infinite effect used to plan 0 users per arm; an infinite sd an OverflowError
+    with pytest.raises(ConfigError, match=message):
+        call()
