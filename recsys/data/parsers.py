@@ -294,7 +294,9 @@ def _parse_error(path: Path, columns: tuple[Column, ...], error: Exception) -> s
         return f"{path}: {expected}, found fewer"
     if "more fields" in str(error) or "n_extra" in str(error):
         return f"{path}: {expected}, found more on at least one line"
-    return f"Cannot parse {path} ({expected}): {_error_summary(error)}"
+    ending = (" (a field ends with a carriage return: the line endings are doubled, CR CR "
+              "LF, or mixed)") if "\r" in str(error) else ""
+    return f"Cannot parse {path} ({expected}): {_error_summary(error)}{ending}"
 
 
 def _drop_blank_lines(path: Path, frame: pl.DataFrame) -> pl.DataFrame:

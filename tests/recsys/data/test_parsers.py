@@ -10,6 +10,7 @@ from fixtures import GENOME_TAGS, LINKS, MOVIES, RATINGS, TAGS, USERS, write_rel
 
 from recsys.data.parsers import SCHEMAS, parse_release, split_title
 from recsys.data.releases import RELEASES, get_release
+from recsys.errors import DataError
 
 ALL = list(RELEASES)
 
@@ -106,3 +107,32 @@ def test_dat_trailing_separator(tmp_path: Path) -> None:
 def test_split_title(raw: str, title: str, year: int | None) -> None:
     frame = pl.DataFrame({"title": [raw]}).select(*split_title(pl.col("title")))
     assert frame.row(0) == (title, year)
+
+
+def _windows_endings(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_windows_line_endings_read_as_the_original(name: str, tmp_path: Path) -> None:
+    # the official ml-latest-small files end their lines with CR LF; the other releases LF
+    expected = parse_release(get_release(name), write_release(name, tmp_path / "unix"))
+    folder = write_release(name, tmp_path / "windows")
+    _windows_endings(folder)
+    got = parse_release(get_release(name), folder)
+    assert got.keys() == expected.keys()
+    for table, frame in expected.items():
+        assert got[table].equals(frame), table
+
+
+
+def test_doubled_carriage_returns_are_named(tmp_path: Path) -> None:
+    # CR LF turned into CR CR LF (a Windows file converted once more) leaves a CR in the
+    # last field, which no parser can read as a number
+    folder = write_release("ml-latest-small", tmp_path)
+    _windows_endings(folder)
+    _windows_endings(folder)
+    with pytest.raises(DataError, match="line endings are doubled, CR CR LF"):
+        parse_release(get_release("ml-latest-small"), folder)
