@@ -29,8 +29,11 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
 
+from recsys.arguments import check_cutoff
 from recsys.config import build
+from recsys.data.types import require_columns
 from recsys.errors import ConfigError, DataError
+from recsys.evaluation.metrics import catalog_coverage
 
 __all__ = [
     "DriftCheck",
@@ -43,7 +46,6 @@ __all__ = [
     "activity_histogram",
     "new_share",
     "recommendation_popularity",
-    "catalog_coverage",
     "topn_churn",
     "output_checks",
     "drift_report",
@@ -137,18 +139,25 @@ class DriftReport:
 
 
 def _shares(counts: ArrayLike, what: str) -> np.ndarray:
-    values = np.asarray(counts, dtype=np.float64)
-    if values.ndim != 1 or values.size == 0 or (values < 0).any() or values.sum() <= 0:
-        raise DataError(f"{what} histogram must be a non-empty 1-d array of counts >= 0 with a "
-                        f"positive total, got {values!r}")
+    try:
+        values = np.asarray(counts, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{what} histogram must hold numbers, got {counts!r}") from error
+    if (values.ndim != 1 or values.size == 0 or not np.isfinite(values).all()
+            or (values < 0).any() or values.sum() <= 0):
+        raise DataError(f"{what} histogram must be a non-empty 1-d array of finite counts >= 0 "
+                        f"with a positive total, got {values!r}")
     return values / values.sum()
 
 
 def psi(reference: ArrayLike, current: ArrayLike, epsilon: float = PSI_EPSILON) -> float:
     """Population stability index ``sum((q - p) * ln(q / p))`` of two histograms.
 
-    Inputs are counts (or shares) over the same bins; shares below ``epsilon`` are floored.
+    Inputs are counts (or shares) over the same bins; shares below ``epsilon`` (in (0, 1))
+    are floored.
     """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, float | int) or not 0 < epsilon < 1:
+        raise ConfigError(f"epsilon must be a share in (0, 1), got {epsilon!r}")
     p = np.maximum(_shares(reference, "reference"), epsilon)
     q = np.maximum(_shares(current, "current"), epsilon)
     if p.shape != q.shape:
@@ -172,22 +181,23 @@ def jensen_shannon(reference: ArrayLike, current: ArrayLike) -> float:
 
 
 def _require_rows(frame: pl.DataFrame, what: str, columns: tuple[str, ...]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"{what} frame lacks column(s) {missing}; has {frame.columns}")
+    require_columns(frame, columns, what)
     if frame.height == 0:
         raise DataError(f"{what} frame is empty: drift needs at least one row")
 
 
 def rating_histogram(ratings: pl.Series) -> np.ndarray:
     """Counts of ratings per half-star value 0.5 … 5.0 (integer scales fill every other bin)."""
-    index = np.rint(ratings.to_numpy().astype(np.float64) * 2).astype(np.int64) - 1
+    if not isinstance(ratings, pl.Series) or not ratings.dtype.is_numeric():
+        kind = ratings.dtype if isinstance(ratings, pl.Series) else type(ratings).__name__
+        raise DataError(f"ratings must be a numeric polars Series, got {kind}")
+    values = ratings.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    index = np.rint(np.nan_to_num(values, nan=-1.0, posinf=-1.0, neginf=-1.0) * 2) - 1
     bad = (index < 0) | (index >= N_RATING_BINS)
     if bad.any():
-        raise DataError(
-            f"{int(bad.sum())} rating(s) outside 0.5-5.0, e.g. {ratings.to_numpy()[bad][:3]}"
-        )
-    return np.bincount(index, minlength=N_RATING_BINS)
+        raise DataError(f"{int(bad.sum())} rating(s) missing or outside 0.5-5.0, e.g. "
+                        f"{values[bad][:3]}")
+    return np.bincount(index.astype(np.int64), minlength=N_RATING_BINS)
 
 
 def popularity_decile_histograms(
@@ -235,6 +245,8 @@ def new_share(reference: pl.Series, current: pl.Series) -> float:
 
 def recommendation_popularity(recommendations: pl.DataFrame, ratings: pl.DataFrame) -> float:
     """Mean popularity of recommended items: share of users in ``ratings`` who rated each."""
+    _require_rows(recommendations, "recommendations", ("item_id",))
+    _require_rows(ratings, "ratings", ("user_id", "item_id"))
     n_users = ratings["user_id"].n_unique()
     popularity = ratings.group_by("item_id").agg(
         (pl.col("user_id").n_unique() / n_users).alias("popularity")
@@ -243,16 +255,12 @@ def recommendation_popularity(recommendations: pl.DataFrame, ratings: pl.DataFra
     return float(joined["popularity"].fill_null(0.0).mean())
 
 
-def catalog_coverage(recommendations: pl.DataFrame, catalog_size: int) -> float:
-    """Share of the catalogue that appears in at least one recommendation list."""
-    if catalog_size <= 0:
-        raise DataError(f"catalog_size must be positive, got {catalog_size}")
-    return recommendations["item_id"].n_unique() / catalog_size
-
-
 def topn_churn(previous: pl.DataFrame, current: pl.DataFrame, k: int = 10) -> float:
     """``1 - mean Jaccard@k`` of two versions' top-k lists over the users both served."""
-    keep = pl.col("rank") <= k
+    for frame, what in ((previous, "previous recommendations"),
+                        (current, "current recommendations")):
+        require_columns(frame, ("user_id", "item_id", "rank"), what)
+    keep = pl.col("rank") <= check_cutoff(k)
     a = previous.filter(keep).select("user_id", "item_id").unique()
     b = current.filter(keep).select("user_id", "item_id").unique()
     sizes = (

@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Dataset
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError
+from recsys.evaluation.metrics import catalog_coverage
 from recsys.monitoring.drift import (
     DriftCheck,
     DriftThresholds,
     activity_histogram,
-    catalog_coverage,
     drift_report,
     jensen_shannon,
     new_share,
@@ -63,6 +63,29 @@ def test_histograms_reject_bad_input() -> None:
         psi([1, 1], [1, 1, 1])
     with pytest.raises(DataError, match="outside 0.5-5.0"):
         rating_histogram(pl.Series([3.0, 6.0]))
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    # NaN counts used to give a PSI of nan and a Jensen-Shannon divergence of 0.0
+    (lambda: psi([0.5, float("nan")], [0.5, 0.5]), DataError, "finite counts"),
+    (lambda: jensen_shannon([0.5, float("nan")], [0.5, 0.5]), DataError, "finite counts"),
+    (lambda: psi(["a"], ["b"]), DataError, "must hold numbers"),
+    (lambda: psi([1, 2], [2, 1], epsilon=-1), ConfigError, "epsilon must be a share"),
+    (lambda: rating_histogram([4.0, 3.0]), DataError, "numeric polars Series, got list"),
+    (lambda: rating_histogram(pl.Series(["4"])), DataError, "numeric polars Series"),
+    (lambda: rating_histogram(pl.Series([4.0, None])), DataError, "missing or outside"),
+    (lambda: topn_churn(recs([(1, 1, 1)]), recs([(1, 1, 1)]), k=0), ArgumentError,
+     "k must be a positive integer"),
+    (lambda: topn_churn(recs([(1, 1, 1)]).to_pandas(), recs([(1, 1, 1)])), ArgumentError,
+     "previous recommendations must be a polars DataFrame"),
+    (lambda: recommendation_popularity(recs([(1, 1, 1)]), ratings([(1, 1, 4.0)]).head(0)),
+     DataError, "ratings frame is empty"),
+    (lambda: drift_report(ratings([(1, 1, 4.0)]).to_pandas(), ratings([(1, 1, 4.0)])),
+     ArgumentError, "reference must be a polars DataFrame"),
+])
+def test_careless_inputs_are_named_instead_of_scored(call, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_rating_histogram_uses_half_star_bins() -> None:
