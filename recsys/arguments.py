@@ -15,7 +15,10 @@ expected, instead of a NumPy traceback or a silently wrong answer. The rules:
 * a history is a polars frame ``[item_id, rating]`` of integer ids and finite ratings
   within the rating scale; a movie rated twice in it keeps its last rating;
 * a block of histories (``recommend_for_rows``) is a SciPy sparse matrix or a 2-D NumPy
-  array of the expected shape whose values are finite and not negative.
+  array of the expected shape whose values are finite and not negative;
+* a number (an A/B test's alpha, a sample size's inputs) is a finite real, not a bool; a
+  count is an integer >= 0; a sequence of numbers (per-user values, per-look statistics) is
+  an array of finite reals, not text.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ __all__ = [
     "check_flag",
     "check_history",
     "check_id",
+    "check_count",
     "check_ids",
+    "check_number",
+    "check_numbers",
     "check_pairs",
     "check_rows",
     "check_text",
@@ -58,6 +64,53 @@ def check_cutoff(value: Any, name: str = "k", maximum: int | None = None) -> int
     if maximum is not None and value > maximum:
         raise ArgumentError(f"{name} must be between 1 and {maximum}, got {value}")
     return int(value)
+
+
+def check_number(value: Any, name: str, low: float | None = None,
+                 high: float | None = None) -> float:
+    """``value`` as a float when it is a finite real number (not a bool) strictly between
+    ``low`` and ``high`` where given, else ArgumentError naming ``name``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not (
+            np.isfinite(value)):
+        raise ArgumentError(f"{name} must be a finite number, got {value!r}")
+    if (low is not None and not value > low) or (high is not None and not value < high):
+        bounds = f"({'-inf' if low is None else f'{low:g}'}, " \
+                 f"{'inf' if high is None else f'{high:g}'})"
+        raise ArgumentError(f"{name} must be in {bounds}, got {value!r}")
+    return float(value)
+
+
+def check_count(value: Any, name: str) -> int:
+    """``value`` as an int when it is an integer >= 0 (int or NumPy integer, not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or (
+            value < 0):
+        raise ArgumentError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def check_numbers(values: Any, name: str, ndim: int | None = 1) -> np.ndarray:
+    """``values`` as a float64 array of finite reals (``ndim`` dimensions when given; a
+    polars Series is read as its values), else ArgumentError naming ``name``."""
+    if isinstance(values, pl.Series):
+        values = values.to_numpy()
+    if values is None or isinstance(values, str | bytes):
+        raise ArgumentError(f"{name} must be numbers, got {values!r}")
+    try:
+        array = np.asarray(values)
+        kind_ok = array.dtype.kind in "iuf"
+        array = array.astype(np.float64) if kind_ok else array
+    except (TypeError, ValueError) as error:  # ragged lists
+        raise ArgumentError(f"{name} must be an array of numbers, got {values!r}") from error
+    if not kind_ok:
+        kind = {"U": "text", "S": "bytes", "O": "objects", "b": "booleans"}.get(
+            array.dtype.kind, str(array.dtype))
+        raise ArgumentError(f"{name} must be numbers, got {kind}")
+    if ndim is not None and array.ndim != ndim:
+        raise ArgumentError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    bad = array[~np.isfinite(array)]
+    if bad.size:
+        raise ArgumentError(f"{name} must be finite, got {bad.ravel()[:_SHOWN].tolist()}")
+    return array
 
 
 def check_text(value: Any, name: str, max_chars: int) -> str:

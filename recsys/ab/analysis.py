@@ -18,7 +18,8 @@ from scipy import stats
 
 from recsys.ab.design import sample_size_means, sample_size_proportions
 from recsys.ab.experiment import Experiment, Guardrail
-from recsys.errors import ConfigError, DataError
+from recsys.arguments import check_count, check_number, check_numbers
+from recsys.errors import ArgumentError, ConfigError, DataError
 
 __all__ = [
     "MetricResult",
@@ -166,7 +167,15 @@ def compare_proportions(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> MetricResult:
-    """Rates ``x/n`` of two arms: Wald CI of the difference, delta-method CI of the lift."""
+    """Rates ``x/n`` of two arms: Wald CI of the difference, delta-method CI of the lift.
+
+    ``x`` and ``n`` are counts with ``0 <= x <= n``; ``alpha`` is in (0, 1) and ``n_boot`` a
+    count (0: no bootstrap). Anything else is an ArgumentError naming it.
+    """
+    for name, (x, n) in {"x_a": (x_a, n_a), "x_b": (x_b, n_b)}.items():
+        if check_count(x, name) > check_count(n, f"n_{name[-1]}"):
+            raise ArgumentError(f"{name} = {x} successes exceed the {n} users of the arm")
+    _check_test_settings(alpha, n_boot, seed)
     _check_sizes(n_a, n_b, metric)
     p_a, p_b = x_a / n_a, x_b / n_b
     var_a, var_b = p_a * (1 - p_a) / n_a, p_b * (1 - p_b) / n_b
@@ -189,8 +198,13 @@ def compare_means(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> MetricResult:
-    """Per-user values of two arms: Welch t-test and CI, delta-method lift, bootstrap check."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    """Per-user values of two arms: Welch t-test and CI, delta-method lift, bootstrap check.
+
+    ``a`` and ``b`` are 1-D sequences of finite numbers; ``alpha`` and ``n_boot`` as in
+    :func:`compare_proportions`.
+    """
+    a, b = check_numbers(a, "a"), check_numbers(b, "b")
+    _check_test_settings(alpha, n_boot, seed)
     _check_sizes(len(a), len(b), metric, minimum=2)
     var_a, var_b = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     _, df, p_value = welch_test(a.mean(), a.var(ddof=1), len(a), b.mean(), b.var(ddof=1), len(b))
@@ -262,6 +276,12 @@ def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _check_test_settings(alpha: float, n_boot: int, seed: int) -> None:
+    check_number(alpha, "alpha", 0.0, 1.0)
+    check_count(n_boot, "n_boot")
+    check_count(seed, "seed")
+
+
 def _check_sizes(n_a: int, n_b: int, metric: str, minimum: int = 1) -> None:
     if min(n_a, n_b) < minimum:
         raise DataError(
@@ -280,8 +300,10 @@ def srm_test(
     if strangers:
         raise DataError(f"sample-ratio test: users in arm(s) {strangers} that the experiment "
                         f"does not define (arms: {arms}); assignment is broken")
-    counts = np.array([observed.get(arm, 0) for arm in arms], dtype=np.float64)
-    shares = np.array([expected_shares[arm] for arm in arms], dtype=np.float64)
+    counts = np.array([check_count(observed.get(arm, 0), f"observed[{arm!r}]") for arm in arms],
+                      dtype=np.float64)
+    shares = np.array([check_number(expected_shares[arm], f"expected_shares[{arm!r}]", 0.0)
+                       for arm in arms], dtype=np.float64)
     if counts.sum() == 0:
         raise DataError("sample-ratio test: no users in any arm")
     chi2, p_value = stats.chisquare(counts, shares / shares.sum() * counts.sum())

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import polars as pl
 
-from recsys.errors import ConfigError
+from recsys.arguments import check_numbers
+from recsys.errors import ArgumentError, ConfigError
 
 __all__ = ["N_BUCKETS", "bucket_of", "buckets", "arm_boundaries", "assign", "assign_frame"]
 
@@ -28,6 +29,8 @@ def bucket_of(experiment_id: str, salt: str, user_id: object) -> int:
 
 def buckets(experiment_id: str, salt: str, user_ids: Iterable[object]) -> np.ndarray:
     """Buckets of many users (one hash per user; ids may be ints or strings)."""
+    if isinstance(user_ids, str | bytes) or not isinstance(user_ids, Iterable):
+        raise ArgumentError(f"user_ids must be a list or array of ids, got {user_ids!r}")
     return np.fromiter(
         (bucket_of(experiment_id, salt, u) for u in user_ids), dtype=np.int64
     )
@@ -35,7 +38,7 @@ def buckets(experiment_id: str, salt: str, user_ids: Iterable[object]) -> np.nda
 
 def arm_boundaries(traffic: Sequence[float]) -> np.ndarray:
     """Cumulative bucket boundaries of a traffic split (fractions summing to 1)."""
-    shares = np.asarray(traffic, dtype=np.float64)
+    shares = check_numbers(traffic, "traffic", None)
     if shares.ndim != 1 or len(shares) < 2 or (shares <= 0).any():
         raise ConfigError(f"traffic must list at least two positive shares, got {list(traffic)}")
     if not np.isclose(shares.sum(), 1.0, atol=1e-9):

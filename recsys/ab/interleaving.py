@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys.errors import ConfigError
+from recsys.arguments import check_numbers
+from recsys.errors import ArgumentError, ConfigError
 
 __all__ = [
     "InterleavingResult",
@@ -172,8 +173,12 @@ def sign_test_pvalues(wins_b: Any, decided: Any) -> np.ndarray:
 
 
 def sign_test(preference: Any) -> float:
-    """Two-sided sign test of per-user preferences in {-1, 0, +1} (ties dropped)."""
-    preference = np.asarray(preference)
+    """Two-sided sign test of per-user preferences in {-1, 0, +1} (ties dropped); other
+    values are an ArgumentError."""
+    preference = check_numbers(preference, "preference")
+    if not np.isin(preference, (-1, 0, 1)).all():
+        raise ArgumentError(f"preference values must be -1, 0 or +1, got "
+                            f"{np.unique(preference[~np.isin(preference, (-1, 0, 1))])[:5]}")
     return float(sign_test_pvalues((preference > 0).sum(), (preference != 0).sum()))
 
 

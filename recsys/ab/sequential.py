@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from recsys.errors import ConfigError
+from recsys.arguments import check_number, check_numbers
+from recsys.errors import ArgumentError, ConfigError
 
 __all__ = [
     "SequentialResult",
@@ -102,9 +103,16 @@ def confidence_sequence(
 
 
 def msprt(delta: Any, var: Any, tau: float, alpha: float = 0.05) -> SequentialResult:
-    """mSPRT on a difference with known (plug-in) variance at each look."""
-    if not 0 < alpha < 1:
-        raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
+    """mSPRT on a difference with known (plug-in) variance at each look.
+
+    ``delta`` and ``var`` are finite, of one shape, ``var >= 0`` (0: a look with no
+    information); anything else is an ArgumentError naming it.
+    """
+    check_number(alpha, "alpha", 0.0, 1.0)
+    delta, var = check_numbers(delta, "delta", None), check_numbers(var, "var", None)
+    if delta.shape != var.shape or (var < 0).any():
+        raise ArgumentError(f"delta and var must have one shape and var >= 0, got shapes "
+                            f"{delta.shape} and {var.shape}, smallest var {var.min(initial=0)}")
     low, high = confidence_sequence(delta, var, tau, alpha)
     return SequentialResult(np.asarray(delta, dtype=np.float64),
                             always_valid_pvalues(delta, var, tau), low, high, alpha, tau)
@@ -113,8 +121,13 @@ def msprt(delta: Any, var: Any, tau: float, alpha: float = 0.05) -> SequentialRe
 def msprt_proportions(
     x_a: Any, n_a: Any, x_b: Any, n_b: Any, tau: float, alpha: float = 0.05
 ) -> SequentialResult:
-    """mSPRT for rates from cumulative successes/trials per look (pooled variance)."""
-    x_a, n_a, x_b, n_b = (np.asarray(v, dtype=np.float64) for v in (x_a, n_a, x_b, n_b))
+    """mSPRT for rates from cumulative successes/trials per look (pooled variance);
+    ``0 <= x <= n`` at every look."""
+    x_a, n_a, x_b, n_b = (check_numbers(v, name, None) for v, name in
+                          ((x_a, "x_a"), (n_a, "n_a"), (x_b, "x_b"), (n_b, "n_b")))
+    if ((x_a < 0) | (x_a > n_a) | (x_b < 0) | (x_b > n_b)).any():
+        raise ArgumentError("successes must be between 0 and the trials at every look "
+                            "(0 <= x_a <= n_a, 0 <= x_b <= n_b)")
     with np.errstate(divide="ignore", invalid="ignore"):
         pooled = (x_a + x_b) / (n_a + n_b)
         var = pooled * (1 - pooled) * (1 / n_a + 1 / n_b)
@@ -128,9 +141,10 @@ def msprt_means(
     tau: float, alpha: float = 0.05,
 ) -> SequentialResult:
     """mSPRT for means from cumulative counts, means and sample variances per look."""
-    n_a, mean_a, var_a, n_b, mean_b, var_b = (
-        np.asarray(v, dtype=np.float64) for v in (n_a, mean_a, var_a, n_b, mean_b, var_b)
-    )
+    named = {"n_a": n_a, "mean_a": mean_a, "var_a": var_a, "n_b": n_b, "mean_b": mean_b,
+             "var_b": var_b}
+    n_a, mean_a, var_a, n_b, mean_b, var_b = (check_numbers(v, name, None)
+                                              for name, v in named.items())
     usable = (n_a > 1) & (n_b > 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.where(usable, var_a / n_a + var_b / n_b, 0.0)
@@ -138,5 +152,5 @@ def msprt_means(
 
 
 def _check_tau(tau: float) -> None:
-    if not tau > 0:
+    if not check_number(tau, "tau") > 0:
         raise ConfigError(f"mSPRT mixture scale tau must be > 0, got {tau}")

@@ -20,7 +20,7 @@ from recsys.ab.analysis import (
     ztest_proportions,
 )
 from recsys.ab.experiment import Experiment, Guardrail
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError
 
 
 def test_two_proportion_z_test_known_answer() -> None:
@@ -139,3 +139,22 @@ def test_analyze_fails_loudly() -> None:
         analyze(pl.DataFrame({"arm": ["A"]}), EXPERIMENT)
     with pytest.raises(DataError, match="at least 1"):
         compare_proportions(0, 0, 1, 10)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # raw ValueErrors, TypeErrors and a math domain error before; alpha=2 was used as given
+    (lambda: compare_proportions(200, 100, 50, 100), "x_a = 200 successes exceed the 100"),
+    (lambda: compare_proportions(-5, 100, 50, 100), "x_a must be an integer >= 0"),
+    (lambda: compare_proportions(5, 100.5, 50, 100), "n_a must be an integer >= 0"),
+    (lambda: compare_proportions(5, 100, 50, 100, alpha=2), r"alpha must be in \(0, 1\)"),
+    (lambda: compare_proportions(5, 100, 50, 100, n_boot=-1), "n_boot must be an integer"),
+    (lambda: compare_means([1.0, 2.0, float("nan")], [1, 2, 3]), r"a must be finite, got \[nan\]"),
+    (lambda: compare_means([1, 2, 3], [1.0, float("inf")]), "b must be finite"),
+    (lambda: compare_means(["x", "y"], [1, 2, 3]), "a must be numbers, got text"),
+    (lambda: compare_means([[1, 2], [3, 4]], [1, 2, 3]), "a must be 1-D"),
+    (lambda: srm_test({"A": -5, "B": 10}, {"A": 0.5, "B": 0.5}), "observed\\['A'\\] must be"),
+    (lambda: srm_test({"A": 5, "B": 10}, {"A": 0.0, "B": 1.0}), r"must be in \(0, inf\)"),
+])
+def test_careless_inputs_are_named_instead_of_tested(call, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call()

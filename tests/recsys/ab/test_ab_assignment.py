@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from recsys.ab.assignment import N_BUCKETS, arm_boundaries, assign, assign_frame, bucket_of
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 
 
 def test_bucket_is_sha256_of_the_key_mod_10000() -> None:
@@ -64,3 +64,12 @@ def test_assign_frame_names_arms_and_accepts_string_ids() -> None:
     assert frame["bucket"].to_list() == [bucket_of("exp", "s", u) for u in frame["user_id"]]
     with pytest.raises(ConfigError, match="2 arms but 3"):
         assign_frame("exp", "s", [1], ["A", "B"], [0.2, 0.3, 0.5])
+
+
+def test_careless_traffic_and_ids_are_named() -> None:
+    with pytest.raises(ArgumentError, match="traffic must be finite"):
+        assign("e", "s", [1, 2], [float("nan"), 1.0])
+    with pytest.raises(ArgumentError, match="traffic must be numbers, got text"):
+        assign("e", "s", [1, 2], ["a", "b"])
+    with pytest.raises(ArgumentError, match="user_ids must be a list or array of ids"):
+        assign("e", "s", None, [0.5, 0.5])

@@ -13,6 +13,7 @@ from recsys.ab.interleaving import (
     sign_test_pvalues,
     team_draft,
 )
+from recsys.errors import ArgumentError
 
 
 def _recs(lists: dict[int, list[int]]) -> pl.DataFrame:
@@ -78,3 +79,13 @@ def test_oracle_ranker_wins_and_identical_rankers_tie() -> None:
     same = interleaving_test(interleaving_credit(
         team_draft(_recs(oracle), _recs(oracle), k=10, seed=0), truth))
     assert not same.significant
+
+
+@pytest.mark.parametrize(("preference", "message"), [
+    ([2, 3, -1], "must be -1, 0 or \\+1"),  # 2 and 3 used to count as wins
+    ([float("nan"), 1], "must be finite"),  # NaN used to count as a decided loss
+    (["a"], "must be numbers, got text"),
+])
+def test_preferences_other_than_signs_are_refused(preference: list, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        sign_test(preference)

@@ -10,10 +10,11 @@ import pytest
 from recsys.ab.sequential import (
     always_valid_pvalues,
     confidence_sequence,
+    msprt,
     msprt_means,
     msprt_proportions,
 )
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 
 
 def test_mixture_likelihood_ratio_known_answer() -> None:
@@ -53,3 +54,17 @@ def test_empty_looks_are_neutral_and_tau_must_be_positive() -> None:
     assert result.p_value[0] == 1.0
     with pytest.raises(ConfigError):
         always_valid_pvalues([0.1], [0.01], tau=0.0)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # a NaN difference gave NaN p-values; successes above the trials gave a p-value of 1
+    (lambda: msprt([float("nan")], [0.01], 0.1), "delta must be finite"),
+    (lambda: msprt([0.1], [-0.01], 0.1), "var >= 0"),
+    (lambda: msprt([0.1, 0.2], [0.01], 0.1), "one shape"),
+    (lambda: msprt([0.1], [0.01], 0.1, alpha=1.5), r"alpha must be in \(0, 1\)"),
+    (lambda: msprt_proportions([200], [100], [5], [100], 0.1), "between 0 and the trials"),
+    (lambda: msprt_means([10], ["x"], [1.0], [10], [0.5], [1.0], 0.1), "mean_a must be numbers"),
+])
+def test_careless_inputs_are_named(call, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call()
