@@ -14,6 +14,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from recsys.arguments import check_cutoff, check_id, check_ids
+from recsys.data.types import require_columns
 from recsys.errors import DataError, UnknownIdError
 
 __all__ = ["ItemFeatures", "dense", "l2_normalise", "row_sq_norms"]
@@ -73,9 +75,7 @@ class ItemFeatures:
     @classmethod
     def from_genres(cls, movies: pl.DataFrame) -> ItemFeatures:
         """Sparse genre one-hot vectors from a ``movies[item_id, genres: list[str]]`` frame."""
-        missing = [c for c in ("item_id", "genres") if c not in movies.columns]
-        if missing:
-            raise DataError(f"movies frame lacks column(s) {missing}: expected item_id, genres")
+        require_columns(movies, ("item_id", "genres"), "movies", text=("genres",))
         item_ids = np.sort(movies["item_id"].cast(pl.Int64).to_numpy())
         exploded = movies.select("item_id", "genres").explode("genres").drop_nulls("genres")
         genres, cols = np.unique(exploded["genres"].to_numpy().astype(str), return_inverse=True)
@@ -128,8 +128,10 @@ class ItemFeatures:
         return sp.issparse(self.matrix)
 
     def positions(self, item_ids: Any) -> np.ndarray:
-        """Row index of each raw id, -1 where the id has no row."""
-        item_ids = np.atleast_1d(np.asarray(item_ids, dtype=np.int64))
+        """Row index of each raw id, -1 where the id has no row (ids are integers:
+        ArgumentError otherwise)."""
+        item_ids = check_ids(item_ids, "item_ids") if np.size(item_ids) else np.empty(
+            0, dtype=np.int64)
         if not len(self.item_ids):
             return np.full(len(item_ids), -1, dtype=np.int64)
         pos = np.clip(np.searchsorted(self.item_ids, item_ids), 0, len(self.item_ids) - 1)
@@ -148,7 +150,7 @@ class ItemFeatures:
 
     def vector(self, item_id: int) -> np.ndarray:
         """The dense unit vector of one item; ``UnknownIdError`` when it has none."""
-        pos = int(self.positions([item_id])[0])
+        pos = int(self.positions([check_id(item_id, "item_id")])[0])
         if pos < 0:
             raise UnknownIdError(
                 f"Item {item_id} has no {self.kind} features ({len(self.item_ids):,} items do)"
@@ -158,5 +160,5 @@ class ItemFeatures:
     def top_features(self, item_id: int, n: int = 10) -> list[tuple[str, float]]:
         """The ``n`` strongest named features of one item, strongest first (zeros left out)."""
         weights = self.vector(item_id)
-        order = np.lexsort((np.arange(len(weights)), -weights))[:n]
+        order = np.lexsort((np.arange(len(weights)), -weights))[:check_cutoff(n, "n")]
         return [(str(self.feature_names[j]), float(weights[j])) for j in order if weights[j] > 0]

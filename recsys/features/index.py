@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from recsys.errors import ConfigError, DataError
+from recsys.arguments import check_cutoff, check_ids
+from recsys.errors import ArgumentError, ConfigError, DataError
 from recsys.features.base import dense
 from recsys.io import atomic_path
 
@@ -39,8 +40,8 @@ class ItemIndex:
             raise ConfigError(f"index kind={kind!r}; expected 'auto', 'flat' or 'hnsw'")
         import faiss
 
-        data = dense(vectors)
-        if data.ndim != 2 or data.shape[0] == 0:
+        data = _finite_matrix(vectors, "vectors")
+        if data.shape[0] == 0:
             raise DataError(f"cannot index {data.shape}: expected a non-empty 2-D matrix")
         if kind == "hnsw" or (kind == "auto" and data.shape[0] >= HNSW_THRESHOLD):
             index = faiss.IndexHNSWFlat(data.shape[1], _HNSW_NEIGHBOURS,
@@ -57,15 +58,22 @@ class ItemIndex:
         return int(self.index.ntotal)
 
     def search(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, scores) of the ``k`` best rows per query; -1 pads when fewer exist."""
-        if k < 1:
-            raise ConfigError(f"k must be a positive integer, got {k}")
-        scores, indices = self.index.search(dense(queries), min(k, self.size))
+        """(indices, scores) of the ``k`` best rows per query (at most :attr:`size`); -1 pads
+        when fewer are reachable. Queries are finite rows of the indexed dimension."""
+        data = _finite_matrix(queries, "queries")
+        if data.shape[1] != self.index.d:
+            raise ArgumentError(f"queries must have {self.index.d} columns (the indexed "
+                                f"vectors'), got {data.shape[1]}")
+        scores, indices = self.index.search(data, min(check_cutoff(k), self.size))
         return indices.astype(np.int64), scores.astype(np.float64)
 
     def neighbours(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest other rows of indexed rows ``rows`` (the row itself left out)."""
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = check_ids(rows, "rows") if np.size(rows) else np.empty(0, dtype=np.int64)
+        outside = rows[(rows < 0) | (rows >= self.size)]
+        if len(outside):
+            raise ArgumentError(f"rows must be indexed rows in [0, {self.size}), got "
+                                f"{outside[:5].tolist()}")
         queries = self.index.reconstruct_batch(rows) if len(rows) else np.empty(
             (0, self.index.d), dtype=np.float32)
         idx, scores = self.search(queries, k + 1)
@@ -94,3 +102,20 @@ class ItemIndex:
             return cls(faiss.read_index(str(path)))
         except RuntimeError as error:  # faiss reports a damaged file as a RuntimeError
             raise DataError(f"{path} is not a readable faiss index ({error})") from error
+
+
+def _finite_matrix(values: Any, name: str) -> np.ndarray:
+    """``values`` (dense or sparse) as a 2-D float32 array of finite numbers, else an error
+    naming ``name``."""
+    try:
+        data = dense(values)
+    except (TypeError, ValueError) as error:
+        raise ArgumentError(f"{name} must be a matrix of numbers, got {type(values).__name__}"
+                            ) from error
+    if data.ndim != 2:
+        raise DataError(f"{name} must be a 2-D matrix (one row per vector), got shape "
+                        f"{data.shape}")
+    if not np.isfinite(data).all():
+        raise DataError(f"{name} hold {int((~np.isfinite(data)).sum())} NaN or infinite "
+                        "value(s); expected finite vectors")
+    return data

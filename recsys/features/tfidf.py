@@ -41,8 +41,9 @@ def _tag_tokens(tags: pl.DataFrame | None, min_df: int) -> pl.DataFrame:
 
 def movie_tokens(dataset: Catalog | Dataset, min_df: int = 2) -> pl.DataFrame:
     """Every movie's tokens with counts: ``[item_id, token, count]`` (tags, genres, decade)."""
-    if min_df < 1:
-        raise ConfigError(f"min_df must be >= 1 (movies a tag must be applied to), got {min_df}")
+    if isinstance(min_df, bool) or not isinstance(min_df, int | np.integer) or min_df < 1:
+        raise ConfigError(f"min_df must be an int >= 1 (movies a tag must be applied to), got "
+                          f"{min_df!r}")
     movies = dataset.movies.select(pl.col("item_id").cast(pl.Int64), "year", "genres")
     genres = movies.select("item_id", pl.col("genres").alias("token")).explode("token").select(
         "item_id", pl.col("token").str.to_lowercase(), pl.lit(1.0).alias("count")

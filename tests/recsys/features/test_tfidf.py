@@ -32,8 +32,9 @@ def test_tokens_count_each_user_once_and_drop_rare_tags() -> None:
         (1, "1990s", 1.0), (1, "comedy", 1.0), (1, "heist", 2.0)]
     assert "one-off" not in tokens["token"].to_list()  # on one movie only
     assert "one-off" in movie_tokens(TINY, min_df=1)["token"].to_list()
-    with pytest.raises(ConfigError):
-        movie_tokens(TINY, min_df=0)
+    for bad in (0, "2", 1.5, True):  # text used to raise a raw TypeError
+        with pytest.raises(ConfigError, match="min_df must be an int >= 1"):
+            movie_tokens(TINY, min_df=bad)
 
 
 def test_tfidf_weights_by_hand() -> None:
