@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from recsys.arguments import check_cutoff, check_number
 from recsys.data.types import Interactions, require_columns
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import _top, metric_columns
@@ -36,10 +37,12 @@ def user_activity_segments(
     train: Interactions, thresholds: Sequence[int] = (20, 100)
 ) -> pl.DataFrame:
     """``[user_id, n_ratings, segment]``: cold (< t0), medium (t0 ≤ n < t1), heavy (≥ t1)."""
-    if len(thresholds) != 2 or not 0 < thresholds[0] < thresholds[1]:
+    if isinstance(thresholds, str) or not isinstance(thresholds, Sequence) or len(
+            thresholds) != 2 or not 0 < check_cutoff(thresholds[0], "thresholds[0]") < (
+            check_cutoff(thresholds[1], "thresholds[1]")):
         raise ConfigError(
             f"thresholds must be two increasing positive counts (cold < t0 ≤ medium < t1 ≤ "
-            f"heavy), got {tuple(thresholds)}"
+            f"heavy), got {thresholds!r}"
         )
     counts = np.diff(train.matrix.indptr).astype(np.int64)
     labels = np.asarray(USER_SEGMENTS)[np.searchsorted(np.asarray(thresholds), counts, "right")]
@@ -50,8 +53,7 @@ def user_activity_segments(
 
 def item_popularity_segments(train: Interactions, head_share: float = 0.2) -> pl.DataFrame:
     """``[item_id, n_ratings, segment]``: the top ``head_share`` of items by ratings are head."""
-    if not 0 < head_share < 1:
-        raise ConfigError(f"head_share must lie strictly between 0 and 1, got {head_share}")
+    check_number(head_share, "head_share", 0.0, 1.0)
     counts = np.diff(train.matrix.tocsc().indptr).astype(np.int64)
     n_head = int(round(head_share * len(counts)))
     order = np.lexsort((train.item_ids, -counts))

@@ -51,8 +51,12 @@ def test_item_popularity_head_and_tail() -> None:
     # 20 % of 10 items = 2: items 0 and 1 (both 10 ratings; item 2 has 9)
     assert segments.filter(pl.col("segment") == "head")["item_id"].to_list() == [0, 1]
     assert segments["n_ratings"].head(3).to_list() == [10, 10, 9]
-    with pytest.raises(ConfigError):
-        item_popularity_segments(Interactions.from_frame(ratings), head_share=1.0)
+    for share in (1.0, 0, "0.2", float("nan")):  # text used to raise a raw TypeError
+        with pytest.raises(ConfigError, match="head_share must be"):
+            item_popularity_segments(Interactions.from_frame(ratings), head_share=share)
+    for thresholds in ((20.5, 100), ("a", "b"), None, (100, 20)):
+        with pytest.raises(ConfigError, match="thresholds"):
+            user_activity_segments(Interactions.from_frame(ratings), thresholds)
 
 
 def test_metrics_by_segment_means_and_counts() -> None:
