@@ -37,15 +37,16 @@ def user_activity_segments(
     train: Interactions, thresholds: Sequence[int] = (20, 100)
 ) -> pl.DataFrame:
     """``[user_id, n_ratings, segment]``: cold (< t0), medium (t0 ≤ n < t1), heavy (≥ t1)."""
+    wrong = ConfigError(f"thresholds must be two increasing positive counts (cold < t0 ≤ "
+                        f"medium < t1 ≤ heavy), got {thresholds!r}")
     if isinstance(thresholds, str) or not isinstance(thresholds, Sequence) or len(
-            thresholds) != 2 or not 0 < check_cutoff(thresholds[0], "thresholds[0]") < (
-            check_cutoff(thresholds[1], "thresholds[1]")):
-        raise ConfigError(
-            f"thresholds must be two increasing positive counts (cold < t0 ≤ medium < t1 ≤ "
-            f"heavy), got {thresholds!r}"
-        )
+            thresholds) != 2:
+        raise wrong
+    bounds = [check_cutoff(t, f"thresholds[{i}]") for i, t in enumerate(thresholds)]
+    if bounds[0] >= bounds[1]:
+        raise wrong
     counts = np.diff(train.matrix.indptr).astype(np.int64)
-    labels = np.asarray(USER_SEGMENTS)[np.searchsorted(np.asarray(thresholds), counts, "right")]
+    labels = np.asarray(USER_SEGMENTS)[np.searchsorted(np.asarray(bounds), counts, "right")]
     return pl.DataFrame(
         {"user_id": train.user_ids, "n_ratings": counts, "segment": labels}
     )
