@@ -88,7 +88,7 @@ def fetch(
         origin = download(release, settings)
         try:
             _ingest_zip(release, origin, target, allow_unverified)
-        except ChecksumError:
+        except DataError:  # a wrong checksum or an unreadable archive
             origin.unlink(missing_ok=True)  # a bad download must not be reused
             raise
     elif origin.is_dir():
@@ -157,8 +157,31 @@ def _require(release: Release, present: set[str], where: Path) -> None:
         if filename not in present:
             raise DataError(
                 f"{where} is missing {filename}, required by {release.name} "
-                f"(expected {', '.join(release.required_files)})"
+                f"(expected {', '.join(release.required_files)}){_near_miss(filename, present)}"
             )
+
+
+def _near_miss(filename: str, present: set[str]) -> str:
+    """A hint when ``filename`` is there under another case or compressed (``ratings.csv.gz``)."""
+    lowered = filename.lower()
+    for name in sorted(present):
+        if name.lower() == lowered:
+            return f"; found {name}: file names are case-sensitive, rename it to {filename}"
+        if name.lower().startswith(lowered + "."):
+            return f"; found {name}: decompress it to {filename} first"
+    return ""
+
+
+def _zip_root(release: Release, names: list[str]) -> str:
+    """The folder inside an archive that holds the release: the official one
+    (``ml-latest-small/``), the top level, or the archive's only top-level folder."""
+    official = f"{release.folder}/"
+    if any(name.startswith(official) for name in names):
+        return official
+    tops = {name.split("/", 1)[0] for name in names}
+    if len(tops) == 1 and all("/" in name for name in names):
+        return f"{tops.pop()}/"
+    return ""
 
 
 def _materialise(
@@ -219,10 +242,15 @@ def _check_reference(
     differences = _differences(root, reference, files)
     if not differences:
         return True
-    message = (
+    return _unverified(
         f"{root} is not the official {release.name} release: {'; '.join(differences)}. "
-        "Pass --allow-unverified to load it anyway (recorded as unverified)"
+        "Pass --allow-unverified to load it anyway (recorded as unverified)",
+        allow_unverified,
     )
+
+
+def _unverified(message: str, allow_unverified: bool) -> bool:
+    """False, with ``message`` logged, under ``--allow-unverified``; else ChecksumError."""
     if not allow_unverified:
         raise ChecksumError(message)
     log.warning("%s; kept as unverified (--allow-unverified)", message)
@@ -255,20 +283,37 @@ def reference_files(name: str) -> dict[str, FileEntry] | None:
 
 
 def _ingest_zip(release: Release, archive: Path, target: Path, allow_unverified: bool) -> None:
-    verified = _check_archive(release, archive, allow_unverified)
-    prefix = f"{release.folder}/"
+    """Extract the release from ``archive``. The official archive is verified by its checksum;
+    another archive (re-zipped, say) is verified when every file it holds matches the official
+    file table (``data/manifests``), as an extracted folder is."""
+    problems = _archive_problems(release, archive)
+    has_reference = reference_files(release.name) is not None
+    if problems and not has_reference:
+        _unverified(_not_official(release, archive, problems), allow_unverified)
+
+    def verified(files: dict[str, FileEntry]) -> bool:
+        if problems == []:
+            return True
+        if has_reference and _check_reference(release, archive, files, allow_unverified):
+            log.info("%s: not the official archive, but its files are the official ones",
+                     archive)
+            return True
+        return False
+
     try:
         with zipfile.ZipFile(archive) as bundle:
+            files = [info for info in bundle.infolist() if not info.is_dir()]
+            prefix = _zip_root(release, [info.filename for info in files])
             members = {
                 info.filename[len(prefix) :]: info
-                for info in bundle.infolist()
-                if info.filename.startswith(prefix) and not info.is_dir()
+                for info in files
+                if info.filename.startswith(prefix)
             }
             _require(release, set(members), archive)
             _materialise(
                 target,
                 {rel: partial(bundle.open, info) for rel, info in members.items()},
-                lambda files: Manifest(release.name, files, f"zip:{archive}", verified),
+                lambda files: Manifest(release.name, files, f"zip:{archive}", verified(files)),
             )
     except (zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise DataError(
@@ -282,8 +327,9 @@ def _file_digest(path: Path, algorithm: str) -> str:
         return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
-def _check_archive(release: Release, archive: Path, allow_unverified: bool) -> bool:
-    """True when size and checksum match the official ones; ChecksumError otherwise."""
+def _archive_problems(release: Release, archive: Path) -> list[str] | None:
+    """How ``archive`` differs from the official one in size and checksum ([] when it is the
+    official archive); None when no official checksum is known."""
     problems = []
     size = archive.stat().st_size
     if release.size is not None and size != release.size:
@@ -295,21 +341,19 @@ def _check_archive(release: Release, archive: Path, allow_unverified: bool) -> b
             release.name,
             archive,
         )
-        return False
+        return None
     actual = _file_digest(archive, algorithm)
     if actual != expected:
         problems.append(f"{algorithm} {actual}, expected {expected}")
-    if not problems:
-        return True
-    message = (
+    return problems
+
+
+def _not_official(release: Release, archive: Path, problems: list[str]) -> str:
+    return (
         f"{archive} is not the official {release.name} archive: {'; '.join(problems)}. "
         f"Fetch it again with `recsys data fetch {release.name} --force`, "
         "or pass --allow-unverified to use it anyway"
     )
-    if not allow_unverified:
-        raise ChecksumError(message)
-    log.warning("%s (kept as unverified)", message)
-    return False
 
 
 def _official_checksum(release: Release, archive: Path) -> tuple[str, str | None]:

@@ -6,7 +6,8 @@ Formats: comma-separated CSV with a header (ml-latest*, ml-20m/25m/32m), ``::``-
 ``u.genre``, ``u.user``). Parsers never drop a row: bad values stay as nulls/NaN for the
 quality report to count; a file whose columns differ from the format raises ``DataError``.
 Empty trailing columns (older ml-latest-small editions end every line with ``,,,,``) are
-accepted, dropped and counted per file for the quality report.
+accepted, dropped and counted per file for the quality report. Blank lines are not rows:
+they are skipped and logged.
 """
 
 from __future__ import annotations
@@ -207,10 +208,26 @@ def _check_columns(path: Path, columns: tuple[Column, ...], found: list[str]) ->
     (``userId,movieId,rating,timestamp,,,,``): those columns are accepted and dropped.
     """
     expected = [c.source for c in columns]
+    if found == [""]:
+        raise DataError(f"{path} is empty: expected a header line with columns {expected}")
     trailing = _trailing_empty(found, len(expected))
     if found[: len(found) - trailing] != expected:
-        raise DataError(f"{path}: expected columns {expected}, found {found}")
+        raise DataError(f"{path}: expected columns {expected}, found {found}"
+                        f"{_header_hint(found, expected)}")
     return trailing
+
+
+def _header_hint(found: list[str], expected: list[str]) -> str:
+    """Why a header differs, when it is a common slip: another separator, order or case."""
+    plain = [name.strip() for name in found]
+    for separator in (";", "\t", "|"):
+        if len(found) == 1 and [n.strip() for n in found[0].split(separator)] == expected:
+            return f" (the file is separated by {separator!r}; MovieLens CSV files use commas)"
+    if [name.lower() for name in plain] == [name.lower() for name in expected]:
+        return " (the names differ in case or spaces; MovieLens spells them as expected)"
+    if sorted(plain) == sorted(expected):
+        return " (the same columns in another order)"
+    return ""
 
 
 def _first_record(path: Path, separator: str, encodings: tuple[str, ...]) -> list[str]:
@@ -279,7 +296,7 @@ def read_delimited(
     if extra:
         frame = _drop_trailing(path, frame, extra)
         _note(notes, path, trailing)
-    return frame if header else _drop_blank_lines(path, frame)
+    return _drop_blank_lines(path, frame)
 
 
 def _note(notes: dict[str, int] | None, path: Path, trailing: int) -> None:
@@ -290,6 +307,8 @@ def _note(notes: dict[str, int] | None, path: Path, trailing: int) -> None:
 
 def _parse_error(path: Path, columns: tuple[Column, ...], error: Exception) -> str:
     expected = f"expected {len(columns)} columns {[c.source for c in columns]}"
+    if "invalid utf-8" in str(error).lower():
+        return _not_utf8(path)
     if "n_missing" in str(error):
         return f"{path}: {expected}, found fewer"
     if "more fields" in str(error) or "n_extra" in str(error):
@@ -299,8 +318,25 @@ def _parse_error(path: Path, columns: tuple[Column, ...], error: Exception) -> s
     return f"Cannot parse {path} ({expected}): {_error_summary(error)}{ending}"
 
 
+def _not_utf8(path: Path) -> str:
+    """Where ``path`` stops being UTF-8 (line and byte), and how to convert it."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        return (
+            f"{path} is not UTF-8: line {line:,} holds byte 0x{raw[error.start]:02X}, which "
+            "UTF-8 does not allow there. MovieLens CSV files are UTF-8; a copy saved in "
+            f"another encoding must be converted back, e.g. `iconv -f latin1 -t utf-8 "
+            f"{path.name} > {path.stem}-utf8{path.suffix}`"
+        )
+    return f"{path} is not UTF-8"
+
+
 def _drop_blank_lines(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
-    """Blank lines read as all-null rows; they are not records (u.genre ends with one)."""
+    """Blank lines read as all-null rows; they are not records (u.genre ends with one, and an
+    edited CSV often ends with a few)."""
     blank = pl.all_horizontal(pl.all().is_null())
     n_blank = int(frame.select(blank.sum()).item())
     if n_blank:

@@ -28,6 +28,9 @@ __all__ = [
 BASE_URL = "https://files.grouplens.org/datasets/movielens"
 SYNTHETIC_PREFIX = "synthetic"
 SYNTHETIC_MARKER = "SYNTHETIC.json"
+# ml-100k and ml-1m are published in Latin-1. A copy someone converted to UTF-8 must read the
+# same, not as mojibake: UTF-8 is tried first (Latin-1 text with accents is not valid UTF-8).
+LATIN1_OR_CONVERTED = ("utf-8", "latin-1")
 
 
 class Layout(StrEnum):
@@ -141,7 +144,7 @@ RELEASES: dict[str, Release] = {
                 TableFile("users", "u.user"),
             ),
             rating_scale=(1.0, 5.0),
-            encodings=("latin-1",),
+            encodings=LATIN1_OR_CONVERTED,
             size=4_924_029,
             sha256="50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
             has_demographics=True,
@@ -157,7 +160,7 @@ RELEASES: dict[str, Release] = {
                 TableFile("users", "users.dat"),
             ),
             rating_scale=(1.0, 5.0),
-            encodings=("latin-1",),
+            encodings=LATIN1_OR_CONVERTED,
             size=5_917_549,
             sha256="a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20",
             has_demographics=True,

@@ -347,7 +347,15 @@ def _findings(stats: dict[str, Any], limits: Thresholds) -> list[Finding | None]
     rating, counts, ts = stats["rating"], stats["counts"], stats["timestamp"]
     bad_ratings = rating["nan"] + rating["off_scale"]
     dataset_wide = int(stats["sparsity"] is not None and stats["sparsity"] > limits.max_sparsity)
+    empty = [name for name in ("ratings", "movies") if counts[name] == 0]
     return [
+        _finding(
+            "error",
+            "empty_tables",
+            len(empty),
+            0,
+            f"no rows in {' and '.join(empty)}: the file holds no records after its header",
+        ),
         _finding(
             "error",
             "missing_values",

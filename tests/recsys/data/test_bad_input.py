@@ -86,6 +86,53 @@ def test_truncated_line_is_kept_and_counted(tmp_path: Path, settings: Settings) 
     assert not report.ok
 
 
+def test_blank_lines_of_a_csv_are_not_ratings(tmp_path: Path, settings: Settings) -> None:
+    source = write_release("ml-25m", tmp_path / "src")
+    ratings = source / "ratings.csv"
+    ratings.write_text(ratings.read_text() + "\n\n \n")  # an edited file ending in blank lines
+    dataset = ingest("ml-25m", source=source, allow_unverified=True, settings=settings)
+    assert dataset.ratings.height == len(RATINGS)
+    assert dataset.ratings.null_count().sum_horizontal().item() == 0
+    assert validate_dataset(dataset).ok
+
+
+def test_empty_file_is_named(tmp_path: Path, settings: Settings) -> None:
+    source = write_release("ml-25m", tmp_path / "src")
+    (source / "ratings.csv").write_bytes(b"")
+    with pytest.raises(DataError, match=r"ratings\.csv is empty: expected a header line"):
+        ingest("ml-25m", source=source, settings=settings)
+
+
+def test_ratings_with_a_header_and_no_rows_fail_validation(
+    tmp_path: Path, settings: Settings
+) -> None:
+    source = write_release("ml-25m", tmp_path / "src")
+    ratings = source / "ratings.csv"
+    ratings.write_text(ratings.read_text().splitlines()[0] + "\n")
+    report = validate_dataset(ingest("ml-25m", source=source, settings=settings))
+    assert not report.ok
+    assert ("empty_tables", 1) in {(f.check, f.count) for f in report.findings}
+    assert "no rows in ratings" in report.to_markdown()
+
+
+@pytest.mark.parametrize(
+    ("rename", "hint"),
+    [
+        (lambda p: p.rename(p.with_name("Ratings.csv")),
+         r"found Ratings\.csv: file names are case-sensitive, rename it to ratings\.csv"),
+        (lambda p: p.rename(p.with_name("ratings.csv.gz")),
+         r"found ratings\.csv\.gz: decompress it to ratings\.csv first"),
+    ],
+)  # fmt: skip
+def test_a_required_file_under_another_name_is_pointed_at(
+    tmp_path: Path, settings: Settings, rename, hint: str
+) -> None:
+    source = write_release("ml-25m", tmp_path / "src")
+    rename(source / "ratings.csv")
+    with pytest.raises(DataError, match=r"is missing ratings\.csv, required by ml-25m .*" + hint):
+        fetch("ml-25m", source=source, settings=settings)
+
+
 # --- columns -----------------------------------------------------------------------------
 
 
@@ -94,6 +141,12 @@ def test_truncated_line_is_kept_and_counted(tmp_path: Path, settings: Settings) 
     [
         ("ml-25m", "ratings.csv", lambda t: t.replace("timestamp", "timestamp,source", 1),
          r"expected columns \['userId', 'movieId', 'rating', 'timestamp'\], found .*'source'"),
+        ("ml-25m", "ratings.csv", lambda t: t.replace(",", ";"),
+         r"found \['userId;movieId;rating;timestamp'\] \(the file is separated by ';'"),
+        ("ml-25m", "ratings.csv", lambda t: t.replace("userId,movieId", "movieId,userId", 1),
+         r"found \['movieId', 'userId', 'rating', 'timestamp'\] \(the same columns in another"),
+        ("ml-25m", "ratings.csv", lambda t: t.replace("userId,movieId", "UserId, movieId", 1),
+         r"found \['UserId', ' movieId', 'rating', 'timestamp'\] \(the names differ in case"),
         ("ml-25m", "movies.csv", lambda t: t.replace(",genres", "", 1),
          r"expected columns \['movieId', 'title', 'genres'\], found \['movieId', 'title'\]"),
         ("ml-25m", "ratings.csv", lambda t: t + "3,3,4.0,1230000000,extra\n",
@@ -176,7 +229,8 @@ def test_unreadable_encoding(tmp_path: Path, settings: Settings) -> None:
     source = write_release("ml-20m", tmp_path / "src")
     movies = source / "movies.csv"
     movies.write_bytes(movies.read_bytes().replace("Cité".encode(), "Cité".encode("latin-1")))
-    with pytest.raises(DataError, match=r"movies\.csv .*invalid utf-8"):
+    with pytest.raises(DataError, match=r"movies\.csv is not UTF-8: line 3 holds byte 0xE9.*"
+                       r"iconv -f latin1 -t utf-8 movies\.csv > movies-utf8\.csv"):
         ingest("ml-20m", source=source, settings=settings)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import random
 import re
 import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -118,6 +119,33 @@ def test_real_mirror_folder_is_verified_against_the_reference(
     assert manifest.source == f"folder:{mirror_dir / 'ml-latest-small'}"
 
 
+@pytest.mark.parametrize("inside", ["", "movielens/"])
+def test_rezipped_official_files_are_verified(
+    mirror_dir: Path, settings: Settings, tmp_path: Path, inside: str
+) -> None:
+    """A zip made from the official files, at its top level or under another folder name, is
+    verified file by file against the official table, as the extracted folder is."""
+    archive = tmp_path / "mine.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted((mirror_dir / "ml-latest-small").iterdir()):
+            bundle.write(path, inside + path.name)
+    manifest = read_manifest(fetch("ml-latest-small", source=archive, settings=settings))
+    assert manifest.verified
+    assert manifest.files["ratings.csv"].size == 2_483_723
+
+
+def test_rezipped_altered_files_are_refused(tmp_path: Path, settings: Settings) -> None:
+    archive = tmp_path / "ml-latest-small.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(write_release("ml-latest-small", tmp_path / "src").iterdir()):
+            bundle.write(path, path.name)
+    with pytest.raises(ChecksumError, match=r"zip/README\.txt was altered or is from another"):
+        fetch("ml-latest-small", source=archive, settings=settings)
+    assert not (settings.data_dir / "raw" / "ml-latest-small").exists()
+    target = fetch("ml-latest-small", source=archive, allow_unverified=True, settings=settings)
+    assert not read_manifest(target).verified
+
+
 def test_extracted_folder_is_copied_and_hashed(tmp_path: Path, settings: Settings) -> None:
     source = write_release("ml-20m", tmp_path / "src")
     target = fetch("ml-20m", source=source, settings=settings)
@@ -194,6 +222,18 @@ def test_dropped_connection_keeps_the_part_and_resumes(
     fetch("ml-1m", settings=settings)
     assert server.requests[-1] == ("/ml-1m.zip", f"bytes={kept}-")
     verify_manifest(settings.data_dir / "raw" / "ml-1m")
+
+
+def test_unreadable_download_is_discarded(
+    tmp_path: Path, server: Server, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A download that is not a zip is deleted, so that the next fetch downloads it again,
+    also for a release whose files could be verified one by one."""
+    body = _serve_release("ml-latest-small", tmp_path, server, monkeypatch)
+    server.files["/ml-latest-small.zip"] = b"\0" * len(body)  # the right size, not a zip
+    with pytest.raises(DataError, match="not a readable zip archive"):
+        fetch("ml-latest-small", allow_unverified=True, settings=settings)
+    assert not (settings.data_dir / "downloads" / "ml-latest-small.zip").exists()
 
 
 def test_md5_is_fetched_beside_the_archive(

@@ -128,6 +128,20 @@ def test_windows_line_endings_read_as_the_original(name: str, tmp_path: Path) ->
 
 
 
+@pytest.mark.parametrize("name", ["ml-100k", "ml-1m"])
+def test_a_copy_converted_to_utf8_reads_as_the_original(name: str, tmp_path: Path) -> None:
+    # ml-100k and ml-1m are Latin-1; read as Latin-1, a UTF-8 copy would turn "é" into "Ã©"
+    expected = parse_release(get_release(name), write_release(name, tmp_path / "latin1"))
+    folder = write_release(name, tmp_path / "utf8")
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes().decode("latin-1").encode("utf-8"))
+    assert any("é" in title for title in expected["movies"]["title"])
+    got = parse_release(get_release(name), folder)
+    for table, frame in expected.items():
+        assert got[table].equals(frame), table
+
+
 def test_doubled_carriage_returns_are_named(tmp_path: Path) -> None:
     # CR LF turned into CR CR LF (a Windows file converted once more) leaves a CR in the
     # last field, which no parser can read as a number

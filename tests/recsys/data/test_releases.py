@@ -54,7 +54,7 @@ def test_folders_layouts_scales_and_flags() -> None:
         "ml-25m": ("ml-25m", Layout.CSV, (0.5, 5.0), True, False),
         "ml-32m": ("ml-32m", Layout.CSV, (0.5, 5.0), False, False),
     }
-    assert get_release("ml-1m").encodings == ("latin-1",)
+    assert get_release("ml-1m").encodings == ("utf-8", "latin-1")  # Latin-1, or converted
     assert get_release("ml-20m").required_files == (
         "ratings.csv", "movies.csv", "tags.csv", "links.csv",
         "genome-scores.csv", "genome-tags.csv",
