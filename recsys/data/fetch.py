@@ -25,6 +25,7 @@ from typing import BinaryIO
 import requests
 from tqdm import tqdm
 
+from recsys.arguments import check_flag
 from recsys.data.manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -34,7 +35,7 @@ from recsys.data.manifest import (
     write_manifest,
 )
 from recsys.data.releases import Release, get_release
-from recsys.errors import ChecksumError, DataError
+from recsys.errors import ArgumentError, ChecksumError, DataError
 from recsys.io import atomic_dir
 from recsys.settings import Settings, get_settings
 
@@ -76,12 +77,20 @@ def fetch(
     that differs from the official one raises ChecksumError unless ``allow_unverified``.
     """
     release = get_release(name)
+    force, allow_unverified = check_flag(force, "force"), check_flag(allow_unverified,
+                                                                     "allow_unverified")
+    if source is not None and not isinstance(source, str | os.PathLike):
+        raise ArgumentError(f"source must be a path to a zip or a folder, got "
+                            f"{type(source).__name__} {source!r}")
     settings = settings or get_settings()
     target = raw_dir(name, settings)
     if release.synthetic:
         return _synthetic_folder(release, target)
     if not force and _still_valid(target):
         log.info("%s already fetched at %s (files match its manifest)", name, target)
+        if source is not None:
+            log.warning("%s is already fetched, so %s was not read: pass --force (force=True) "
+                        "to fetch from it instead", name, source)
         return target
     origin = _locate(release, source, settings)
     if origin is None:
@@ -125,6 +134,11 @@ def _locate(release: Release, source: Path | str | None, settings: Settings) -> 
         base = Path(source)
         if not base.exists():
             raise DataError(f"Source {base} does not exist: expected a zip or a folder")
+        if base.is_file() and base.suffix.lower() != ".zip" and not zipfile.is_zipfile(base):
+            raise DataError(
+                f"Source {base} is a single file, not a zip archive: pass the release's zip, "
+                f"or the folder that holds its files ({', '.join(release.required_files)})"
+            )
         return _in_mirror(release, base) or base
     if settings.data_mirror is not None:
         found = _in_mirror(release, settings.data_mirror)

@@ -7,10 +7,11 @@ releases in the ml-latest CSV layout (see :mod:`recsys.data.synth`).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from recsys.errors import UnknownDatasetError
+from recsys.errors import ArgumentError, UnknownDatasetError
 
 __all__ = [
     "Edition",
@@ -228,11 +229,25 @@ def release_names() -> list[str]:
 
 def get_release(name: str) -> Release:
     """The release called ``name``; ``synthetic*`` names give a generated ml-latest layout."""
+    if not isinstance(name, str):
+        raise ArgumentError(f"name must be a release name such as 'ml-latest-small', got "
+                            f"{type(name).__name__} {name!r}")
     if name in RELEASES:
         return RELEASES[name]
     if name.startswith(SYNTHETIC_PREFIX) and "/" not in name and name.strip() == name:
         return Release(name=name, folder=name, layout=Layout.CSV, tables=_SYNTHETIC, synthetic=True)
     raise UnknownDatasetError(
-        f"Unknown dataset {name!r}: expected one of {', '.join(RELEASES)} "
+        f"Unknown dataset {name!r}{_did_you_mean(name)}: expected one of {', '.join(RELEASES)} "
         f"or a name starting with {SYNTHETIC_PREFIX!r} (see `recsys data list`)"
     )
+
+
+def _did_you_mean(name: str) -> str:
+    """A hint for a release name in another case, a path, or a near spelling."""
+    if name.strip().lower() in RELEASES:
+        return f" (did you mean {name.strip().lower()!r}? release names are lower-case)"
+    if "/" in name or "\\" in name:
+        return (" (a release name, not a path: to read a folder or zip of its files, run "
+                "`recsys data fetch NAME --from PATH` or call ingest(NAME, source=PATH))")
+    close = difflib.get_close_matches(name.lower(), list(RELEASES), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -15,7 +15,7 @@ from recsys.data.fetch import fetch
 from recsys.data.load import ingest, load_dataset
 from recsys.data.manifest import read_manifest, verify_manifest
 from recsys.data.validate import validate_dataset
-from recsys.errors import ChecksumError, DataError, UnknownDatasetError
+from recsys.errors import ArgumentError, ChecksumError, DataError, UnknownDatasetError
 from recsys.settings import Settings
 
 
@@ -223,6 +223,44 @@ def test_unknown_dataset_name(settings: Settings, capsys) -> None:
         fetch("movielens-2m", settings=settings)
     assert main(["data", "validate", "movielens-2m"]) == 2
     assert "Unknown dataset 'movielens-2m'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        (123, ArgumentError, r"name must be a release name such as 'ml-latest-small', got int"),
+        (None, ArgumentError, r"got NoneType None"),
+        ("ML-Latest-Small", UnknownDatasetError, r"did you mean 'ml-latest-small'\? release"),
+        ("ml-lates-small", UnknownDatasetError, r"\(did you mean 'ml-latest-small'\?\)"),
+        ("/data/ml-latest-small", UnknownDatasetError, r"a release name, not a path: .*--from"),
+    ],
+)  # fmt: skip
+def test_a_wrong_release_name_is_explained(
+    settings: Settings, name: object, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        load_dataset(name, settings)  # type: ignore[arg-type]
+
+
+def test_wrong_sources_and_flags_are_refused(tmp_path: Path, settings: Settings) -> None:
+    source = write_release("ml-25m", tmp_path / "src")
+    with pytest.raises(ArgumentError, match=r"source must be a path to a zip or a folder, got int"):
+        fetch("ml-25m", source=5, settings=settings)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"ratings\.csv is a single file, not a zip archive"):
+        fetch("ml-25m", source=source / "ratings.csv", settings=settings)
+    for flag in ("force", "allow_unverified"):
+        with pytest.raises(ArgumentError, match=rf"{flag} must be True or False, got 'no'"):
+            fetch("ml-25m", source=source, settings=settings, **{flag: "no"})
+    assert _leftovers(settings) == []
+
+
+def test_a_source_given_after_the_release_was_fetched_is_not_ignored_silently(
+    tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    fetch("ml-25m", source=write_release("ml-25m", tmp_path / "first"), settings=settings)
+    other = write_release("ml-25m", tmp_path / "second")
+    fetch("ml-25m", source=other, settings=settings)
+    assert f"so {other} was not read: pass --force" in caplog.text
 
 
 def test_unreadable_encoding(tmp_path: Path, settings: Settings) -> None:
