@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 def genome_from_frames(scores: pl.DataFrame, tags: pl.DataFrame) -> ItemFeatures:
     """Genome vectors from ``scores[item_id, tag_id, relevance]`` and ``tags[tag_id, tag]``.
 
-    Every (movie, tag) pair must appear exactly once, as in the published files.
+    Every (movie, tag) pair must appear exactly once, as in the published files, with a
+    relevance in [0, 1]; a missing, repeated or impossible score is a DataError (a NaN would
+    otherwise spread through every similarity it enters).
     """
+    _check_relevance(scores)
     tag_ids = np.sort(tags["tag_id"].cast(pl.Int64).to_numpy())
     item_ids = np.unique(scores["item_id"].cast(pl.Int64).to_numpy())
     if scores.height != len(item_ids) * len(tag_ids):
@@ -41,11 +44,27 @@ def genome_from_frames(scores: pl.DataFrame, tags: pl.DataFrame) -> ItemFeatures
     if not np.array_equal(tag_ids[cols], score_tags):
         raise DataError("genome scores refer to tag ids missing from genome tags")
     rows = np.searchsorted(item_ids, scores["item_id"].cast(pl.Int64).to_numpy())
+    if np.bincount(rows * len(tag_ids) + cols, minlength=scores.height).max(initial=0) > 1:
+        raise DataError("genome scores list some (movie, tag) pairs more than once; expected "
+                        "each pair exactly once")
     matrix = np.zeros((len(item_ids), len(tag_ids)), dtype=np.float32)
     matrix[rows, cols] = scores["relevance"].to_numpy().astype(np.float32)
     names = tags.sort("tag_id")["tag"].to_numpy().astype(str)
     log.info("genome: %d movies × %d tags", *matrix.shape)
     return ItemFeatures.build(item_ids, matrix, names, "genome")
+
+
+def _check_relevance(scores: pl.DataFrame) -> None:
+    relevance = pl.col("relevance")
+    bad = scores.filter(relevance.is_null() | relevance.is_nan() | (relevance < 0)
+                        | (relevance > 1))
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise DataError(
+            f"genome scores: {bad.height:,} relevance value(s) missing or outside [0, 1], the "
+            f"first for movie {first['item_id']} and tag {first['tag_id']} "
+            f"({first['relevance']})"
+        )
 
 
 def genome_features(dataset: Catalog | Dataset) -> ItemFeatures:

@@ -54,3 +54,25 @@ def test_incomplete_scores_are_rejected(tmp_path: Path) -> None:
 def test_release_without_genome(ml_small) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DataError, match="no Tag Genome"):
         genome_features(ml_small)
+
+
+@pytest.mark.parametrize("value", ["", "NaN", "1.7", "-0.2"])
+def test_a_missing_or_impossible_relevance_is_named(tmp_path: Path, value: str) -> None:
+    write_genome(tmp_path)
+    path = tmp_path / "genome-scores.csv"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + "," + value  # movie 1, tag 5
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"1 relevance value\(s\) missing or outside \[0, 1\], "
+                                        r"the first for movie 1 and tag 5"):
+        read_genome(tmp_path, "ml-25m")
+
+
+def test_a_repeated_pair_is_refused(tmp_path: Path) -> None:
+    write_genome(tmp_path)
+    path = tmp_path / "genome-scores.csv"
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[1]  # the count still matches: one pair twice, another missing
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"some \(movie, tag\) pairs more than once"):
+        read_genome(tmp_path, "ml-25m")
