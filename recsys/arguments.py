@@ -143,6 +143,8 @@ def check_ids(values: Any, name: str) -> np.ndarray:
     if array.ndim > 1:
         raise ArgumentError(f"{name} must be a flat list of ids, got shape {array.shape}")
     array = np.atleast_1d(array)
+    if not array.size:  # an empty list reads as float64: it is still a list of no ids
+        return np.empty(0, dtype=np.int64)
     if array.dtype == object:
         array = _integral_objects(array, values, name)
     if array.dtype.kind not in "iu":

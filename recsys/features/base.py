@@ -130,8 +130,7 @@ class ItemFeatures:
     def positions(self, item_ids: Any) -> np.ndarray:
         """Row index of each raw id, -1 where the id has no row (ids are integers:
         ArgumentError otherwise)."""
-        item_ids = check_ids(item_ids, "item_ids") if np.size(item_ids) else np.empty(
-            0, dtype=np.int64)
+        item_ids = check_ids(item_ids, "item_ids")
         if not len(self.item_ids):
             return np.full(len(item_ids), -1, dtype=np.int64)
         pos = np.clip(np.searchsorted(self.item_ids, item_ids), 0, len(self.item_ids) - 1)

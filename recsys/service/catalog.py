@@ -13,11 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from recsys.arguments import check_history, check_text
+from recsys.arguments import check_cutoff, check_history, check_id, check_ids, check_text
 from recsys.data.fetch import raw_dir
 from recsys.data.manifest import MANIFEST_NAME
 from recsys.data.releases import RELEASES, SYNTHETIC_PREFIX, get_release
-from recsys.data.types import Dataset
+from recsys.data.types import Dataset, require_columns
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.service.champion import has_champion
 from recsys.settings import Settings, get_settings
@@ -104,12 +104,13 @@ class MovieCatalog:
         return (
             self.movies.filter(pl.col("key").str.contains(key, literal=True))
             .sort("n_ratings", "item_id", descending=[True, False])
-            .head(min(limit, MAX_K))
+            .head(min(check_cutoff(limit, "limit"), MAX_K))
             .select(MOVIE_COLUMNS)
         )
 
     def movie(self, item_id: int) -> dict[str, Any]:
         """One catalogue movie as a dict; UnknownIdError if it is not in the catalogue."""
+        item_id = check_id(item_id, "item_id")
         row = self.movies.filter(pl.col("item_id") == item_id)
         if row.is_empty():
             raise UnknownIdError(f"Movie {item_id} is not in the {self.dataset.name} catalogue")
@@ -117,10 +118,12 @@ class MovieCatalog:
 
     def label(self, item_ids: Sequence[int]) -> list[str]:
         """"Title (year)" of each id, in order ("movie ID" for an id not in the catalogue)."""
-        return [self._labels.get(int(item), f"movie {item}") for item in item_ids]
+        return [self._labels.get(item, f"movie {item}")
+                for item in check_ids(item_ids, "item_ids").tolist()]
 
     def with_titles(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` (with an ``item_id`` column) joined to title, year and genres, in order."""
+        require_columns(frame, ["item_id"], "movies")
         return frame.join(self.movies.select("item_id", "title", "year", "genres"),
                           on="item_id", how="left", maintain_order="left")
 

@@ -10,7 +10,7 @@ import pytest
 from recsys.data.load import ingest
 from recsys.data.synth import write_synthetic_release
 from recsys.data.types import Dataset, Interactions
-from recsys.errors import ConfigError
+from recsys.errors import ConfigError, RecsysError
 from recsys.models import create_model
 from recsys.service import (
     DEMO_DATASET,
@@ -51,6 +51,30 @@ def test_search_takes_odd_text_literally(service: RecommenderService) -> None:
         assert catalog.search(odd).is_empty(), odd
     assert catalog.search("[a-z]+").equals(catalog.search("a z"))  # words, not a pattern
     assert catalog.search("x" * MAX_QUERY_CHARS).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.search("star", -1), r"limit must be a positive integer, got -1"),
+        (lambda c: c.search("star", "5"), r"limit must be a positive integer .*got '5'"),
+        (lambda c: c.movie("1"), r"item_id must be integer ids .*got '1'"),
+        (lambda c: c.movie(1.5), r"item_id must be integer ids .*got 1\.5"),
+        (lambda c: c.label(["x"]), r"item_ids must be integer ids .*got \['x'\]"),
+        (lambda c: c.label(None), r"item_ids must be integer ids .*got None"),
+        (lambda c: c.with_titles(pl.DataFrame({"a": [1]})), r"movies frame lacks .*'item_id'"),
+    ],
+)  # fmt: skip
+def test_careless_catalogue_calls_are_named(service: RecommenderService, call, message) -> None:
+    with pytest.raises(RecsysError, match=message):
+        call(service.catalog)
+
+
+def test_labels_keep_order_and_repeats(service: RecommenderService) -> None:
+    catalog = service.catalog
+    assert catalog.label([]) == []
+    assert catalog.label(pl.Series([1, 1])) == ["Toy Story (1995)"] * 2
+    assert catalog.label([999_999_999]) == ["movie 999999999"]
 
 
 def test_datasets_are_the_demo_one_and_every_trained_release(
