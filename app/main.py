@@ -58,8 +58,13 @@ def sidebar() -> None:
 
 st.session_state.setdefault("dataset", DEMO_DATASET)
 st.session_state.setdefault("subject_id", uuid.uuid4().hex[:16])
-state.metrics_port(state.settings().metrics_port)
-genome = has_genome(st.session_state["dataset"], state.settings())
+try:
+    settings = state.settings()  # RECSYS_* variables, checked
+except RecsysError as error:
+    st.error(f"The app cannot start with these settings: {error}")
+    st.stop()
+state.metrics_port(settings.metrics_port)
+genome = has_genome(st.session_state["dataset"], settings)
 page = st.navigation([p for p in PAGES if p is not GENOME_PAGE or genome])
 try:
     sidebar()

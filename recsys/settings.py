@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from recsys.errors import ConfigError
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -50,15 +52,30 @@ class Settings:
 _ENV_NAMES = {f.name: "RECSYS_" + f.name.upper() for f in fields(Settings)}
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
 def _convert(name: str, raw: str) -> object:
-    if name in ("data_dir",):
+    """The typed value of ``RECSYS_<NAME>``; a ConfigError naming the variable when ``raw``
+    cannot be one (a typo in a flag must not quietly turn it off)."""
+    variable = _ENV_NAMES[name]
+    if name == "data_dir":
+        if not raw.strip():
+            raise ConfigError(f"{variable} is empty: expected a folder (default: data)")
         return Path(raw)
     if name in ("data_mirror", "lenskit_python"):
         return Path(raw) if raw else None
     if name == "metrics_port":
+        if not raw.strip().isdigit() or int(raw) > 65535:
+            raise ConfigError(f"{variable}={raw!r}: expected a TCP port, 0 to 65535 (0: any "
+                              "free port)")
         return int(raw)
     if name == "public_demo":
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        flag = raw.strip().lower()
+        if flag not in _TRUE + _FALSE:
+            raise ConfigError(f"{variable}={raw!r}: expected one of {', '.join(_TRUE)} "
+                              f"(on) or {', '.join(v for v in _FALSE if v)} (off)")
+        return flag in _TRUE
     return raw
 
 

@@ -204,6 +204,15 @@ def test_public_demo_disables_heavy_actions(app: AppTest, monkeypatch: pytest.Mo
     assert "disabled in the public demo" in texts(app)
 
 
+def test_a_misspelt_setting_is_shown_not_a_traceback(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECSYS_PUBLIC_DEMO", "ture")  # a typo must not switch the demo off
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert "cannot start with these settings: RECSYS_PUBLIC_DEMO='ture'" in app.error[0].value
+
+
 def open_launch_tab(app: AppTest) -> None:
     """The Benchmark lab on ml-100k with its (lazy) launch tab open."""
     open_page(app, "ml-100k", "lab")
