@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,16 @@ from typing import Any
 import polars as pl
 import yaml
 
-from recsys.config import check_keys
+from recsys.arguments import check_number
+from recsys.config import build, check_keys
 from recsys.data.load import load_dataset
+from recsys.data.releases import get_release
 from recsys.data.types import Dataset, Split
+from recsys.data.validate import Thresholds
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation.protocol import PreparedSplit, prepare_split
+from recsys.models import create_model
+from recsys.monitoring.drift import DriftThresholds
 from recsys.registry_gate import GatePolicy, ModelRegistry
 from recsys.runs import MARKER
 from recsys.settings import Settings
@@ -36,61 +41,156 @@ PERIODS = {
     "validation": (("fit.parquet", "valid.parquet"), "valid_cut_timestamp"),
     "test": (("train.parquet", "test.parquet"), "cut_timestamp"),
 }
-# Section -> its allowed keys (``models`` maps registry names to their hyper-parameters).
-SECTIONS: dict[str, set[str]] = {
-    "ingest": {"source", "allow_unverified"},
-    "validate": {"thresholds"},
-    "split": {"test_fraction", "valid_fraction"},
-    "evaluate": {"relevance_threshold", "engine"},
-    "gate": {f.name for f in dataclasses.fields(GatePolicy)},
-    "drift": {"thresholds"},
-    "registry": {"model_name", "experiment"},
-    "publish": {"job"},
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """``ingest``: where the release comes from."""
+
+    source: str | None = None  # a zip or folder; default: RECSYS_DATA_MIRROR, then GroupLens
+    allow_unverified: bool = False  # accept files whose checksum differs from the official one
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """``validate``: overrides of the quality report's thresholds."""
+
+    thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Thresholds.from_dict(self.thresholds)
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """``split``: the temporal cuts (shares of the newest ratings)."""
+
+    test_fraction: float = 0.2
+    valid_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("test_fraction", "valid_fraction"):
+            check_number(getattr(self, name), f"split.{name}", low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """``evaluate``: what is relevant and where models are scored."""
+
+    relevance_threshold: float = 4.0  # held-out ratings >= this are relevant
+    engine: str = "local"  # local (in process) or spark
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"evaluate.engine must be one of {ENGINES}, got {self.engine!r}")
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    """``drift``: overrides of the drift checks' alert thresholds."""
+
+    thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        DriftThresholds.from_mapping(self.thresholds)
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """``registry``: the MLflow registered model (``{dataset}`` is filled in) and experiment."""
+
+    model_name: str = REGISTERED_MODEL
+    experiment: str = "retrain"
+
+    def __post_init__(self) -> None:
+        try:
+            self.model_name.format(dataset="ml-100k")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ConfigError(f"registry.model_name={self.model_name!r}: the only field it may "
+                              f"name is {{dataset}} ({error!r})") from None
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """``publish``: the Pushgateway job name."""
+
+    job: str = "recsys-retrain"
+
+
+# Section -> how it is read: its options, each value checked against its type when loaded.
+SECTIONS: dict[str, Callable[[Any], Any]] = {
+    "ingest": lambda raw: build(IngestOptions, raw, "ingest", noun="option"),
+    "validate": lambda raw: build(ValidateOptions, raw, "validate", noun="option"),
+    "split": lambda raw: build(SplitOptions, raw, "split", noun="option"),
+    "evaluate": lambda raw: build(EvaluateOptions, raw, "evaluate", noun="option"),
+    "gate": GatePolicy.from_mapping,
+    "drift": lambda raw: build(DriftOptions, raw, "drift", noun="option"),
+    "registry": lambda raw: build(RegistryOptions, raw, "registry", noun="option"),
+    "publish": lambda raw: build(PublishOptions, raw, "publish", noun="option"),
 }
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """The validated content of ``config.yaml``."""
+    """The validated content of ``config.yaml``: ``sections`` as written (hashed into each
+    step's inputs) and ``options``, each section read into its checked options."""
 
     dataset: str
     models: dict[str, dict[str, Any]]
     sections: dict[str, dict[str, Any]]
+    options: dict[str, Any]
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_CONFIG, dataset: str | None = None) -> PipelineConfig:
         """Read and check a YAML config; ``dataset`` overrides the file's."""
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return cls.from_mapping(raw | ({"dataset": dataset} if dataset else {}), where=str(path))
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"pipeline config {path} not found: expected a YAML file")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"pipeline config {path} is not valid YAML: {error}") from None
+        if dataset:
+            raw = {**_mapping(raw, str(path), "the config"), "dataset": dataset}
+        return cls.from_mapping(raw, where=str(path))
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], where: str = "config") -> PipelineConfig:
-        """Check every key (unknown ones are errors) and fill missing sections with ``{}``."""
+        """Check every key (unknown ones are errors) and value (a wrong type, range, model name
+        or hyper-parameter fails here, before any step runs); missing sections are ``{}``."""
         check_keys(raw, {*SECTIONS, "dataset", "models"}, where, noun="section", name="the config")
-        sections = {
-            name: check_keys(raw.get(name) or {}, keys, where, name=repr(name))
-            for name, keys in SECTIONS.items()
-        }
-        models = dict(raw.get("models") or {})
+        sections = {name: _mapping(raw.get(name) or {}, where, f"section {name!r}")
+                    for name in SECTIONS}
+        models = _mapping(raw.get("models") or {}, where, "'models'")
         if not raw.get("dataset") or not models:
             raise ConfigError(f"{where}: needs a dataset and at least one model under 'models'")
-        engine = sections["evaluate"].get("engine", "local")
-        if engine not in ENGINES:
-            raise ConfigError(f"{where}: evaluate.engine must be one of {ENGINES}, got {engine!r}")
-        return cls(str(raw["dataset"]), {k: dict(v or {}) for k, v in models.items()}, sections)
+        models = {name: _mapping(params or {}, where, f"model {name!r}")
+                  for name, params in models.items()}
+        try:
+            for name, params in models.items():
+                create_model(name, **params)  # an unknown model or a wrong hyper-parameter
+            options = {name: read(sections[name]) for name, read in SECTIONS.items()}
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        get_release(raw["dataset"])  # a name of a known release, else a clear error
+        return cls(raw["dataset"], models, sections, options)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form, hashed into every step's inputs and written to the run folder."""
         return {"dataset": self.dataset, "models": self.models, **self.sections}
 
-    def get(self, section: str, key: str, default: Any = None) -> Any:
-        """One option of one section."""
-        return self.sections[section].get(key, default)
-
     @property
     def engine(self) -> str:
         """Where models are scored: ``local`` (in process) or ``spark`` (``evaluate.engine``)."""
-        return str(self.get("evaluate", "engine", "local"))
+        return str(self.options["evaluate"].engine)
+
+
+def _mapping(raw: Any, where: str, what: str) -> dict[str, Any]:
+    """``raw`` as a dict, else a ConfigError: ``what`` in ``where`` must be a mapping."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: {what} must be a mapping (key: value lines), got "
+                          f"{type(raw).__name__} {raw!r}")
+    return dict(raw)
 
 
 @dataclass(frozen=True)
@@ -140,7 +240,7 @@ class RunContext:
         train, test = (pl.read_parquet(folder / name) for name in files)
         split = Split(train, test, protocol="temporal_global",
                       params={"cut_timestamp": summary[cut]})
-        threshold = float(self.config.get("evaluate", "relevance_threshold", 4.0))
+        threshold = self.config.options["evaluate"].relevance_threshold
         prepared = prepare_split(split, self.dataset(), period, relevance_threshold=threshold)
         if not len(prepared.users):
             raise DataError(f"no relevant {period} rating of a known user (>= {threshold}) "
@@ -149,6 +249,7 @@ class RunContext:
 
     def registry(self) -> ModelRegistry:
         """The MLflow registered model of this dataset."""
-        name = str(self.config.get("registry", "model_name", REGISTERED_MODEL))
-        return ModelRegistry(self.settings.tracking_uri, name.format(dataset=self.config.dataset),
-                             str(self.config.get("registry", "experiment", "retrain")))
+        registry = self.config.options["registry"]
+        return ModelRegistry(self.settings.tracking_uri,
+                             registry.model_name.format(dataset=self.config.dataset),
+                             registry.experiment)

@@ -25,20 +25,35 @@ from recsys.settings import get_settings
 __all__ = ["main", "build_parser", "run_dir_for"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Options shared by the whole pipeline and by single steps."""
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes. The subcommands' copy has no defaults, so that an
+    option given before the subcommand (``--config X step gate``) is not reset by it."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--dataset", help="release name (default: the config's)")
-    common.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="pipeline YAML")
-    common.add_argument("--run-id", help="run id (default: today's UTC date)")
-    common.add_argument("--run-dir", type=Path, help="explicit run folder (overrides --run-id)")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser = argparse.ArgumentParser(prog="python -m pipelines.retrain", parents=[common],
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    common.add_argument("--dataset", default=default(None),
+                        help="release name (default: the config's)")
+    common.add_argument("--config", type=Path, default=default(DEFAULT_CONFIG),
+                        help="pipeline YAML")
+    common.add_argument("--run-id", default=default(None),
+                        help="run id (default: today's UTC date)")
+    common.add_argument("--run-dir", type=Path, default=default(None),
+                        help="explicit run folder (overrides --run-id)")
+    common.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="debug logging")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options shared by the whole pipeline and by single steps, before or after the step."""
+    parser = argparse.ArgumentParser(prog="python -m pipelines.retrain", parents=[_common(True)],
                                      description="Retrain, gate and register recommenders.")
     sub = parser.add_subparsers(dest="command")
-    step = sub.add_parser("step", parents=[common], help="run one step")
+    step = sub.add_parser("step", parents=[_common(False)], help="run one step")
     step.add_argument("name", choices=list(STEPS))
-    sub.add_parser("status", parents=[common], help="list the completed steps of a run")
+    sub.add_parser("status", parents=[_common(False)], help="list the completed steps of a run")
     return parser
 
 

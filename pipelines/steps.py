@@ -55,9 +55,9 @@ log = logging.getLogger(__name__)
 # -- the steps --------------------------------------------------------------------------------
 def ingest_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     """Fetch the release (mirror or GroupLens), verify checksums, parse it to parquet."""
-    dataset = ingest(ctx.config.dataset, source=ctx.config.get("ingest", "source"),
-                     allow_unverified=bool(ctx.config.get("ingest", "allow_unverified", False)),
-                     settings=ctx.settings)
+    options = ctx.config.options["ingest"]
+    dataset = ingest(ctx.config.dataset, source=options.source,
+                     allow_unverified=options.allow_unverified, settings=ctx.settings)
     summary = dataset.summary()
     write_json(out / "dataset.json", summary)
     return summary
@@ -65,7 +65,7 @@ def ingest_step(ctx: RunContext, out: Path) -> dict[str, Any]:
 
 def validate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     """Quality report; error-level findings fail the run."""
-    thresholds = Thresholds.from_dict(ctx.config.get("validate", "thresholds") or {})
+    thresholds = Thresholds.from_dict(ctx.config.options["validate"].thresholds)
     report = validate_dataset(ctx.dataset(), thresholds)
     write_text(out / "report.json", report.to_json())
     write_text(out / "report.md", report.to_markdown())
@@ -79,10 +79,10 @@ def validate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
 def split_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     """Temporal global cuts: the newest ratings are the test set, and the newest ratings of the
     training period are the validation set that selects the challenger."""
-    fraction = float(ctx.config.get("split", "test_fraction", 0.2))
-    valid_fraction = float(ctx.config.get("split", "valid_fraction", 0.2))
-    split = check_split(temporal_global(ctx.dataset().ratings, test_fraction=fraction))
-    inner = check_split(temporal_global(split.train, test_fraction=valid_fraction))
+    options = ctx.config.options["split"]
+    split = check_split(temporal_global(ctx.dataset().ratings,
+                                        test_fraction=options.test_fraction))
+    inner = check_split(temporal_global(split.train, test_fraction=options.valid_fraction))
     for name, frame in (("train", split.train), ("test", split.test), ("fit", inner.train),
                         ("valid", inner.test)):
         frame.write_parquet(out / f"{name}.parquet")
@@ -127,7 +127,7 @@ def train_step(ctx: RunContext, out: Path) -> dict[str, Any]:
 
 
 def _policy(ctx: RunContext) -> GatePolicy:
-    return GatePolicy.from_mapping(ctx.config.sections["gate"])
+    return ctx.config.options["gate"]
 
 
 def _write_evaluation(evaluation: ModelEvaluation, folder: Path, name: str) -> None:
@@ -197,7 +197,7 @@ def drift_step(ctx: RunContext, out: Path) -> dict[str, Any]:
             "current_recs": pl.read_parquet(ctx.output("evaluate") / f"{challenger}.recs.parquet"),
             "catalog_size": train["item_id"].n_unique(),
         }
-    report = drift_report(reference, test, ctx.config.get("drift", "thresholds") or {},
+    report = drift_report(reference, test, ctx.config.options["drift"].thresholds,
                           k=_policy(ctx).k, **outputs)
     write_json(out / "drift.json", report.to_dict())
     if report.alert:
@@ -261,7 +261,7 @@ def push_metrics(ctx: RunContext, payload: dict[str, Any]) -> bool:
         log.info("no RECSYS_PUSHGATEWAY_URL: pipeline metrics are not pushed")
         return False
     push_pipeline_metrics(ctx.settings.pushgateway_url,
-                          str(ctx.config.get("publish", "job", "recsys-retrain")), payload,
+                          ctx.config.options["publish"].job, payload,
                           grouping={"dataset": ctx.config.dataset})
     return True
 

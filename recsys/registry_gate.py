@@ -26,7 +26,7 @@ import polars as pl
 from recsys.config import build
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation import compare_models, recommend_latency
-from recsys.evaluation.metrics import catalog_coverage
+from recsys.evaluation.metrics import RANKING_METRICS, catalog_coverage
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate
 from recsys.models.base import Recommender
 from recsys.tracking import CHAMPION_ALIAS
@@ -66,15 +66,17 @@ class GatePolicy:
         policy = build(cls, values, "gate", noun="gate option")
         if not 0 < policy.alpha < 1 or policy.max_latency_ratio <= 0 or policy.latency_users < 1:
             raise ConfigError(f"gate policy out of range: {policy}")
+        policy.k  # noqa: B018 (a malformed primary metric fails here, not in a later step)
         return policy
 
     @property
     def k(self) -> int:
         """The cut-off of the primary metric (``ndcg@10`` -> 10)."""
         name, _, cutoff = self.primary_metric.partition("@")
-        if not name or not cutoff.isdigit():
+        if name not in RANKING_METRICS or not cutoff.isdigit() or int(cutoff) < 1:
             raise ConfigError(
-                f"primary metric must look like 'ndcg@10', got {self.primary_metric!r}"
+                f"primary metric must look like 'ndcg@10' (one of {', '.join(RANKING_METRICS)} "
+                f"at a cut-off >= 1), got {self.primary_metric!r}"
             )
         return int(cutoff)
 

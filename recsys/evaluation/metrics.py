@@ -174,6 +174,10 @@ def _hit_statistics(top: pl.DataFrame, relevant: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# The ranking metrics every ``ranking_metrics`` call computes, each as ``<name>@<k>``.
+RANKING_METRICS = ("precision", "recall", "ndcg", "map", "map_recommenders", "mrr", "hit_rate")
+
+
 def _ranking_columns(
     per_user: pl.DataFrame, k: int, recall_denominator: str
 ) -> dict[str, pl.Series]:
@@ -187,16 +191,17 @@ def _ranking_columns(
     has_relevant = n_rel > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         recall_base = n_rel if recall_denominator == "all" else capped
-        values = {
-            f"precision@{k}": hits / k,
-            f"recall@{k}": hits / recall_base,
-            f"ndcg@{k}": dcg / ideal[capped.astype(np.int64)],
-            f"map@{k}": ap_sum / capped,
-            f"map_recommenders@{k}": ap_sum / n_rel,
-            f"mrr@{k}": np.where(first_hit > 0, 1.0 / first_hit, 0.0),
-            f"hit_rate@{k}": (hits > 0).astype(np.float64),
-        }
-    return {name: _nullable(np.where(has_relevant, v, np.nan)) for name, v in values.items()}
+        values = (
+            hits / k,
+            hits / recall_base,
+            dcg / ideal[capped.astype(np.int64)],
+            ap_sum / capped,
+            ap_sum / n_rel,
+            np.where(first_hit > 0, 1.0 / first_hit, 0.0),
+            (hits > 0).astype(np.float64),
+        )
+    return {f"{name}@{k}": _nullable(np.where(has_relevant, v, np.nan))
+            for name, v in zip(RANKING_METRICS, values, strict=True)}
 
 
 # -- rating accuracy ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.config import PipelineConfig, RunContext
-from pipelines.retrain import run_dir_for
+from pipelines.retrain import build_parser, run_dir_for
 from pipelines.runner import STEPS, run_pipeline, run_step
 from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.registry_gate import CHAMPION
@@ -101,11 +101,57 @@ def test_validation_errors_fail_the_run_and_keep_the_report(
 def test_config_fails_loudly_on_unknown_keys() -> None:
     with pytest.raises(ConfigError, match="unknown section"):
         PipelineConfig.from_mapping({"dataset": "ml-100k", "models": {"ease": {}}, "gates": {}})
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['test_frac'\] in 'split'"):
+    with pytest.raises(ConfigError, match=r"split: unknown option\(s\) \['test_frac'\] .*valid "
+                                          r"options are \['test_fraction', 'valid_fraction'\]"):
         PipelineConfig.from_mapping({"dataset": "x", "models": {"ease": {}},
                                      "split": {"test_frac": 0.1}})
     with pytest.raises(ConfigError, match="at least one model"):
         PipelineConfig.from_mapping({"dataset": "ml-100k"})
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "message"),
+    [
+        ("split", {"test_fraction": "0.2x"}, r"split.test_fraction: expected float, got str"),
+        ("split", {"valid_fraction": 1.5}, r"split.valid_fraction must be in \(0, 1\), got 1.5"),
+        ("ingest", {"allow_unverified": "yes"}, r"ingest.allow_unverified: expected bool"),
+        ("evaluate", {"relevance_threshold": "four"}, r"relevance_threshold: expected float"),
+        ("gate", {"alpha": 2}, r"gate policy out of range: .*alpha=2"),
+        ("gate", {"primary_metric": "ndgc@10"}, r"primary metric must look like 'ndcg@10'"),
+        ("validate", {"thresholds": {"max_missing": "x"}}, r"max_missing: expected int"),
+        ("drift", {"thresholds": {"nope": 1}}, r"unknown drift check\(s\) \['nope'\]"),
+        ("registry", {"model_name": "recsys-{data}"}, r"the only field it may name is \{dataset\}"),
+        ("models", {"eas": {}}, r"Unknown model 'eas'; available models: als"),
+        ("models", {"ease": {"reg": "x"}}, r"EASE: parameter reg: expected float, got str 'x'"),
+        ("models", ["ease"], r"'models' must be a mapping \(key: value lines\), got list"),
+        ("dataset", 5, r"name must be a release name such as 'ml-latest-small', got int 5"),
+    ],
+)  # fmt: skip
+def test_config_values_are_checked_before_any_step(section: str, value: object,
+                                                   message: str) -> None:
+    base = {"dataset": "ml-100k", "models": {"ease": {}}}
+    with pytest.raises(RecsysError, match=message):
+        PipelineConfig.from_mapping(base | {section: value}, where="cfg.yaml")
+
+
+def test_a_missing_or_broken_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"pipeline config .*nope.yaml not found"):
+        PipelineConfig.load(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("a: [b\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml is not valid YAML"):
+        PipelineConfig.load(tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match=r"list.yaml: the config must be a mapping"):
+        PipelineConfig.load(tmp_path / "list.yaml", dataset="ml-100k")
+
+
+def test_options_before_the_step_are_kept() -> None:
+    """``--config X step gate`` used to run with the default config: the subcommand's copy of
+    the options reset the ones given before it."""
+    args = build_parser().parse_args(["--config", "x.yaml", "--run-dir", "/r", "step", "gate"])
+    assert (args.config, args.run_dir, args.name) == (Path("x.yaml"), Path("/r"), "gate")
+    args = build_parser().parse_args(["step", "gate", "--config", "y.yaml"])
+    assert args.config == Path("y.yaml") and args.run_dir is None
 
 
 def test_run_dir_is_per_day_and_path_safe() -> None:
