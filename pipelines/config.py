@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from recsys.arguments import check_number
-from recsys.config import build, check_keys
+from recsys.config import build, check_keys, read_yaml
 from recsys.data.load import load_dataset
 from recsys.data.releases import get_release
 from recsys.data.types import Dataset, Split
@@ -143,13 +142,7 @@ class PipelineConfig:
     @classmethod
     def load(cls, path: Path | str = DEFAULT_CONFIG, dataset: str | None = None) -> PipelineConfig:
         """Read and check a YAML config; ``dataset`` overrides the file's."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"pipeline config {path} not found: expected a YAML file")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"pipeline config {path} is not valid YAML: {error}") from None
+        raw = read_yaml(path) or {}
         if dataset:
             raw = {**_mapping(raw, str(path), "the config"), "dataset": dataset}
         return cls.from_mapping(raw, where=str(path))

@@ -146,15 +146,20 @@ def _argument(hint: Any, name: str, value: Any, where: str) -> Any:
     return value
 
 
-def load_yaml(path: Path | str, cls: type[T], section: str | None = None) -> T:
-    """Read a YAML file (or one top-level ``section`` of it) into ``cls`` with :func:`build`."""
+def read_yaml(path: Path | str) -> Any:
+    """The content of a YAML file; a ConfigError when it is missing, unreadable or not YAML."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path} not found: expected a YAML file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
+
+
+def load_yaml(path: Path | str, cls: type[T], section: str | None = None) -> T:
+    """Read a YAML file (or one top-level ``section`` of it) into ``cls`` with :func:`build`."""
+    raw = read_yaml(path)
     if section is not None and isinstance(raw, Mapping) and section in raw:
         raw = raw[section]
     return build(cls, raw, str(path))

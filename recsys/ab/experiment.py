@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from recsys.ab.assignment import arm_boundaries, assign, assign_frame
-from recsys.config import check_keys
+from recsys.config import check_keys, read_yaml
 from recsys.errors import ConfigError
 
 __all__ = ["Arm", "Guardrail", "Experiment", "load_experiment"]
@@ -144,7 +143,7 @@ class Experiment:
 
 def load_experiment(path: Path | str) -> Experiment:
     """Read an experiment from a YAML file (the whole file, or its ``experiment:`` section)."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     if isinstance(raw, Mapping) and "experiment" in raw:
         raw = raw["experiment"]
     return Experiment.from_dict(raw)

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import time
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import yaml
 from scipy import stats
 
 from recsys.ab.analysis import AbResult, SrmResult, analyze, welch_test, ztest_proportions
@@ -37,7 +37,7 @@ from recsys.ab.interleaving import (
     sign_test_pvalues,
     team_draft,
 )
-from recsys.config import check_keys
+from recsys.config import check_keys, check_value, read_yaml
 from recsys.data.types import Dataset, Interactions, Split
 from recsys.errors import ConfigError, DataError
 from recsys.evaluation.metrics import item_popularity, novelty_per_user
@@ -85,13 +85,22 @@ class ReplaySpec:
     sensitivity_reps: int = 1000
 
     def __post_init__(self) -> None:
+        if not isinstance(self.split, Mapping):
+            raise ConfigError(f"replay spec: split must be a mapping such as {{protocol: "
+                              f"leave_last_n, n: 5}}, got {self.split!r}")
         if self.split.get("protocol") not in SPLITTERS:
             raise ConfigError(
                 f"replay split.protocol must be one of {sorted(SPLITTERS)}, "
                 f"got {self.split.get('protocol')!r}"
             )
-        if self.k < 1:
-            raise ConfigError(f"replay k must be a positive integer, got {self.k}")
+        counts = {"k": self.k, "n_boot": self.n_boot, "sensitivity_reps": self.sensitivity_reps}
+        low = {name: value for name, value in counts.items() if value < 1}
+        if low or any(n < 2 for n in self.sensitivity_users):
+            raise ConfigError(f"replay spec: k, n_boot and sensitivity_reps must be >= 1 and "
+                              f"each sensitivity_users >= 2, got {low or self.sensitivity_users}")
+        for arm in self.experiment.arms:  # a wrong model or parameter fails before any fit
+            if arm.model:
+                create_model(arm.model, **arm.params)
 
     @property
     def metrics(self) -> list[str]:
@@ -102,9 +111,12 @@ class ReplaySpec:
     def from_dict(cls, raw: Mapping[str, Any]) -> ReplaySpec:
         """Build from a mapping (the YAML spec); unknown keys fail loudly."""
         values = check_keys(raw, cls, "replay spec")
-        values["experiment"] = Experiment.from_dict(values["experiment"])
+        hints = typing.get_type_hints(cls) | {"sensitivity_users": list[int]}
+        values = {key: check_value(hints[key], value, f"replay spec: {key}")
+                  for key, value in values.items() if key != "experiment"} | {
+            "experiment": Experiment.from_dict(values["experiment"])}
         if "sensitivity_users" in values:
-            values["sensitivity_users"] = tuple(int(n) for n in values["sensitivity_users"])
+            values["sensitivity_users"] = tuple(values["sensitivity_users"])
         spec = cls(**values)
         unknown = [m for m in _experiment_metrics(spec.experiment) if m not in spec.metrics]
         if unknown:
@@ -125,7 +137,7 @@ def _experiment_metrics(experiment: Experiment) -> list[str]:
 
 def load_replay_spec(path: Path | str) -> ReplaySpec:
     """Read a replay spec YAML file."""
-    return ReplaySpec.from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    return ReplaySpec.from_dict(read_yaml(path))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
-from recsys.config import check_keys
+from recsys.config import check_keys, read_yaml
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.service.catalog import MovieCatalog, normalise_titles
 
@@ -88,7 +87,7 @@ def load_personas(path: Path | str, movies: pl.DataFrame) -> list[Persona]:
 
     Personas with fewer than 3 resolved movies on this catalogue are left out (logged).
     """
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     entries = raw.get("personas") if isinstance(raw, Mapping) else None
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected a top-level `personas:` list")

@@ -135,7 +135,7 @@ def test_config_values_are_checked_before_any_step(section: str, value: object,
 
 
 def test_a_missing_or_broken_config_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"pipeline config .*nope.yaml not found"):
+    with pytest.raises(ConfigError, match=r"nope.yaml not found: expected a YAML file"):
         PipelineConfig.load(tmp_path / "nope.yaml")
     (tmp_path / "bad.yaml").write_text("a: [b\n")
     with pytest.raises(ConfigError, match=r"bad.yaml is not valid YAML"):

@@ -10,6 +10,7 @@ import pytest
 
 from recsys.ab.replay import (
     ReplaySpec,
+    load_replay_spec,
     render_report,
     run_replay,
     saved_replays,
@@ -17,7 +18,7 @@ from recsys.ab.replay import (
 )
 from recsys.bench.results import RESULTS_DIR
 from recsys.data.types import Dataset
-from recsys.errors import ConfigError
+from recsys.errors import ConfigError, RecsysError
 
 SPEC = {
     "dataset": "generated",
@@ -86,6 +87,36 @@ def test_spec_round_trip_and_strictness() -> None:
         ReplaySpec.from_dict(bad_metric)
     with pytest.raises(ConfigError, match="protocol"):
         ReplaySpec.from_dict({**SPEC, "split": {"protocol": "random"}})
+
+
+def _arm(**changes: object) -> dict:
+    arms = [dict(SPEC["experiment"]["arms"][0], **changes), SPEC["experiment"]["arms"][1]]
+    return {**SPEC, "experiment": {**SPEC["experiment"], "arms": arms}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({**SPEC, "k": "10"}, r"replay spec: k: expected int, got str '10'"),
+        ({**SPEC, "n_boot": -1}, r"must be >= 1 .* got \{'n_boot': -1\}"),
+        ({**SPEC, "relevance_threshold": "x"}, r"relevance_threshold: expected float"),
+        ({**SPEC, "sensitivity_users": ["a"]}, r"sensitivity_users\[0\]: expected int"),
+        ({**SPEC, "split": [1]}, r"split must be a mapping"),
+        (_arm(model="alss"), r"Unknown model 'alss'"),
+        (_arm(params={"seed": "x"}), r"parameter seed: expected int, got str 'x'"),
+    ],
+)  # fmt: skip
+def test_careless_specs_fail_before_any_fit(spec: dict, message: str) -> None:
+    with pytest.raises(RecsysError, match=message):
+        ReplaySpec.from_dict(spec)
+
+
+def test_a_missing_or_broken_spec_file_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=r"nope.yaml not found: expected a YAML file"):
+        load_replay_spec(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("k: [1\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml is not valid YAML"):
+        load_replay_spec(tmp_path / "bad.yaml")
 
 
 def test_sensitivity_curve_without_effect_stays_near_alpha() -> None:
