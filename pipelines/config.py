@@ -54,10 +54,7 @@ class IngestOptions:
 class ValidateOptions:
     """``validate``: overrides of the quality report's thresholds."""
 
-    thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        Thresholds.from_dict(self.thresholds)
+    thresholds: Thresholds = dataclasses.field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True)
@@ -88,10 +85,7 @@ class EvaluateOptions:
 class DriftOptions:
     """``drift``: overrides of the drift checks' alert thresholds."""
 
-    thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        DriftThresholds.from_mapping(self.thresholds)
+    thresholds: DriftThresholds = dataclasses.field(default_factory=DriftThresholds)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import polars as pl
 from pipelines.config import MARKER, RunContext
 from recsys.data.load import ingest
 from recsys.data.split import check_split, temporal_global
-from recsys.data.validate import Thresholds, validate_dataset
+from recsys.data.validate import validate_dataset
 from recsys.errors import DataError
 from recsys.evaluation.protocol import PreparedSplit
 from recsys.io import write_json, write_text
@@ -65,8 +65,7 @@ def ingest_step(ctx: RunContext, out: Path) -> dict[str, Any]:
 
 def validate_step(ctx: RunContext, out: Path) -> dict[str, Any]:
     """Quality report; error-level findings fail the run."""
-    thresholds = Thresholds.from_dict(ctx.config.options["validate"].thresholds)
-    report = validate_dataset(ctx.dataset(), thresholds)
+    report = validate_dataset(ctx.dataset(), ctx.config.options["validate"].thresholds)
     write_text(out / "report.json", report.to_json())
     write_text(out / "report.md", report.to_markdown())
     errors = [f"{f.check} ({f.count})" for f in report.findings if f.level == "error"]

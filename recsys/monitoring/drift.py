@@ -71,14 +71,15 @@ class DriftThresholds:
     coverage_shift: float = 0.1
     topn_churn: float = 0.5
 
+    def __post_init__(self) -> None:
+        negative = {k: v for k, v in dataclasses.asdict(self).items() if v < 0}
+        if negative:
+            raise ConfigError(f"drift thresholds must be >= 0, got {negative}")
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> DriftThresholds:
         """Override defaults from a dict; unknown names and negative values are errors."""
-        thresholds = build(cls, dict(values), "drift.thresholds", noun="drift check")
-        negative = {k: v for k, v in dataclasses.asdict(thresholds).items() if v < 0}
-        if negative:
-            raise ConfigError(f"drift thresholds must be >= 0, got {negative}")
-        return thresholds
+        return build(cls, dict(values), "drift.thresholds", noun="drift check")
 
 
 @dataclass(frozen=True)
