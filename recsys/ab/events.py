@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from recsys.ab.analysis import AbResult, analyze
-from recsys.ab.experiment import Experiment
+from recsys.ab.experiment import Experiment, as_utc
 from recsys.ab.sequential import SequentialResult, msprt_means, msprt_proportions
 from recsys.errors import ConfigError, DataError
 from recsys.settings import get_settings
@@ -284,14 +284,10 @@ def live_results(experiment: Experiment, store: EventStore | None = None) -> Liv
 def _within(events: pl.DataFrame, exp: Experiment) -> pl.DataFrame:
     """Events between the experiment's start and stop (naive datetimes are UTC)."""
     if exp.start:
-        events = events.filter(pl.col("ts") >= _utc(exp.start))
+        events = events.filter(pl.col("ts") >= as_utc(exp.start))
     if exp.stop:
-        events = events.filter(pl.col("ts") < _utc(exp.stop))
+        events = events.filter(pl.col("ts") < as_utc(exp.stop))
     return events
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _daily_looks(exposures: pl.DataFrame, feedback: pl.DataFrame, metric: str,

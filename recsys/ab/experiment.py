@@ -1,4 +1,11 @@
-"""The experiment definition: arms, traffic, metrics and design, loaded strictly from YAML/dict."""
+"""The experiment definition: arms, traffic, metrics and design, loaded strictly from YAML/dict.
+
+Every value is checked when an experiment is built, from a file or in code: names are
+non-empty strings, ``traffic`` positive shares summing to 1, ``alpha``/``power`` in (0, 1),
+``mde`` and tolerances finite numbers (not bools or text), ``start``/``stop`` date-times
+(naive ones are UTC); a careless value is a ConfigError (an ArgumentError for a wrong type)
+naming the field, never a TypeError or an experiment that analyses with NaN.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +18,15 @@ from typing import Any
 
 import polars as pl
 
-from recsys.ab.assignment import arm_boundaries, assign, assign_frame
+from recsys.ab.assignment import NAME_CHARS, arm_boundaries, assign, assign_frame
+from recsys.arguments import check_number, check_numbers, check_text
 from recsys.config import check_keys, read_yaml
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 
-__all__ = ["Arm", "Guardrail", "Experiment", "load_experiment"]
+__all__ = ["Arm", "Guardrail", "Experiment", "as_utc", "load_experiment"]
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
+ARM_CHARS = 64  # the event store's column width for arm names
 
 
 @dataclass(frozen=True)
@@ -30,8 +39,13 @@ class Arm:
     version: str = ""
 
     def __post_init__(self) -> None:
-        if not self.name:
+        if not check_text(self.name, "arm name", ARM_CHARS):
             raise ConfigError("every arm needs a non-empty `name`")
+        for key in ("model", "version"):
+            check_text(getattr(self, key), f"arm {self.name!r}: {key}", NAME_CHARS)
+        if not isinstance(self.params, Mapping):
+            raise ArgumentError(f"arm {self.name!r}: params must be a mapping of "
+                                f"hyper-parameters, got {self.params!r}")
         if bool(self.model) == bool(self.version):
             raise ConfigError(
                 f"arm {self.name!r} must set exactly one of `model` (registered model name) "
@@ -49,13 +63,16 @@ class Guardrail:
     tolerance: float = 0.0
 
     def __post_init__(self) -> None:
+        if not check_text(self.metric, "guardrail metric", NAME_CHARS):
+            raise ConfigError("every guardrail needs a non-empty `metric`")
         if self.direction not in DIRECTIONS:
             raise ConfigError(
                 f"guardrail {self.metric!r}: direction must be one of {DIRECTIONS}, "
                 f"got {self.direction!r}"
             )
-        if self.tolerance < 0:
-            raise ConfigError(f"guardrail {self.metric!r}: tolerance must be >= 0")
+        if check_number(self.tolerance, f"guardrail {self.metric!r}: tolerance") < 0:
+            raise ConfigError(f"guardrail {self.metric!r}: tolerance must be >= 0, "
+                              f"got {self.tolerance}")
 
 
 @dataclass(frozen=True)
@@ -75,24 +92,37 @@ class Experiment:
     stop: dt.datetime | None = None
 
     def __post_init__(self) -> None:
-        if not self.id:
+        if not check_text(self.id, "experiment id", NAME_CHARS):
             raise ConfigError("experiment needs a non-empty `id`")
+        where = f"experiment {self.id!r}"
+        check_text(self.salt, f"{where}: salt", NAME_CHARS)
+        if not check_text(self.primary_metric, f"{where}: primary_metric", NAME_CHARS):
+            raise ConfigError(f"{where}: needs a non-empty `primary_metric`")
+        # normalised in place (frozen): tuples, so that an experiment built in code with lists
+        # equals and hashes like one read from YAML
+        object.__setattr__(self, "arms", _items(self.arms, Arm, f"{where}: arms"))
+        object.__setattr__(self, "guardrails",
+                           _items(self.guardrails, Guardrail, f"{where}: guardrails"))
+        object.__setattr__(self, "traffic",
+                           tuple(check_numbers(self.traffic, f"{where}: traffic").tolist()))
         names = [arm.name for arm in self.arms]
         if len(set(names)) != len(names):
-            raise ConfigError(f"experiment {self.id!r}: arm names must be unique, got {names}")
+            raise ConfigError(f"{where}: arm names must be unique, got {names}")
         if len(self.traffic) != len(self.arms):
             raise ConfigError(
-                f"experiment {self.id!r}: {len(self.arms)} arms but {len(self.traffic)} "
+                f"{where}: {len(self.arms)} arms but {len(self.traffic)} "
                 "traffic shares; expected one share per arm"
             )
         arm_boundaries(self.traffic)
-        for name, value in (("alpha", self.alpha), ("power", self.power)):
-            if not 0 < value < 1:
-                raise ConfigError(f"experiment {self.id!r}: {name} must be in (0, 1), got {value}")
-        if self.mde <= 0:
-            raise ConfigError(f"experiment {self.id!r}: mde must be > 0, got {self.mde}")
-        if self.start and self.stop and self.stop <= self.start:
-            raise ConfigError(f"experiment {self.id!r}: stop {self.stop} is not after start")
+        for name in ("alpha", "power"):
+            check_number(getattr(self, name), f"{where}: {name}", 0.0, 1.0)
+        check_number(self.mde, f"{where}: mde", 0.0)
+        for name in ("start", "stop"):
+            if not isinstance(getattr(self, name), dt.datetime | None):
+                raise ArgumentError(f"{where}: {name} must be a datetime or None, got "
+                                    f"{getattr(self, name)!r}")
+        if self.start and self.stop and as_utc(self.stop) <= as_utc(self.start):
+            raise ConfigError(f"{where}: stop {self.stop} is not after start")
 
     @property
     def arm_names(self) -> list[str]:
@@ -129,12 +159,10 @@ class Experiment:
     def from_dict(cls, raw: Mapping[str, Any]) -> Experiment:
         """Build from a mapping, failing loudly on unknown or missing keys."""
         values = check_keys(raw, cls, "experiment")
-        values["arms"] = tuple(Arm(**check_keys(a, Arm, "experiment arm")) for a in values["arms"])
-        values["traffic"] = tuple(float(t) for t in values["traffic"])
-        values["guardrails"] = tuple(
-            Guardrail(**check_keys(g, Guardrail, "experiment guardrail"))
-            for g in values.get("guardrails", ())
-        )
+        values["arms"] = [Arm(**check_keys(a, Arm, "experiment arm"))
+                          for a in _listed(values["arms"], "arms")]
+        values["guardrails"] = [Guardrail(**check_keys(g, Guardrail, "experiment guardrail"))
+                                for g in _listed(values.get("guardrails", []), "guardrails")]
         for key in ("start", "stop"):
             if values.get(key) is not None:
                 values[key] = _datetime(values[key], key)
@@ -147,6 +175,27 @@ def load_experiment(path: Path | str) -> Experiment:
     if isinstance(raw, Mapping) and "experiment" in raw:
         raw = raw["experiment"]
     return Experiment.from_dict(raw)
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC; a naive date-time is read as UTC."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _listed(value: Any, key: str) -> list[Any]:
+    """A YAML list (``arms``, ``guardrails``), else ConfigError naming ``key``."""
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"experiment `{key}` must be a list of mappings, got "
+                          f"{type(value).__name__} {value!r}")
+    return list(value)
+
+
+def _items(values: Any, kind: type, where: str) -> tuple[Any, ...]:
+    """``values`` as a tuple when every one is a ``kind``, else ArgumentError naming ``where``."""
+    if isinstance(values, str) or not isinstance(values, Sequence) or not all(
+            isinstance(v, kind) for v in values):
+        raise ArgumentError(f"{where} must be a list of {kind.__name__}, got {values!r}")
+    return tuple(values)
 
 
 def _datetime(value: Any, key: str) -> dt.datetime:

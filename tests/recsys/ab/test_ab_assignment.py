@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
@@ -73,3 +74,31 @@ def test_careless_traffic_and_ids_are_named() -> None:
         assign("e", "s", [1, 2], ["a", "b"])
     with pytest.raises(ArgumentError, match="user_ids must be a list or array of ids"):
         assign("e", "s", None, [0.5, 0.5])
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # None, 1.5, True and [1, 2] were hashed as their printed forms; a frame by its columns
+    (lambda: assign("e", "s", [1, None], [0.5, 0.5]), "user_ids must be integers or strings"),
+    (lambda: assign("e", "s", [1.5], [0.5, 0.5]), "user_ids must be integers or strings"),
+    (lambda: assign("e", "s", [True], [0.5, 0.5]), "user_ids must be integers or strings"),
+    (lambda: assign("e", "s", [[1, 2]], [0.5, 0.5]), "user_ids must be integers or strings"),
+    (lambda: assign("e", "s", pl.DataFrame({"u": [1, 2]}), [0.5, 0.5]), "user_ids must be a list"),
+    (lambda: assign(None, "s", [1], [0.5, 0.5]), "experiment_id must be a string"),
+    (lambda: assign("e", 2026, [1], [0.5, 0.5]), "salt must be a string"),
+    (lambda: assign("e", "s", [1], 0.5), "traffic must be 1-D"),  # a TypeError
+    (lambda: assign_frame("e", "s", [1], None, [0.5, 0.5]), "arms must be a list"),
+    (lambda: assign_frame("e", "s", [1], "AB", [0.5, 0.5]), "arms must be a list"),
+    (lambda: assign_frame("e", "s", [1], ["A", "A"], [0.5, 0.5]), "distinct"),
+    (lambda: assign_frame("e", "s", [1], ["A", "B"], None), "traffic must be numbers"),
+])
+def test_careless_assignment_calls_are_named(call, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_assign_frame_takes_any_iterable_of_ids() -> None:
+    # a generator used to be consumed by the hashing, leaving no ids for the frame
+    frame = assign_frame("exp", "s", (u for u in [1, 2, 3]), ["A", "B"], [0.5, 0.5])
+    assert frame["user_id"].to_list() == [1, 2, 3]
+    assert frame["arm"].to_list() == [["A", "B"][i] for i in assign("exp", "s", [1, 2, 3],
+                                                                       [0.5, 0.5])]
