@@ -4,14 +4,19 @@ SQLite file by default (``RECSYS_EVENT_DB_URL`` / ``get_settings().events_url``)
 URL otherwise (PostgreSQL in docker-compose). Each write is one transaction; SQLite runs in WAL
 mode with a busy timeout and ``BEGIN IMMEDIATE`` so that concurrent writers from several app
 sessions (processes) wait for each other instead of failing or losing rows. Subjects are user
-or persona ids (opaque strings): no personal data is stored.
+or persona ids (opaque strings): no personal data is stored. Every event is checked before it
+is written (ids, arm and model version as text, items as integer ids, positions from 1,
+date-times), and a database that cannot be opened, read or written is a DataError naming the
+store (its password hidden), never a driver's traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +38,16 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from recsys.ab.analysis import AbResult, analyze
-from recsys.ab.experiment import Experiment, as_utc
+from recsys.ab.assignment import NAME_CHARS
+from recsys.ab.experiment import ARM_CHARS, Experiment, as_utc
 from recsys.ab.sequential import SequentialResult, msprt_means, msprt_proportions
-from recsys.errors import ConfigError, DataError
+from recsys.arguments import check_cutoff, check_id, check_ids, check_number, check_text
+from recsys.data.types import require_columns
+from recsys.errors import ArgumentError, ConfigError, DataError
 from recsys.settings import get_settings
 
 __all__ = [
@@ -126,12 +135,27 @@ class EventStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or get_settings().events_url
         try:
-            backend = make_url(self.url).get_backend_name()
+            parsed = make_url(self.url)
         except Exception as error:  # sqlalchemy raises ArgumentError for malformed URLs
             raise ConfigError(f"event store URL {self.url!r} is not a SQLAlchemy URL") from error
-        self.engine = _sqlite_engine(self.url) if backend == "sqlite" else create_engine(
-            self.url, pool_pre_ping=True)
-        metadata.create_all(self.engine)
+        self.shown_url = parsed.render_as_string(hide_password=True)
+        with self._database("be opened"):
+            self.engine = _sqlite_engine(self.url) if parsed.get_backend_name() == "sqlite" \
+                else create_engine(self.url, pool_pre_ping=True)
+            metadata.create_all(self.engine)
+
+    @contextmanager
+    def _database(self, action: str) -> Iterator[None]:
+        """Driver and database failures as errors naming the store and ``action``."""
+        try:
+            yield
+        except ImportError as error:
+            raise ConfigError(f"event store {self.shown_url} needs a database driver that is "
+                              f"not installed: {error}") from error
+        except (SQLAlchemyError, OSError) as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise DataError(f"event store {self.shown_url} could not {action}: {reason}") \
+                from error
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -142,53 +166,60 @@ class EventStore:
         model_version: str = "", ts: dt.datetime | None = None,
     ) -> int:
         """Record one list shown to a subject (positions from 1) in one transaction."""
-        ts = ts or dt.datetime.now(dt.UTC)
-        rows = [
-            _row(experiment_id, subject_id, arm, item, position, "exposure", model_version, ts)
-            for position, item in enumerate(item_ids, start=1)
-        ]
+        common = _common(experiment_id, subject_id, arm, model_version, ts)
+        rows = [{**common, "item_id": item, "position": position, "event_type": "exposure"}
+                for position, item in enumerate(check_ids(item_ids, "item_ids").tolist(), 1)]
         return self._insert(exposures_table, rows)
 
     def log_feedback(
         self, experiment_id: str, subject_id: str, arm: str, item_id: int, event_type: str,
         position: int | None = None, model_version: str = "", ts: dt.datetime | None = None,
     ) -> int:
-        """Record a click / thumbs_up / thumbs_down on a shown item."""
-        if event_type not in FEEDBACK_TYPES:
+        """Record a click / thumbs_up / thumbs_down on a shown item (``position`` from 1)."""
+        if not isinstance(event_type, str) or event_type not in FEEDBACK_TYPES:
             raise ConfigError(f"feedback event_type must be one of {FEEDBACK_TYPES}, "
                               f"got {event_type!r}")
-        row = _row(experiment_id, subject_id, arm, item_id, position, event_type, model_version,
-                   ts or dt.datetime.now(dt.UTC))
+        row = {**_common(experiment_id, subject_id, arm, model_version, ts),
+               "item_id": check_id(item_id, "item_id"), "event_type": event_type,
+               "position": None if position is None else check_cutoff(position, "position")}
         return self._insert(feedback_table, [row])
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> int:
         if rows:
-            with self.engine.begin() as connection:
+            with self._database("be written"), self.engine.begin() as connection:
                 connection.execute(insert(table), rows)
         return len(rows)
 
     def events(self, experiment_id: str, kind: str = "exposures") -> pl.DataFrame:
         """All ``exposures`` or ``feedback`` rows of an experiment (schema ``EVENT_SCHEMA``)."""
         tables = {"exposures": exposures_table, "feedback": feedback_table}
-        if kind not in tables:
+        if not isinstance(kind, str) or kind not in tables:
             raise ConfigError(f"kind must be one of {sorted(tables)}, got {kind!r}")
+        check_text(experiment_id, "experiment_id", NAME_CHARS)
         table = tables[kind]
         columns = [table.c[name] for name in EVENT_SCHEMA]
         query = select(*columns).where(table.c.experiment_id == experiment_id).order_by(table.c.id)
-        with self.engine.connect() as connection:
+        with self._database("be read"), self.engine.connect() as connection:
             rows = connection.execute(query).all()
         frame = pl.DataFrame([tuple(r) for r in rows], orient="row",
                              schema={**EVENT_SCHEMA, "ts": pl.Datetime("us")})
         return frame.with_columns(_as_utc(frame["ts"]))
 
 
-def _row(experiment_id: str, subject_id: str, arm: str, item_id: int, position: int | None,
-         event_type: str, model_version: str, ts: dt.datetime) -> dict[str, Any]:
-    if not experiment_id or not subject_id or not arm:
+def _common(experiment_id: str, subject_id: str, arm: str, model_version: str,
+            ts: dt.datetime | None) -> dict[str, Any]:
+    """The checked fields that every event of one call shares (``ts`` defaults to now)."""
+    if isinstance(subject_id, bool) or not isinstance(subject_id, str | numbers.Integral):
+        raise ArgumentError(f"subject_id must be a string (or an integer id), got {subject_id!r}")
+    subject = check_text(str(subject_id), "subject_id", NAME_CHARS)
+    if not (check_text(experiment_id, "experiment_id", NAME_CHARS) and subject
+            and check_text(arm, "arm", ARM_CHARS)):
         raise ConfigError("events need a non-empty experiment_id, subject_id and arm")
-    return {"experiment_id": experiment_id, "subject_id": str(subject_id), "arm": arm,
-            "item_id": int(item_id), "position": position, "event_type": event_type,
-            "model_version": model_version, "ts": ts}
+    if ts is not None and not isinstance(ts, dt.datetime):
+        raise ArgumentError(f"ts must be a datetime (naive ones are UTC), got {ts!r}")
+    return {"experiment_id": experiment_id, "subject_id": subject, "arm": arm,
+            "model_version": check_text(model_version, "model_version", NAME_CHARS),
+            "ts": ts or dt.datetime.now(dt.UTC)}
 
 
 def _as_utc(ts: pl.Series) -> pl.Series:
@@ -199,6 +230,13 @@ def _as_utc(ts: pl.Series) -> pl.Series:
 
 
 # -- pure aggregations over event frames ---------------------------------------------------
+def _event_frame(frame: Any, name: str, columns: tuple[str, ...]) -> None:
+    """``frame`` is a polars frame with ``columns`` (``ts`` a date-time), else an error."""
+    require_columns(frame, columns, name, text=columns)
+    if "ts" in columns and not frame["ts"].dtype.is_temporal():
+        raise DataError(f"{name} column ts must be a Datetime, got {frame['ts'].dtype}")
+
+
 def per_subject(exposures: pl.DataFrame, feedback: pl.DataFrame) -> pl.DataFrame:
     """One row per exposed subject: ``[subject_id, arm, exposures, clicks, thumbs_down, ...]``.
 
@@ -206,6 +244,8 @@ def per_subject(exposures: pl.DataFrame, feedback: pl.DataFrame) -> pl.DataFrame
     any, ``ctr`` = clicks / exposures and ``thumbs_down_rate`` = thumbs_down / exposures. Feedback
     from subjects without an exposure is ignored (it cannot be attributed to an arm).
     """
+    _event_frame(exposures, "exposures", ("subject_id", "arm"))
+    _event_frame(feedback, "feedback", ("subject_id", "arm", "event_type"))
     shown = exposures.group_by("subject_id", "arm").agg(pl.len().alias("exposures"))
     reactions = feedback.group_by("subject_id", "arm").agg(
         pl.col("event_type").is_in(POSITIVE_TYPES).sum().alias("clicks"),
@@ -225,6 +265,8 @@ def per_subject(exposures: pl.DataFrame, feedback: pl.DataFrame) -> pl.DataFrame
 
 def daily_series(exposures: pl.DataFrame, feedback: pl.DataFrame) -> pl.DataFrame:
     """Per day and arm: exposures, clicks, CTR, subjects, and their cumulative versions."""
+    _event_frame(exposures, "exposures", ("subject_id", "arm", "ts"))
+    _event_frame(feedback, "feedback", ("arm", "event_type", "ts"))
     day = pl.col("ts").dt.date().alias("day")
     shown = exposures.group_by(day, "arm").agg(pl.len().alias("exposures"))
     first_seen = exposures.group_by("subject_id", "arm").agg(pl.col("ts").min().dt.date()
@@ -260,6 +302,9 @@ class LiveResults:
 
 def live_results(experiment: Experiment, store: EventStore | None = None) -> LiveResults:
     """Analyse an online experiment from the event store (per subject, daily looks)."""
+    if not isinstance(experiment, Experiment) or not isinstance(store, EventStore | None):
+        raise ArgumentError(f"live_results needs an Experiment and an EventStore (or None), got "
+                            f"{type(experiment).__name__} and {type(store).__name__}")
     unknown = [m for m in (experiment.primary_metric, *(g.metric for g in experiment.guardrails))
                if m not in LIVE_METRICS]
     if unknown:
@@ -325,8 +370,12 @@ def arm_rates(daily: pl.DataFrame, z: float = 1.959964) -> pl.DataFrame:
     """Cumulative CTR per arm at the last day with a Wilson score interval.
 
     ``daily`` is :func:`recsys.ab.events.daily_series`; returns
-    ``[arm, subjects, exposures, clicks, ctr, ci_low, ci_high]``.
+    ``[arm, subjects, exposures, clicks, ctr, ci_low, ci_high]``; ``z`` (> 0) is the normal
+    quantile of the interval (1.96: 95 %).
     """
+    z = check_number(z, "z", 0.0)
+    require_columns(daily, ("day", "arm", "cum_exposures", "cum_clicks", "cum_subjects"), "daily",
+                    text=("day", "arm"))
     last = daily.sort("day").group_by("arm", maintain_order=True).last().sort("arm")
     n, x = last["cum_exposures"].cast(pl.Float64), last["cum_clicks"].cast(pl.Float64)
     p = x / n

@@ -12,7 +12,7 @@ import pytest
 
 from recsys.ab.events import EventStore, arm_rates, daily_series, live_results, per_subject
 from recsys.ab.experiment import Experiment
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError, RecsysError
 
 DAY = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 EXPERIMENT = Experiment.from_dict({
@@ -146,3 +146,54 @@ def test_arm_rates_wilson_interval() -> None:
     assert rates["ctr"][0] == 0.5 and rates["subjects"][0] == 10
     # Wilson 95% for 5/10: 0.2366 .. 0.7634
     assert (rates["ci_low"][0], rates["ci_high"][0]) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # "123" was logged as items 1, 2, 3; 1.7 as item 1; position 0, -3, "2" and 1.5 were
+    # stored as given; None, "a" and 2**70 were TypeError/ValueError/OverflowError
+    (lambda s: s.log_exposures("e", "u", "A", "123"), "item_ids must be integer ids"),
+    (lambda s: s.log_exposures("e", "u", "A", [1.7]), "item_ids must be integer ids"),
+    (lambda s: s.log_exposures("e", "u", "A", [None]), "item_ids must be integer ids"),
+    (lambda s: s.log_exposures("e", "u", "A", [2**70]), "item_ids holds ids beyond"),
+    (lambda s: s.log_exposures(123, "u", "A", [1]), "experiment_id must be a string"),
+    (lambda s: s.log_exposures("e", "u", "A", [1], None), "model_version must be a string"),
+    (lambda s: s.log_exposures("e", "u", "A", [1], ts="2026-11-02"), "ts must be a datetime"),
+    (lambda s: s.log_exposures("e", None, "A", [1]), "subject_id must be a string"),
+    (lambda s: s.log_feedback("e", "u", "A", 7.5, "click"), "item_id must be integer ids"),
+    (lambda s: s.log_feedback("e", "u", "A", None, "click"), "item_id must be integer ids"),
+    (lambda s: s.log_feedback("e", "u", "A", 1, "click", 0), "position must be a positive"),
+    (lambda s: s.log_feedback("e", "u", "A", 1, "click", "2"), "position must be a positive"),
+    (lambda s: s.log_feedback("e", "u", "A", 1, "click", 1.5), "position must be a positive"),
+    (lambda s: s.events(None), "experiment_id must be a string"),
+])
+def test_careless_events_are_named_and_nothing_is_written(store: EventStore, call,
+                                                          message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call(store)
+    assert store.events("e").is_empty() and store.events("e", "feedback").is_empty()
+
+
+def test_unusable_databases_are_named(tmp_path: Path) -> None:
+    (tmp_path / "corrupt.db").write_bytes(b"not a database" * 100)
+    for url in (f"sqlite:///{tmp_path}", f"sqlite:///{tmp_path / 'corrupt.db'}"):
+        with pytest.raises(DataError, match="could not be opened"):  # sqlite3 errors
+            EventStore(url)
+    with pytest.raises(RecsysError) as caught:  # psycopg's OperationalError
+        EventStore("postgresql://user:secret@127.0.0.1:1/events")
+    assert "secret" not in str(caught.value) and "***" in str(caught.value)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: per_subject(pl.DataFrame(), pl.DataFrame()), DataError, "exposures frame lacks"),
+    (lambda: per_subject(None, None), ArgumentError, "exposures must be a polars DataFrame"),
+    (lambda: daily_series(pl.DataFrame({"subject_id": ["a"], "arm": ["A"], "ts": ["x"]}),
+                          pl.DataFrame()), DataError, "ts must be a Datetime"),
+    (lambda: arm_rates(pl.DataFrame()), DataError, "daily frame lacks"),
+    # a negative z gave ci_low > ci_high, NaN gave NaN bounds
+    (lambda: arm_rates(pl.DataFrame(), z=-1.96), ArgumentError, r"z must be in \(0, inf\)"),
+    (lambda: arm_rates(pl.DataFrame(), z=float("nan")), ArgumentError, "z must be a finite"),
+    (lambda: live_results(None), ArgumentError, "needs an Experiment"),
+])
+def test_careless_aggregations_are_named(call, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
