@@ -5,10 +5,14 @@ flip on ties) adds its highest-ranked item not already shown. A click on an item
 team that contributed it; the user prefers the team with more credited clicks. Because each
 user compares both rankers at once, between-user variance cancels, and far fewer users are
 needed than in a split test. Vectorised over users: the loops run over the k positions only.
+Frames are checked at the boundary (columns, integer ids, ranks from 1 and distinct per user,
+two distinct team names, the teams a credit is asked for being those of the merged list), so
+that a careless call is an error naming the argument, never a tie for every user.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +20,16 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from recsys.arguments import check_numbers
-from recsys.errors import ArgumentError, ConfigError
+from recsys.arguments import (
+    check_count,
+    check_cutoff,
+    check_ids,
+    check_number,
+    check_numbers,
+    unique_in_order,
+)
+from recsys.data.types import require_columns
+from recsys.errors import ArgumentError
 
 __all__ = [
     "InterleavingResult",
@@ -76,6 +88,27 @@ class InterleavingResult:
                 f"{self.ties:,} ties (delta {self.delta:+.3f}, sign test {p}).")
 
 
+def _teams(teams: Any) -> tuple[str, str]:
+    """``teams`` when it is two distinct non-empty names, else ArgumentError naming it."""
+    if isinstance(teams, str) or not isinstance(teams, Sequence) or len(teams) != 2 or not all(
+            isinstance(t, str) and t for t in teams) or teams[0] == teams[1]:
+        raise ArgumentError(f"teams must be two distinct non-empty names, got {teams!r}")
+    return teams[0], teams[1]
+
+
+def _check_ranked(recs: Any, name: str) -> None:
+    """A ``[user_id, item_id, rank]`` frame of integer ids (items >= 0: -1 marks an empty
+    slot) and ranks from 1, one item per user and rank; else an error naming ``name``."""
+    require_columns(recs, ("user_id", "item_id", "rank"), name)
+    user, item, rank = (check_ids(recs[c], f"{name} {c}") for c in ("user_id", "item_id", "rank"))
+    if (item < 0).any() or (rank < 1).any():
+        raise ArgumentError(f"{name} needs item ids >= 0 and ranks from 1, got items down to "
+                            f"{item.min()} and ranks down to {rank.min()}")
+    if len(np.unique(np.stack([user, rank]), axis=1)[0]) != len(rank):
+        raise ArgumentError(f"{name} holds two items at one rank of one user: expected one "
+                            "item per (user_id, rank)")
+
+
 def _dense(recs: pl.DataFrame, users: np.ndarray, k: int) -> np.ndarray:
     """Users × k matrix of item ids by rank, padded with -1."""
     top = recs.filter(pl.col("rank") <= k)
@@ -105,8 +138,9 @@ def team_draft(
     teams: tuple[str, str] = ("A", "B"),
 ) -> pl.DataFrame:
     """Interleave two ``[user_id, item_id, rank]`` frames: ``[user_id, item_id, rank, team]``."""
-    if k < 1:
-        raise ConfigError(f"k must be a positive integer, got {k}")
+    k, seed, teams = check_cutoff(k, "k"), check_count(seed, "seed"), _teams(teams)
+    _check_ranked(recs_a, "recs_a")
+    _check_ranked(recs_b, "recs_b")
     users = np.union1d(recs_a["user_id"].to_numpy(), recs_b["user_id"].to_numpy()).astype(np.int64)
     lists = (_dense(recs_a, users, k), _dense(recs_b, users, k))
     coins = np.random.default_rng(seed).random((len(users), k)) < 0.5
@@ -147,15 +181,23 @@ def interleaving_credit(
     Returns ``[user_id, clicks_<A>, clicks_<B>, preference]``, one row per user.
 
     ``preference`` is +1 when the second team got more clicks, -1 when the first did, else 0.
-    ``users`` (default: users of ``interleaved``) fixes who is counted, with 0 clicks if absent.
+    ``users`` (default: users of ``interleaved``) fixes who is counted, with 0 clicks if absent
+    (each once). ``teams`` must be the teams of ``interleaved``.
     """
+    teams = _teams(teams)
+    require_columns(interleaved, ("user_id", "item_id", "team"), "interleaved", text=("team",))
+    require_columns(truth, ("user_id", "item_id"), "truth")
+    others = sorted(set(interleaved["team"].unique().to_list()) - set(teams))
+    if others:
+        raise ArgumentError(f"interleaved holds team(s) {others} but teams are {list(teams)}: "
+                            "pass the teams given to team_draft")
     clicks = interleaved.join(truth.select("user_id", "item_id").unique(),
                               on=["user_id", "item_id"], how="semi")
     counts = clicks.group_by("user_id").agg(
         [(pl.col("team") == t).sum().cast(pl.Int64).alias(f"clicks_{t}") for t in teams]
     )
     ids = interleaved["user_id"].unique() if users is None else pl.Series(
-        "user_id", np.asarray(users, dtype=np.int64))
+        "user_id", unique_in_order(check_ids(users, "users")))
     a, b = (f"clicks_{t}" for t in teams)
     return (
         pl.DataFrame({"user_id": ids.cast(pl.Int64)}).sort("user_id")
@@ -166,8 +208,13 @@ def interleaving_credit(
 
 
 def sign_test_pvalues(wins_b: Any, decided: Any) -> np.ndarray:
-    """Exact two-sided sign test p-values, element-wise (``decided`` = users with a preference)."""
-    wins_b, decided = np.asarray(wins_b), np.asarray(decided)
+    """Exact two-sided sign test p-values, element-wise (``decided`` = users with a preference);
+    counts of one shape with ``0 <= wins_b <= decided``."""
+    wins_b, decided = check_numbers(wins_b, "wins_b", None), check_numbers(decided, "decided", None)
+    if wins_b.shape != decided.shape or ((wins_b < 0) | (wins_b > decided)).any() or (
+            wins_b % 1).any() or (decided % 1).any():
+        raise ArgumentError(f"wins_b and decided must be whole counts of one shape with 0 <= "
+                            f"wins_b <= decided, got shapes {wins_b.shape} and {decided.shape}")
     low = stats.binom.cdf(np.minimum(wins_b, decided - wins_b), decided, 0.5)
     return np.where(decided > 0, np.minimum(1.0, 2 * low), 1.0)
 
@@ -186,9 +233,10 @@ def interleaving_test(
     credit: pl.DataFrame, alpha: float = 0.05, teams: tuple[str, str] = ("A", "B")
 ) -> InterleavingResult:
     """Sign test over the users' preferences from :func:`interleaving_credit`."""
-    preference = credit["preference"].to_numpy()
+    alpha, (control, treatment) = check_number(alpha, "alpha", 0.0, 1.0), _teams(teams)
+    preference = require_columns(credit, ("preference",), "credit")["preference"].to_numpy()
     return InterleavingResult(
-        control=teams[0], treatment=teams[1], n_users=len(preference),
+        control=control, treatment=treatment, n_users=len(preference),
         wins_control=int((preference < 0).sum()), wins_treatment=int((preference > 0).sum()),
         ties=int((preference == 0).sum()), p_value=sign_test(preference), alpha=alpha,
     )

@@ -13,7 +13,7 @@ from recsys.ab.interleaving import (
     sign_test_pvalues,
     team_draft,
 )
-from recsys.errors import ArgumentError
+from recsys.errors import ArgumentError, DataError
 
 
 def _recs(lists: dict[int, list[int]]) -> pl.DataFrame:
@@ -89,3 +89,58 @@ def test_oracle_ranker_wins_and_identical_rankers_tie() -> None:
 def test_preferences_other_than_signs_are_refused(preference: list, message: str) -> None:
     with pytest.raises(ArgumentError, match=message):
         sign_test(preference)
+
+
+A_RECS = _recs({1: [10, 11, 12], 2: [5, 6]})
+B_RECS = _recs({1: [20, 21, 22], 2: [6, 7]})
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # each was a TypeError/ValueError/IndexError from NumPy, or (rank 0) an item written into
+    # the last slot of the user's list
+    (lambda: team_draft(A_RECS, B_RECS, k="3"), "k must be a positive integer"),
+    (lambda: team_draft(A_RECS, B_RECS, k=2.5), "k must be a positive integer"),
+    (lambda: team_draft(A_RECS, B_RECS, seed=-1), "seed must be an integer >= 0"),
+    (lambda: team_draft(A_RECS, B_RECS, teams=("A",)), "teams must be two distinct"),
+    (lambda: team_draft(None, B_RECS), "recs_a must be a polars DataFrame"),
+    (lambda: team_draft(A_RECS.with_columns(pl.col("rank") - 1), B_RECS), "ranks from 1"),
+    (lambda: team_draft(A_RECS.with_columns(pl.col("rank") * 0.5), B_RECS),
+     "recs_a rank must be integer ids"),
+    (lambda: team_draft(A_RECS, pl.concat([B_RECS, B_RECS])), "two items at one rank"),
+])
+def test_careless_team_draft_calls_are_named(call, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_team_draft_names_missing_columns() -> None:
+    with pytest.raises(DataError, match=r"recs_b frame lacks column\(s\) \['rank'\]"):
+        team_draft(A_RECS, B_RECS.drop("rank"))
+
+
+MERGED = team_draft(A_RECS, B_RECS, k=3)
+TRUTH = pl.DataFrame({"user_id": [1, 2], "item_id": [20, 7]})
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # other teams than the merged list's made every user a tie; ('A', 'A') a DuplicateError
+    (lambda: interleaving_credit(MERGED, TRUTH, teams=("ease", "als")), "pass the teams given"),
+    (lambda: interleaving_credit(MERGED, TRUTH, teams=("A", "A")), "teams must be two distinct"),
+    (lambda: interleaving_credit(MERGED, TRUTH, users=["a"]), "users must be integer ids"),
+    (lambda: interleaving_credit(MERGED, TRUTH, users=[1.5]), "users must be integer ids"),
+    (lambda: interleaving_test(interleaving_credit(MERGED, TRUTH), alpha=1.5),
+     r"alpha must be in \(0, 1\)"),  # every result was significant
+    (lambda: interleaving_test(interleaving_credit(MERGED, TRUTH), alpha=float("nan")),
+     "alpha must be a finite number"),  # no result was significant
+    (lambda: sign_test_pvalues([11], [10]), "0 <= wins_b <= decided"),  # p was 0
+    (lambda: sign_test_pvalues(["a"], [10]), "wins_b must be numbers"),
+])
+def test_careless_credit_and_tests_are_named(call, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_repeated_users_are_counted_once() -> None:
+    credit = interleaving_credit(MERGED, TRUTH, users=[1, 1, 2])  # user 1 used to count twice
+    assert credit["user_id"].to_list() == [1, 2]
+    assert interleaving_test(credit).n_users == 2
