@@ -10,8 +10,10 @@ and p = min(1, 1/Lambda), running-minimised over the looks, is valid at any stop
 stopping the first time p < alpha keeps the false-positive rate below alpha however often one
 looks. Inverting the test gives a confidence sequence (intersected over looks).
 ``tau`` should be on the scale of the effect you care about (the absolute MDE is a good
-default). Inputs are cumulative totals per look, along the last axis; leading axes are
-independent experiments (for simulations).
+default). Inputs are cumulative totals per look, along the last axis (a scalar is one look);
+leading axes are independent experiments (for simulations). Inputs that are not finite
+numbers, hold no look, do not broadcast together, or are negative counts or variances are an
+ArgumentError naming them.
 """
 
 from __future__ import annotations
@@ -79,8 +81,11 @@ def _log_lambda(delta: np.ndarray, var: np.ndarray, tau2: float) -> np.ndarray:
 
 def always_valid_pvalues(delta: Any, var: Any, tau: float) -> np.ndarray:
     """Running-minimum mSPRT p-values along the last axis (looks)."""
-    _check_tau(tau)
-    delta, var = np.asarray(delta, dtype=np.float64), np.asarray(var, dtype=np.float64)
+    delta, var = _delta_var(delta, var)
+    return _pvalues(delta, var, _tau(tau))
+
+
+def _pvalues(delta: np.ndarray, var: np.ndarray, tau: float) -> np.ndarray:
     p = np.minimum(1.0, np.exp(-_log_lambda(delta, var, tau**2)))
     return np.minimum.accumulate(p, axis=-1)
 
@@ -89,8 +94,13 @@ def confidence_sequence(
     delta: Any, var: Any, tau: float, alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Always-valid (1 - alpha) bounds on the difference, intersected over looks."""
-    _check_tau(tau)
-    delta, var = np.asarray(delta, dtype=np.float64), np.asarray(var, dtype=np.float64)
+    alpha = check_number(alpha, "alpha", 0.0, 1.0)
+    delta, var = _delta_var(delta, var)
+    return _bounds(delta, var, _tau(tau), alpha)
+
+
+def _bounds(delta: np.ndarray, var: np.ndarray, tau: float,
+            alpha: float) -> tuple[np.ndarray, np.ndarray]:
     tau2 = tau**2
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.sqrt(
@@ -108,14 +118,10 @@ def msprt(delta: Any, var: Any, tau: float, alpha: float = 0.05) -> SequentialRe
     ``delta`` and ``var`` are finite, of one shape, ``var >= 0`` (0: a look with no
     information); anything else is an ArgumentError naming it.
     """
-    check_number(alpha, "alpha", 0.0, 1.0)
-    delta, var = check_numbers(delta, "delta", None), check_numbers(var, "var", None)
-    if delta.shape != var.shape or (var < 0).any():
-        raise ArgumentError(f"delta and var must have one shape and var >= 0, got shapes "
-                            f"{delta.shape} and {var.shape}, smallest var {var.min(initial=0)}")
-    low, high = confidence_sequence(delta, var, tau, alpha)
-    return SequentialResult(np.asarray(delta, dtype=np.float64),
-                            always_valid_pvalues(delta, var, tau), low, high, alpha, tau)
+    alpha, tau = check_number(alpha, "alpha", 0.0, 1.0), _tau(tau)
+    delta, var = _delta_var(delta, var)
+    low, high = _bounds(delta, var, tau, alpha)
+    return SequentialResult(delta, _pvalues(delta, var, tau), low, high, alpha, tau)
 
 
 def msprt_proportions(
@@ -123,8 +129,7 @@ def msprt_proportions(
 ) -> SequentialResult:
     """mSPRT for rates from cumulative successes/trials per look (pooled variance);
     ``0 <= x <= n`` at every look."""
-    x_a, n_a, x_b, n_b = (check_numbers(v, name, None) for v, name in
-                          ((x_a, "x_a"), (n_a, "n_a"), (x_b, "x_b"), (n_b, "n_b")))
+    x_a, n_a, x_b, n_b = _looks({"x_a": x_a, "n_a": n_a, "x_b": x_b, "n_b": n_b})
     if ((x_a < 0) | (x_a > n_a) | (x_b < 0) | (x_b > n_b)).any():
         raise ArgumentError("successes must be between 0 and the trials at every look "
                             "(0 <= x_a <= n_a, 0 <= x_b <= n_b)")
@@ -140,17 +145,46 @@ def msprt_means(
     n_a: Any, mean_a: Any, var_a: Any, n_b: Any, mean_b: Any, var_b: Any,
     tau: float, alpha: float = 0.05,
 ) -> SequentialResult:
-    """mSPRT for means from cumulative counts, means and sample variances per look."""
-    named = {"n_a": n_a, "mean_a": mean_a, "var_a": var_a, "n_b": n_b, "mean_b": mean_b,
-             "var_b": var_b}
-    n_a, mean_a, var_a, n_b, mean_b, var_b = (check_numbers(v, name, None)
-                                              for name, v in named.items())
+    """mSPRT for means from cumulative counts, means and sample variances per look (counts and
+    variances >= 0)."""
+    n_a, mean_a, var_a, n_b, mean_b, var_b = _looks({
+        "n_a": n_a, "mean_a": mean_a, "var_a": var_a, "n_b": n_b, "mean_b": mean_b,
+        "var_b": var_b})
+    if ((n_a < 0) | (n_b < 0) | (var_a < 0) | (var_b < 0)).any():
+        raise ArgumentError("counts and variances must be >= 0 at every look (n_a, n_b, var_a, "
+                            "var_b)")
     usable = (n_a > 1) & (n_b > 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         var = np.where(usable, var_a / n_a + var_b / n_b, 0.0)
     return msprt(np.where(usable, mean_b - mean_a, 0.0), var, tau, alpha)
 
 
-def _check_tau(tau: float) -> None:
+def _tau(tau: float) -> float:
+    """The mixture scale as a float when it is a finite number > 0."""
     if not check_number(tau, "tau") > 0:
         raise ConfigError(f"mSPRT mixture scale tau must be > 0, got {tau}")
+    return float(tau)
+
+
+def _looks(named: dict[str, Any]) -> list[np.ndarray]:
+    """Per-look statistics as float arrays broadcast to one shape, looks along the last axis
+    (a scalar is one look), else ArgumentError naming them."""
+    arrays = [np.atleast_1d(check_numbers(value, name, None)) for name, value in named.items()]
+    try:
+        arrays = np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise ArgumentError(f"{', '.join(named)} must have one shape (or broadcast to one), got "
+                            f"shapes {[a.shape for a in arrays]}") from None
+    if not arrays[0].shape[-1]:
+        raise ArgumentError(f"{', '.join(named)} hold no look: give at least one")
+    return [np.asarray(a) for a in arrays]
+
+
+def _delta_var(delta: Any, var: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Differences and their variances per look: finite, of one shape, ``var >= 0``."""
+    checked_delta, checked_var = _looks({"delta": delta, "var": var})
+    if np.shape(delta) != np.shape(var) or (checked_var < 0).any():
+        raise ArgumentError(f"delta and var must have one shape and var >= 0, got shapes "
+                            f"{np.shape(delta)} and {np.shape(var)}, smallest var "
+                            f"{checked_var.min(initial=0)}")
+    return checked_delta, checked_var

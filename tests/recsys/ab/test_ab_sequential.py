@@ -64,7 +64,26 @@ def test_empty_looks_are_neutral_and_tau_must_be_positive() -> None:
     (lambda: msprt([0.1], [0.01], 0.1, alpha=1.5), r"alpha must be in \(0, 1\)"),
     (lambda: msprt_proportions([200], [100], [5], [100], 0.1), "between 0 and the trials"),
     (lambda: msprt_means([10], ["x"], [1.0], [10], [0.5], [1.0], 0.1), "mean_a must be numbers"),
+    # no look was an IndexError in verdict(); shapes that do not broadcast a NumPy ValueError
+    (lambda: msprt([], [], 0.1), "hold no look"),
+    (lambda: msprt_proportions([], [], [], [], 0.1), "hold no look"),
+    (lambda: msprt_proportions([1, 2, 3], [10, 20], [1, 2, 3], [10, 20, 30], 0.1),
+     "must have one shape"),
+    # a negative variance or count was read as a look with no information (p = 1)
+    (lambda: msprt_means([10], [1.0], [-1.0], [10], [1.5], [1.0], 0.1), "variances must be >= 0"),
+    (lambda: msprt_means([-10], [1.0], [1.0], [10], [1.5], [1.0], 0.1), "counts and variances"),
+    (lambda: always_valid_pvalues([float("nan")], [0.01], 0.1), "delta must be finite"),
+    (lambda: confidence_sequence([0.1], [-0.01], 0.1, 0.05), "var >= 0"),  # (-inf, inf)
+    (lambda: confidence_sequence([0.1], [0.01], 0.1, 0), r"alpha must be in \(0, 1\)"),
 ])
 def test_careless_inputs_are_named(call, message: str) -> None:
     with pytest.raises(ArgumentError, match=message):
         call()
+
+
+def test_a_scalar_is_one_look() -> None:
+    # scalars used to fail with "cannot accumulate on a scalar"
+    one = msprt_proportions(100, 1000, 130, 1000, tau=0.02)
+    listed = msprt_proportions([100], [1000], [130], [1000], tau=0.02)
+    np.testing.assert_array_equal(one.p_value, listed.p_value)
+    assert one.verdict() == listed.verdict()
