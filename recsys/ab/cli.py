@@ -71,6 +71,9 @@ def _plan(args: argparse.Namespace) -> int:
     if (args.baseline is None) == (args.sd is None):
         raise ConfigError("recsys ab plan: give exactly one of --baseline (proportions) "
                           "or --sd (means)")
+    if args.relative and args.sd is not None:
+        raise ConfigError("recsys ab plan: --relative applies to --baseline (proportions); "
+                          "give --mde in the units of --sd for means")
     if args.baseline is not None:
         print(plan_proportions(args.baseline, args.mde, args.alpha, args.power,
                                args.relative).summary())

@@ -88,7 +88,7 @@ def sample_size_proportions(
     root = z_a * math.sqrt(2 * p_bar * (1 - p_bar)) + z_b * math.sqrt(
         p1 * (1 - p1) + p2 * (1 - p2)
     )
-    return math.ceil(root**2 / (p2 - p1) ** 2)
+    return _users(root**2, p2 - p1, f"mde {mde:g}")
 
 
 def power_proportions(
@@ -125,7 +125,7 @@ def sample_size_means(
     """Users per arm to detect a difference ``mde`` in means with per-user std ``sd``."""
     z_a, z_b = _z(alpha, power)
     _check_positive(sd=sd, mde=abs(check_number(mde, "mde")))
-    return math.ceil(2 * (z_a + z_b) ** 2 * sd**2 / mde**2)
+    return _users(2 * (z_a + z_b) ** 2, mde / sd, f"mde {mde:g} with sd {sd:g}")
 
 
 def power_means(sd: float, mde: float, n_per_arm: float, alpha: float = 0.05) -> float:
@@ -158,7 +158,7 @@ def sample_size_sign_test(
     if not 0 < check_number(decided_share, "decided_share") <= 1:
         raise ConfigError(f"decided_share must be in (0, 1], got {decided_share}")
     root = z_a * 0.5 + z_b * math.sqrt(win_share * (1 - win_share))
-    return math.ceil(root**2 / (win_share - 0.5) ** 2 / decided_share)
+    return _users(root**2 / decided_share, win_share - 0.5, f"win_share {win_share:g}")
 
 
 def plan_proportions(
@@ -168,6 +168,19 @@ def plan_proportions(
     p2 = _treatment_rate(baseline, mde, relative)
     n = sample_size_proportions(baseline, mde, alpha, power, relative)
     return SamplePlan(baseline, p2, p2 - baseline, alpha, power, n)
+
+
+def _users(scale: float, effect: float, inputs: str) -> int:
+    """``ceil(scale / effect²)``; a ConfigError naming ``inputs`` when the effect is too small
+    for a float (``mde=1e-300`` was a ZeroDivisionError, an ``sd`` of 1e300 an OverflowError)."""
+    try:
+        n = scale / effect**2
+    except (ZeroDivisionError, OverflowError):
+        n = math.inf
+    if not math.isfinite(n):
+        raise ConfigError(f"{inputs}: the effect is too small to plan for (the number of users "
+                          "per arm overflows)")
+    return math.ceil(n)
 
 
 def _check_positive(**values: float) -> None:

@@ -37,6 +37,11 @@ def test_plan_prints_the_sample_size(capsys: pytest.CaptureFixture[str]) -> None
     for mde, sd in (("inf", "1"), ("0.2", "inf")):  # 0 users per arm; an OverflowError
         assert main(["ab", "plan", "--sd", sd, "--mde", mde]) == 2
         assert "must be a finite number, got inf" in capsys.readouterr().err
+    # --relative with --sd used to be ignored: a relative 0.2 was planned as an absolute 0.2
+    assert main(["ab", "plan", "--sd", "1", "--mde", "0.2", "--relative"]) == 2
+    assert "--relative applies to --baseline" in capsys.readouterr().err
+    assert main(["ab", "plan", "--baseline", "0.1", "--mde", "1e-300"]) == 2  # ZeroDivisionError
+    assert "too small to plan for" in capsys.readouterr().err
 
 
 def test_replay_writes_report_and_results(

@@ -87,3 +87,14 @@ def test_inputs_that_are_not_finite_numbers_are_named(call, message: str) -> Non
     # an infinite effect used to plan 0 users per arm; an infinite sd an OverflowError
     with pytest.raises(ConfigError, match=message):
         call()
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    # a ZeroDivisionError (the effect squared underflows) and an OverflowError (sd squared)
+    (lambda: sample_size_proportions(0.1, 1e-300), "mde 1e-300: the effect is too small"),
+    (lambda: sample_size_means(sd=1.0, mde=1e-300), "mde 1e-300 with sd 1: the effect is too"),
+    (lambda: sample_size_means(sd=1e300, mde=1.0), "the effect is too small to plan for"),
+])
+def test_effects_too_small_for_a_float_are_named(call, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        call()
