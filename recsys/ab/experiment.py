@@ -166,6 +166,9 @@ class Experiment:
         for key in ("start", "stop"):
             if values.get(key) is not None:
                 values[key] = _datetime(values[key], key)
+        for key in ("id", "salt"):  # YAML reads `salt: 2026` as a number
+            if isinstance(values.get(key), int) and not isinstance(values[key], bool):
+                values[key] = str(values[key])
         return cls(**values)
 
 

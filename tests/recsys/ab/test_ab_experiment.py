@@ -33,6 +33,14 @@ def test_from_dict_round_trips() -> None:
     assert Experiment.from_dict(exp.to_dict()) == exp
 
 
+def test_a_numeric_yaml_salt_or_id_is_read_as_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({**RAW, "salt": 2026, "id": 7}))
+    exp = load_experiment(path)
+    assert (exp.salt, exp.id) == ("2026", "7")
+    assert exp.assign([1, 2, 3]) == Experiment.from_dict({**RAW, "id": "7"}).assign([1, 2, 3])
+
+
 def test_yaml_file_with_experiment_section(tmp_path: Path) -> None:
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump({"experiment": RAW}))
@@ -83,7 +91,7 @@ def test_assign_uses_experiment_id_and_salt() -> None:
         ({"mde": float("nan")}, "mde must be a finite number"),
         ({"mde": True}, "mde must be a finite number"),
         ({"mde": float("inf")}, "mde must be a finite number"),
-        ({"id": 123}, "id must be a string"),
+        ({"id": 1.5}, "id must be a string"),
         ({"salt": None}, "salt must be a string"),
         ({"primary_metric": None}, "primary_metric must be a string"),
         ({"guardrails": [{"metric": "x", "tolerance": "0.1"}]}, "tolerance must be a finite"),
