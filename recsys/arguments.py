@@ -7,7 +7,9 @@ expected, instead of a NumPy traceback or a silently wrong answer. The rules:
 
 * a cut-off (``k``, ``top``) is an ``int`` or NumPy integer, at least 1 (not a bool, a float
   or a string) and, where a caller bounds it, at most that bound;
-* a search text is a string of at most the caller's number of characters;
+* a search text is a string of at most the caller's number of characters; a list of names
+  (models, labels) is a list or tuple of strings, not one string;
+* a path is a ``str`` or ``os.PathLike`` (``None``, numbers and lists are refused);
 * ids are integers: an ``int``, a NumPy integer, or a 1-D list, array or Series of integers
   (floats such as ``1.5``, strings, bools, ``None`` and nested lists are refused); a
   repeated id in one request is answered once, in the order of first appearance;
@@ -24,7 +26,9 @@ expected, instead of a NumPy traceback or a silently wrong answer. The rules:
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,9 +44,11 @@ __all__ = [
     "check_id",
     "check_count",
     "check_ids",
+    "check_names",
     "check_number",
     "check_numbers",
     "check_pairs",
+    "check_path",
     "check_rows",
     "check_text",
     "unique_in_order",
@@ -121,6 +127,22 @@ def check_text(value: Any, name: str, max_chars: int) -> str:
         raise ArgumentError(f"{name} is {len(value)} characters long; at most {max_chars} "
                             "are allowed")
     return value
+
+
+def check_names(values: Any, name: str) -> list[str]:
+    """``values`` as a list when it is a list or tuple of strings (a lone string is refused:
+    it would read as its characters), else ArgumentError naming ``name``."""
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise ArgumentError(f"{name} must be a list of names (strings), got {values!r}")
+    return list(values)
+
+
+def check_path(value: Any, name: str) -> Path:
+    """``value`` as a Path when it is a ``str`` or ``os.PathLike``, else ArgumentError."""
+    if not isinstance(value, str | os.PathLike):
+        raise ArgumentError(f"{name} must be a path (str or pathlib.Path), got "
+                            f"{type(value).__name__} {value!r}")
+    return Path(value)
 
 
 def check_flag(value: Any, name: str) -> bool:

@@ -1,4 +1,7 @@
-"""Atomic writes: a reader never sees a half-written artifact, even after a crash or full disk."""
+"""Atomic writes: a reader never sees a half-written artifact, even after a crash or full disk.
+
+:func:`read_json_object` is their read side for the JSON records the project writes.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
-from recsys.errors import WriteError
+from recsys.errors import DataError, WriteError
 
-__all__ = ["atomic_path", "atomic_dir", "check_writable", "write_text", "write_json",
-           "sha256_file"]
+__all__ = ["atomic_path", "atomic_dir", "check_writable", "read_json_object", "write_text",
+           "write_json", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -94,6 +97,21 @@ def write_text(target: Path | str, text: str) -> Path:
 def write_json(target: Path | str, payload: Any) -> Path:
     """Write ``payload`` as indented, key-sorted JSON atomically."""
     return write_text(target, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json_object(path: Path | str, keys: Collection[str] = ()) -> dict[str, Any]:
+    """The JSON object in ``path``; DataError when the file is unreadable, is not JSON, holds
+    something other than an object or lacks one of ``keys``."""
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path} is not readable JSON ({error})") from error
+    if not isinstance(content, dict):
+        raise DataError(f"{path} holds {type(content).__name__}, not a JSON object")
+    missing = [key for key in keys if key not in content]
+    if missing:
+        raise DataError(f"{path} lacks key(s) {missing}")
+    return content
 
 
 def sha256_file(path: Path | str, chunk_size: int = 1 << 20) -> str:

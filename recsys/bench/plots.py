@@ -15,7 +15,9 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.offline import get_plotlyjs
 
+from recsys.arguments import check_path
 from recsys.bench.spec import lower_is_better
+from recsys.errors import ArgumentError
 from recsys.evaluation.stats import significance_matrix
 from recsys.io import write_text
 
@@ -26,9 +28,9 @@ log = logging.getLogger(__name__)
 PLOTLY_JS = "plotly.min.js"
 
 
-def ensure_plotly_js(folder: Path) -> Path:
+def ensure_plotly_js(folder: Path | str) -> Path:
     """Write the bundled plotly.js into ``folder`` once (again only when its version changed)."""
-    target = folder / PLOTLY_JS
+    target = check_path(folder, "folder") / PLOTLY_JS
     script = get_plotlyjs()
     if not target.exists() or target.stat().st_size != len(script.encode("utf-8")):
         write_text(target, script)
@@ -66,9 +68,21 @@ def pareto_figure(summary: pl.DataFrame, metric: str) -> go.Figure:
 
 
 def pareto_points(summary: pl.DataFrame, metric: str) -> pl.DataFrame:
-    """The models with both ``metric`` and mean fit seconds, and ``front``: True for those no
-    other model beats on both (lower fit time, better ``metric``)."""
-    frame = summary.filter(pl.col(metric).is_not_null() & pl.col("fit_s").is_not_null())
+    """The models with both ``metric`` and mean fit seconds (neither missing nor NaN), and
+    ``front``: True for those no other model beats on both (lower fit time, better
+    ``metric``); ArgumentError unless ``summary`` is a polars frame with both columns."""
+    if not isinstance(summary, pl.DataFrame):
+        raise ArgumentError(f"summary must be a polars DataFrame, got {type(summary).__name__}")
+    missing = [c for c in ("model", metric, "fit_s") if c not in summary.columns]
+    if missing:
+        raise ArgumentError(f"summary lacks column(s) {missing} (metric={metric!r}): expected "
+                            f"model, the metric and fit_s, got {summary.columns[:8]}")
+    text = [c for c in (metric, "fit_s") if not summary[c].dtype.is_numeric()]
+    if text:
+        raise ArgumentError(f"summary column(s) {text} must hold numbers, got "
+                            f"{[str(summary[c].dtype) for c in text]}")
+    frame = summary.filter(*[pl.col(c).is_not_null() & pl.col(c).is_not_nan()
+                             for c in (metric, "fit_s")])
     return frame.with_columns(front=pl.Series(_pareto_front(
         frame["fit_s"].to_numpy(), frame[metric].to_numpy(), lower_is_better(metric))))
 

@@ -9,7 +9,6 @@ models for the app's home page.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +16,21 @@ from typing import Any
 
 import polars as pl
 
+from recsys.arguments import check_names, check_path
 from recsys.bench.spec import lower_is_better
-from recsys.errors import DataError
+from recsys.errors import ArgumentError, DataError
+from recsys.io import read_json_object
 
 __all__ = [
     "RESULTS_DIR",
+    "SIGNIFICANCE_COLUMNS",
     "BenchmarkRun",
     "benchmark_folders",
     "headline_metrics",
     "is_metric",
     "load_benchmark",
+    "read_summary",
+    "read_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,9 @@ log = logging.getLogger(__name__)
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 ERROR_METRICS = ("rmse", "mae")  # rating-prediction metrics (no cut-off in their name)
 COST_COLUMNS = ("fit_s", "latency_p50_ms")
+# the columns of significance.csv its readers use (the logbook's proofs, the study)
+SIGNIFICANCE_COLUMNS = ("metric", "model_a", "model_b", "mean_diff", "p_ttest_holm",
+                        "p_wilcoxon_holm", "significant")
 
 
 def is_metric(column: str) -> bool:
@@ -78,16 +85,28 @@ class BenchmarkRun:
         return (preferred or shown or [None])[0]
 
     def leaderboard(self, metric: str) -> pl.DataFrame:
-        """``[model, metric, <the other metrics>, <costs>]``, the best model on ``metric`` first."""
+        """``[model, metric, <the other metrics>, <costs>]``, the best model on ``metric`` first
+        (models without a value last); ArgumentError unless ``metric`` is one of
+        :attr:`metrics`."""
+        if not isinstance(metric, str) or metric not in self.metrics:
+            raise ArgumentError(f"metric must be one of this run's metrics {self.metrics}, got "
+                                f"{metric!r}")
         columns = ["model", metric, *[m for m in self.metrics if m != metric],
                    *[c for c in COST_COLUMNS if c in self.summary.columns]]
         return self.summary.select(columns).sort(
             metric, descending=not lower_is_better(metric), nulls_last=True)
 
     def per_user(self) -> pl.DataFrame | None:
-        """Per-user metric values (read on demand: the largest file of a run)."""
+        """Per-user metric values (read on demand: the largest file of a run); DataError when
+        the file is unreadable."""
         path = self.folder / "per_user.parquet"
-        return pl.read_parquet(path) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as error:
+            raise DataError(f"{path} is not readable Parquet ({type(error).__name__}: {error}):"
+                            " rerun the benchmark") from error
 
 
 def benchmark_folders(*roots: Path) -> list[Path]:
@@ -96,7 +115,8 @@ def benchmark_folders(*roots: Path) -> list[Path]:
     "Newest" is the run's recorded start (``context.json``), not the file time, which a fresh
     checkout sets arbitrarily; folders without a record come last, by name.
     """
-    found = [p.parent for root in roots if root.is_dir() for p in root.glob("*/results.csv")]
+    folders = [check_path(root, "root") for root in roots]
+    found = [p.parent for root in folders if root.is_dir() for p in root.glob("*/results.csv")]
     return sorted(sorted(found, key=lambda p: p.name), key=_run_started, reverse=True)
 
 
@@ -112,40 +132,66 @@ def _context(folder: Path) -> dict[str, Any]:
     path = folder / "context.json"
     if not path.exists():
         return {}
-    try:
-        context = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as error:
-        raise DataError(f"{path} is not readable JSON ({error}): rerun the benchmark") from error
-    if not isinstance(context, dict):
-        raise DataError(f"{path} holds {type(context).__name__}, not a run's context object")
+    context = read_json_object(path)
+    wrong = [key for key in ("dataset", "peers") if not isinstance(context.get(key, {}), dict)]
+    if wrong:
+        raise DataError(f"{path}: {wrong} must be objects (a run's context): rerun the benchmark")
     return context
 
 
-def _table(path: Path, key: str, required: bool) -> pl.DataFrame | None:
-    """A results CSV with column ``key``; DataError when a required one is missing, unreadable
-    or without ``key``, None (and a warning) for an optional one that is."""
+def read_table(path: Path | str, source: Path | bytes, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The results CSV at ``path`` (read from ``source``: the path, or its bytes as of a
+    commit) holding ``columns``; DataError when it is missing, unreadable or lacks one."""
     try:
-        table = pl.read_csv(path)
-        if key not in table.columns:
-            raise DataError(f"no {key} column (columns {table.columns[:5]})")
-        return table
-    except (pl.exceptions.PolarsError, OSError, DataError) as error:
-        if required:
-            raise DataError(f"{path} is not a benchmark's results table ({type(error).__name__}:"
-                            f" {error}): rerun the benchmark") from error
+        table = pl.read_csv(source)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise DataError(f"{path} is not a benchmark's results table ({type(error).__name__}: "
+                        f"{error}): rerun the benchmark") from error
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"{path} is not a benchmark's results table (no {', '.join(missing)} "
+                        f"column; columns {table.columns[:5]}): rerun the benchmark")
+    return table
+
+
+def read_summary(path: Path | str, source: Path | bytes | None = None) -> pl.DataFrame:
+    """The per-model summary in ``results.csv`` at ``path`` (or in ``source``, its bytes as of
+    a commit), metric columns as floats with NaN read as missing; DataError when it is
+    unreadable, has no ``model`` column, names no model or a metric or cost column holds
+    text."""
+    table = read_table(path, path if source is None else source, ("model",))
+    if table.is_empty():
+        raise DataError(f"{path} names no model: rerun the benchmark")
+    numbers = [c for c in table.columns if is_metric(c) or c in COST_COLUMNS]
+    text = [c for c in numbers if not table[c].dtype.is_numeric()
+            and table[c].null_count() < table.height]
+    if text:
+        raise DataError(f"{path}: column(s) {text} hold text, not numbers: rerun the benchmark")
+    floats = [c for c, dtype in table.schema.items() if dtype.is_float() and c not in numbers]
+    return table.with_columns(pl.col(numbers).cast(pl.Float64).fill_nan(None),
+                              pl.col(floats).fill_nan(None))
+
+
+def _optional(path: Path, columns: tuple[str, ...]) -> pl.DataFrame | None:
+    """An optional results table; None (and a warning when it exists) when unreadable."""
+    try:
+        return read_table(path, path, columns)
+    except DataError as error:
         if path.exists():
-            log.warning("%s is unreadable (%s); shown without it", path, error)
+            log.warning("%s; shown without it", error)
         return None
 
 
-def load_benchmark(folder: Path) -> BenchmarkRun:
-    """Read a results folder; DataError when its ``results.csv`` is missing, unreadable or
-    names no model, or its ``context.json`` is unreadable."""
+def load_benchmark(folder: Path | str) -> BenchmarkRun:
+    """Read a results folder; DataError when its ``results.csv`` is missing or unreadable (see
+    :func:`read_summary`), or its ``context.json`` is unreadable."""
+    folder = check_path(folder, "folder")
     if not (folder / "results.csv").exists():
         raise DataError(f"{folder} holds no benchmark results (results.csv missing)")
-    return BenchmarkRun(folder.name, folder, _table(folder / "results.csv", "model", True),
-                        _table(folder / "segments.csv", "segment", False),
-                        _table(folder / "significance.csv", "metric", False), _context(folder))
+    return BenchmarkRun(folder.name, folder, read_summary(folder / "results.csv"),
+                        _optional(folder / "segments.csv", ("segment",)),
+                        _optional(folder / "significance.csv", SIGNIFICANCE_COLUMNS),
+                        _context(folder))
 
 
 def headline_metrics(dataset: str, folders: list[Path], models: list[str]) -> pl.DataFrame:
@@ -155,6 +201,9 @@ def headline_metrics(dataset: str, folders: list[Path], models: list[str]) -> pl
     (``name`` column) identifies the model, the benchmark's label is kept for context.
     """
     wanted = ["ndcg@10", "recall@10", "precision@10", "coverage@10", "rmse", "fit_s"]
+    models = check_names(models, "models")
+    if not isinstance(folders, list | tuple):
+        raise ArgumentError(f"folders must be a list of results folders, got {folders!r}")
     frames = []
     for folder in folders:
         run = load_benchmark(folder)

@@ -20,8 +20,10 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
+from recsys.arguments import check_path
 from recsys.bench import report, runner
 from recsys.bench.plots import write_figure
+from recsys.bench.results import SIGNIFICANCE_COLUMNS, load_benchmark, read_table
 from recsys.bench.spec import load_spec
 from recsys.data.load import ingest
 from recsys.data.types import Interactions, TrainingData
@@ -78,7 +80,7 @@ def run_part(specs: Path, results: Path, name: str, force: bool = False,
         result = runner.run_benchmark(load_spec(path), tracking=tracking, threads=threads,
                                       spec_text=path.read_text(encoding="utf-8"))
         report.write_results(result, folder)
-    return pl.read_csv(folder / "results.csv")
+    return load_benchmark(folder).summary
 
 
 def run_study(specs: Path, results: Path, force: bool = False, tracking: bool = False,
@@ -118,10 +120,12 @@ def timings(sample: int = 1000, settings: Settings | None = None) -> Timings:
 
 
 # -- reading the parts ------------------------------------------------------------------------
-def pair_test(folder: Path, metric: str, a: str, b: str) -> dict[str, float | bool]:
+def pair_test(folder: Path | str, metric: str, a: str, b: str) -> dict[str, float | bool]:
     """The paired test of ``a`` against ``b`` on ``metric`` from ``significance.csv``, with
-    ``diff`` = mean(a) - mean(b); empty when the pair was not tested."""
-    tests = pl.read_csv(folder / "significance.csv").filter(pl.col("metric") == metric)
+    ``diff`` = mean(a) - mean(b); empty when the pair was not tested; DataError when
+    ``folder`` holds no readable ``significance.csv``."""
+    path = check_path(folder, "folder") / "significance.csv"
+    tests = read_table(path, path, SIGNIFICANCE_COLUMNS).filter(pl.col("metric") == metric)
     for first, second, sign in ((a, b, 1.0), (b, a, -1.0)):
         found = tests.filter(pl.col("model_a") == first, pl.col("model_b") == second)
         if found.height:

@@ -3,12 +3,14 @@ a block of histories is sparse or a 2-D array of finite, non-negative values."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from recsys.arguments import check_history, check_rows
+from recsys.arguments import check_history, check_names, check_path, check_rows
 from recsys.data.types import Interactions
 from recsys.errors import ArgumentError
 from recsys.models import create_model
@@ -53,3 +55,21 @@ def test_recommend_for_rows_answers_a_dense_block_as_its_sparse_twin() -> None:
     assert model.recommend_for_rows(users, sp.coo_matrix(dense), k=2).equals(expected)
     with pytest.raises(ArgumentError, match="rows must be a SciPy"):
         model.recommend_for_rows(users, dense.tolist(), k=2)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: check_path(None, "folder"), "folder must be a path"),
+    (lambda: check_path(3, "folder"), "folder must be a path .* got int 3"),
+    (lambda: check_path(["a"], "folder"), "folder must be a path"),
+    (lambda: check_names("ease", "models"), "models must be a list of names"),
+    (lambda: check_names(["ease", 3], "models"), "models must be a list of names"),
+    (lambda: check_names(None, "models"), "models must be a list of names"),
+])
+def test_a_careless_path_or_list_of_names_is_refused(call: object, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_paths_and_names_pass_through() -> None:
+    assert check_path("a/b", "folder") == Path("a/b")
+    assert check_names(("ease", "als"), "models") == ["ease", "als"]

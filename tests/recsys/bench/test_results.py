@@ -16,7 +16,7 @@ from recsys.bench.results import (
     headline_metrics,
     load_benchmark,
 )
-from recsys.errors import DataError
+from recsys.errors import ArgumentError, DataError
 
 
 def test_benchmark_readers_on_the_repo_results() -> None:
@@ -55,6 +55,11 @@ def test_the_repo_liang_runs_open_on_ndcg_at_100() -> None:
     ("results.csv", "x,ndcg@10\na,0.1\n", "no model column"),
     ("context.json", "{not json", "context.json is not readable JSON"),
     ("context.json", "[1, 2]", "holds list"),
+    ("results.csv", "model,ndcg@100\n", "names no model"),
+    ("results.csv", "model,ndcg@100\nALS,abc\n", "['ndcg@100'] hold text"),
+    ("results.csv", "model,ndcg@100,fit_s\nALS,0.3,slow\n", "['fit_s'] hold text"),
+    ("context.json", '{"dataset": "ml-100k"}', "['dataset'] must be objects"),
+    ("context.json", '{"peers": ["ALS"]}', "['peers'] must be objects"),
 ])
 def test_a_damaged_results_folder_is_a_clear_error(
     file: str, text: str, expected: str, tmp_path: Path
@@ -73,3 +78,34 @@ def test_a_damaged_optional_table_is_left_out(tmp_path: Path) -> None:
     run, intact = load_benchmark(folder), load_benchmark(RESULTS_DIR / "liang-ml100k")
     assert run.significance is None and run.segments is None
     assert run.leaderboard(run.headline).height == intact.leaderboard(intact.headline).height
+
+
+def test_a_nan_metric_ranks_last_and_an_all_nan_one_is_no_metric(tmp_path: Path) -> None:
+    folder = tmp_path / "nan"
+    folder.mkdir()
+    (folder / "results.csv").write_text(
+        "model,ndcg@10,recall@10,fit_s\na,0.3,NaN,1\nb,NaN,NaN,NaN\nc,0.1,NaN,3\n")
+    run = load_benchmark(str(folder))  # a str path is a path
+    assert run.leaderboard("ndcg@10")["model"].to_list() == ["a", "c", "b"]
+    assert run.metrics == ["ndcg@10"] and run.headline == "ndcg@10"
+
+
+@pytest.mark.parametrize(("call", "error", "expected"), [
+    (lambda run: run.leaderboard("ndcg@11"), ArgumentError, "metric must be one of"),
+    (lambda run: run.leaderboard(None), ArgumentError, "metric must be one of"),
+    (lambda run: load_benchmark(None), ArgumentError, "folder must be a path"),
+    (lambda run: benchmark_folders(None), ArgumentError, "root must be a path"),
+    (lambda run: headline_metrics("ml-100k", [run.folder], "ease"), ArgumentError,
+     "models must be a list of names"),
+    (lambda run: headline_metrics("ml-100k", str(run.folder), ["ease"]), ArgumentError,
+     "folders must be a list"),
+    (lambda run: run.per_user(), DataError, "per_user.parquet is not readable Parquet"),
+])
+def test_careless_calls_on_a_run_are_clear_errors(call, error: type, expected: str,
+                                                  tmp_path: Path) -> None:
+    folder = shutil.copytree(RESULTS_DIR / "liang-ml100k", tmp_path / "run",
+                             ignore=shutil.ignore_patterns("*.html", "per_user.parquet"))
+    (folder / "per_user.parquet").write_text("not parquet")
+    with pytest.raises(error, match=re.escape(expected)):
+        call(load_benchmark(folder))
+    assert benchmark_folders(str(tmp_path)) == [folder]

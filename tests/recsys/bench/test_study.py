@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from recsys.bench import study
+from recsys.errors import DataError
 
 
 @pytest.fixture()
@@ -32,3 +34,17 @@ def test_versus_sentence_has_values_difference_and_verdict(folder: Path) -> None
     text = study._versus(frame, folder, "ndcg@10", "hybrid-switch", "ease")
     assert text == ("**hybrid-switch** 0.3200 vs **ease** 0.3000 (+0.0200; Holm-corrected "
                     "paired t-test p = 0.01, Wilcoxon p = 0.02, significant)")
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    (None, "significance.csv is not a benchmark's results table (FileNotFoundError"),
+    ("", "significance.csv is not a benchmark's results table (NoDataError"),
+    ("metric,model_a,model_b\nndcg@10,a,b\n", "no mean_diff, p_ttest_holm"),
+])
+def test_a_missing_or_damaged_significance_table_is_a_clear_error(
+    table: str | None, expected: str, tmp_path: Path
+) -> None:
+    if table is not None:
+        (tmp_path / "significance.csv").write_text(table)
+    with pytest.raises(DataError, match=re.escape(expected)):
+        study.pair_test(str(tmp_path), "ndcg@10", "a", "b")
