@@ -153,7 +153,7 @@ def read_yaml(path: Path | str) -> Any:
         raise ConfigError(f"{path} not found: expected a YAML file")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: a date such as 2026-13-45
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
 
 

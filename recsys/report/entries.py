@@ -9,11 +9,13 @@ fail loudly with :class:`~recsys.errors.ConfigError`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
+from recsys.arguments import check_path
 from recsys.config import load_yaml
 from recsys.errors import ConfigError
 
@@ -116,6 +118,9 @@ class Measurement:
             raise ConfigError(
                 f"measurement {self.label!r}: give results+model+metric or reported+source"
             )
+        if self.reported is not None and not math.isfinite(self.reported):
+            raise ConfigError(f"measurement {self.label!r}: reported must be a finite number, "
+                              f"got {self.reported!r}")
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,9 @@ class JournalEntry:
     measurements: list[Measurement] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if isinstance(self.date, datetime):  # YAML reads "2026-12-01 10:00" as a datetime
+            raise ConfigError(f"journal entry {self.title!r}: date must be a day (YYYY-MM-DD), "
+                              f"got {self.date.isoformat()}")
         if self.status == "fixed" and not self.commit:
             raise ConfigError(f"journal entry {self.title!r} is fixed: name the fixing commit")
         if self.status == "open" and self.commit:
@@ -185,8 +193,9 @@ class _DecisionsFile:
     decisions: list[Decision]
 
 
-def load_entries(folder: Path) -> LogbookEntries:
+def load_entries(folder: Path | str) -> LogbookEntries:
     """Read ``checklist.yaml``, ``journal.yaml`` and ``decisions.yaml`` from ``folder``."""
+    folder = check_path(folder, "folder")
     return LogbookEntries(
         checklist=load_yaml(folder / "checklist.yaml", _ChecklistFile).checklist,
         journal=load_yaml(folder / "journal.yaml", _JournalFile).journal,

@@ -9,7 +9,7 @@ shows. A step whose proof fails *or is missing* is red (🔴), never silently gr
 
 from __future__ import annotations
 
-import json
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,9 +21,10 @@ from markdown_it import MarkdownIt
 
 from recsys import runs
 from recsys.ab.replay import saved_replays
+from recsys.arguments import check_path
 from recsys.bench import results
-from recsys.errors import ConfigError
-from recsys.io import write_text
+from recsys.errors import ArgumentError, ConfigError, DataError, RecsysError
+from recsys.io import read_json_object, write_text
 from recsys.report import NOTEBOOKS_DIR
 from recsys.report.entries import (
     BLOCKS,
@@ -103,10 +104,15 @@ _CSS = ("body{font-family:sans-serif;max-width:72rem;margin:2rem auto;line-heigh
 def open_context(repo: Path, settings: Settings, results_root: Path | None = None,
                  junit: Sequence[Path] | None = None) -> Context:
     """The sources of a checkout: results, last test run, data reports, MLflow, git."""
-    files = [repo / name for name in JUNIT_FILES] if junit is None else list(junit)
+    repo = check_path(repo, "repo")
+    if junit is not None and not isinstance(junit, list | tuple):
+        raise ArgumentError(f"junit must be a list of JUnit XML paths, got {junit!r}")
+    files = ([repo / name for name in JUNIT_FILES] if junit is None
+             else [check_path(path, "junit") for path in junit])
     return Context(
         repo=repo,
-        results_root=results_root or repo / "benchmarks" / "results",
+        results_root=(repo / "benchmarks" / "results" if results_root is None
+                      else check_path(results_root, "results_root")),
         settings=settings,
         tests=read_junit(files),
         mlflow=MlflowSource(settings),
@@ -146,6 +152,14 @@ class _Writer:
     def red(self) -> str:
         """The failure badge."""
         return BADGES[self.style][1]
+
+    def or_red(self, heading: str, render: Callable[[], str]) -> str:
+        """``render()``, or ``heading`` and a red line saying why when its source is
+        unreadable (one damaged source does not hide the others)."""
+        try:
+            return render()
+        except RecsysError as error:
+            return f"{heading}\n\n{self.red} unreadable: {error}"
 
     def badge(self, ok: bool) -> str:
         """Green when ``ok``, else red."""
@@ -214,7 +228,11 @@ def _datasets(entries: LogbookEntries, ctx: Context) -> list[str]:
 def _quality_table(entries: LogbookEntries, out: _Writer) -> str:
     rows = []
     for name in _datasets(entries, out.ctx):
-        report = read_quality(name, out.ctx.settings)
+        try:
+            report = read_quality(name, out.ctx.settings)
+        except RecsysError as error:
+            rows.append([name, f"{out.red} unreadable: {error}", *["–"] * 9])
+            continue
         if report is None:
             rows.append([name, f"{out.red} missing: `recsys data validate {name}`", *["–"] * 9])
             continue
@@ -247,13 +265,29 @@ def _ingest_table(entries: LogbookEntries, out: _Writer) -> str:
     if not paths:
         folder = out.ctx.rel(out.ctx.results_root / "ingest")
         return f"{title}\n\n{out.red} missing: `{folder}/<shape>/results.json` (run `make bench`)"
-    return "\n\n".join([title, *(_ingest_shape(path, out) for path in paths)])
+    return "\n\n".join([title, *(out.or_red(f"#### {path.parent.name}",
+                                            lambda p=path: _ingest_shape(p, out))
+                                 for path in paths)])
+
+
+def _ingest_steps(path: Path, steps: Any) -> list[list[Any]]:
+    """``[step, work s, peak RSS MiB, what]`` per step of the ``results`` of an ingest
+    ``results.json`` at ``path``; DataError when a step lacks its finite numbers."""
+    try:
+        rows = [[step, float(r["work_s"]), float(r["peak_rss_bytes"]) / 2**20, r.get("what", "")]
+                for step, r in steps.items()]
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise DataError(f"{path}: each step needs numbers work_s and peak_rss_bytes "
+                        f"({type(error).__name__}: {error})") from error
+    if not all(math.isfinite(row[1]) and math.isfinite(row[2]) for row in rows):
+        raise DataError(f"{path}: a step's work_s or peak_rss_bytes is not a finite number")
+    return rows
 
 
 def _ingest_shape(path: Path, out: _Writer) -> str:
-    data = json.loads(path.read_text())
-    rows = [[step, _number(r["work_s"]), _number(round(r["peak_rss_bytes"] / 2**20)),
-             r.get("what", "")] for step, r in data["results"].items()]
+    data = read_json_object(path, ("results",))
+    rows = [[step, _number(work), _number(round(mib)), what]
+            for step, work, mib, what in _ingest_steps(path, data["results"])]
     source = out.link("results", out.ctx.rel(path.with_name("results.md")))
     return (f"#### {path.parent.name}\n\nCommit {out.commit(data.get('git_commit'))}, {source}.\n\n"
             + _table(["step", "work s", "peak RSS MiB", "what"], rows))
@@ -283,7 +317,9 @@ def _benchmark_table(folder: Path, out: _Writer) -> str:
 
 def _benchmarks(entries: LogbookEntries, out: _Writer) -> str:
     folders = results.benchmark_folders(out.ctx.results_root)
-    tables = "\n\n".join(_benchmark_table(folder, out) for folder in folders)
+    tables = "\n\n".join(out.or_red(f"#### {folder.name}",
+                                     lambda f=folder: _benchmark_table(f, out))
+                          for folder in folders)
     return ("### Comparative results (committed benchmark results)\n\nQuality, time and memory "
             "per model; each row names the commit and MLflow run that produced it. Rows are "
             "comparable within a table (one split), not across tables.\n\n"
@@ -489,8 +525,9 @@ def build_logbook(ctx: Context, entries: LogbookEntries, link_base: str | None =
     return Logbook(generated, [_overview(generated, parts, out), *parts])
 
 
-def write_logbook(ctx: Context, entries: LogbookEntries, folder: Path) -> list[Path]:
+def write_logbook(ctx: Context, entries: LogbookEntries, folder: Path | str) -> list[Path]:
     """Write ``logbook.md`` and ``logbook.html`` into ``folder`` (links relative to it)."""
+    folder = check_path(folder, "folder")
     base = os.path.relpath(ctx.repo.resolve(), folder.resolve()).replace(os.sep, "/") + "/"
     logbook = build_logbook(ctx, entries, link_base=base)
     markdown = "# Project logbook\n\n" + logbook.to_markdown()

@@ -8,8 +8,6 @@ green only when the source exists and says so, red (with the reason) when it say
 
 from __future__ import annotations
 
-import io
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +18,8 @@ import polars as pl
 
 from recsys.bench import results
 from recsys.bench.spec import load_spec, lower_is_better
-from recsys.errors import RecsysError
+from recsys.errors import DataError, RecsysError
+from recsys.io import read_json_object
 from recsys.report.entries import Measurement, Proof
 from recsys.report.sources import Git, MlflowSource, TestRun, read_quality
 from recsys.settings import Settings
@@ -121,7 +120,10 @@ def _results(proof: Proof, ctx: Context) -> Status:
     if not found:
         return Status(False, "missing: no results.csv or results.json", link)
     is_json = found[0].suffix == ".json"
-    verdict = json.loads(found[0].read_text()).get("verdict", {}) if is_json else {}
+    verdict = read_json_object(found[0]).get("verdict", {}) if is_json else {}
+    if not isinstance(verdict, dict):
+        raise DataError(f"{found[0]}: verdict must be an object of targets, got "
+                        f"{type(verdict).__name__}")
     missed = sorted(key for key, met in verdict.items() if key.endswith("_met") and not met)
     if missed:
         return Status(False, f"{found[0].name}: targets missed: {', '.join(missed)}", link)
@@ -165,6 +167,9 @@ def _goals(proof: Proof, ctx: Context) -> Status:
 def _value(summary: pl.DataFrame, model: str, metric: str) -> float | None:
     if metric not in summary.columns:
         return None
+    if not summary[metric].dtype.is_numeric():
+        raise DataError(f"the {metric} column of the results holds {summary[metric].dtype}, "
+                        "not numbers")
     row = summary.filter(pl.col("model") == model)
     value = row[metric][0] if row.height else None
     return None if value is None or math.isnan(float(value)) else float(value)
@@ -230,7 +235,10 @@ def measure(measurement: Measurement, ctx: Context) -> Reading:
         path = ctx.repo / relative
         raw = path.read_bytes() if path.exists() else None
         where = f"`{relative}`"
-    value = (None if raw is None else
-             _value(pl.read_csv(io.BytesIO(raw)), str(measurement.model), str(measurement.metric)))
-    return Reading(measurement.label, value,
-                   f"{measurement.model} {measurement.metric} in {where}", relative)
+    source = f"{measurement.model} {measurement.metric} in {where}"
+    try:
+        value = None if raw is None else _value(results.read_summary(where, raw),
+                                                str(measurement.model), str(measurement.metric))
+    except DataError as error:  # shown as missing, with the reason
+        value, source = None, f"{source}, unreadable: {error}"
+    return Reading(measurement.label, value, source, relative)

@@ -8,7 +8,6 @@ logbook can say so.
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import xml.etree.ElementTree as ET
@@ -20,6 +19,7 @@ from typing import Any
 
 from recsys.data.fetch import reports_dir
 from recsys.errors import DataError
+from recsys.io import read_json_object
 from recsys.settings import Settings
 from recsys.tracking import existing_client, registered_versions, store_exists
 
@@ -34,6 +34,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _WORST = ("passed", "skipped", "failed")  # a test case's outcome is its worst record
+QUALITY_KEYS = ("ok", "findings", "stats", "manifest_hash")
 
 
 # -- pytest's JUnit XML -------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def read_junit(paths: Sequence[Path]) -> TestRun | None:
     for path in present:
         try:
             root = ET.parse(path).getroot()
-        except ET.ParseError as error:
+        except (ET.ParseError, OSError) as error:
             raise DataError(f"{path}: not a JUnit XML file ({error})") from error
         for suite in root.iter("testsuite"):
             stamps.append(suite.get("timestamp", ""))
@@ -100,9 +101,10 @@ def read_junit(paths: Sequence[Path]) -> TestRun | None:
 
 # -- data quality reports -----------------------------------------------------------------------
 def read_quality(dataset: str, settings: Settings) -> dict[str, Any] | None:
-    """The report ``recsys data validate DATASET`` wrote (``quality.json``), or None."""
+    """The report ``recsys data validate DATASET`` wrote (``quality.json``), or None; DataError
+    when it is unreadable or lacks a part the logbook shows."""
     path = reports_dir(dataset, settings) / "quality.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    return read_json_object(path, QUALITY_KEYS) if path.exists() else None
 
 
 # -- MLflow -------------------------------------------------------------------------------------
@@ -143,6 +145,11 @@ class MlflowSource:
 
 
 # -- git ----------------------------------------------------------------------------------------
+def _is_ref(ref: object) -> bool:
+    """A text git can only read as a revision (``--output=x`` would write a file)."""
+    return isinstance(ref, str) and not ref.startswith("-")
+
+
 @dataclass(frozen=True)
 class Commit:
     """One commit: full hash, ISO date and subject line."""
@@ -190,7 +197,10 @@ class Git:
                 if line.count("\x00") == 2]
 
     def commit(self, ref: str) -> Commit | None:
-        """The commit a hash or ref names, or None when this repository does not hold it."""
+        """The commit a hash or ref names, or None when this repository does not hold it (or
+        ``ref`` is not a string, or starts with ``-``: git would read it as an option)."""
+        if not _is_ref(ref):
+            return None
         if ref not in self._refs:
             hexadecimal = len(ref) >= 4 and all(c in "0123456789abcdef" for c in ref.lower())
             found = [c for c in self.history if c.sha.startswith(ref.lower())] if hexadecimal \
@@ -216,7 +226,10 @@ class Git:
         return self.history[:limit]
 
     def show(self, ref: str, path: str) -> bytes | None:
-        """A file's bytes as of ``ref`` (``git show ref:path``), or None."""
+        """A file's bytes as of ``ref`` (``git show ref:path``), or None (also for a ``ref``
+        that is not one, as :meth:`commit` says)."""
+        if not _is_ref(ref):
+            return None
         if (ref, path) not in self._files:
             self._files[ref, path] = self._bytes("show", f"{ref}:{path}")
         return self._files[ref, path]

@@ -7,6 +7,7 @@ checkout's git history.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from recsys.cli import main
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError, DataError
 from recsys.report.entries import (
     ChecklistItem,
     JournalEntry,
@@ -314,3 +315,83 @@ def test_cli_writes_markdown_and_html(tmp_path: Path, junit: Path, capsys) -> No
     assert "<table>" in (out / "logbook.html").read_text()
     assert str(out / "logbook.md") in capsys.readouterr().out
 
+
+
+# -- odd files and careless calls --------------------------------------------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "results.json is not readable JSON"),
+    ("{oops", "results.json is not readable JSON"),
+    ("[1, 2]", "holds list, not a JSON object"),
+    ('{"verdict": [1]}', "verdict must be an object of targets"),
+])
+def test_a_damaged_results_json_is_a_red_proof(text: str, expected: str, tmp_path: Path) -> None:
+    (tmp_path / "results" / "odd").mkdir(parents=True)
+    (tmp_path / "results" / "odd" / "results.json").write_text(text)
+    status = check(Proof(results="odd"), _context(tmp_path, tmp_path / "results"))
+    assert not status.ok and status.detail.startswith("unreadable") and expected in status.detail
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("{", "is not readable JSON"),
+    ("{}", "lacks key(s) ['results']"),
+    ('{"results": [1]}', "each step needs numbers work_s and peak_rss_bytes"),
+    ('{"results": {"gen": {"work_s": "abc", "peak_rss_bytes": 1}}}', "each step needs numbers"),
+    ('{"results": {"gen": {"work_s": 1.0, "peak_rss_bytes": NaN}}}', "not a finite number"),
+])
+def test_damaged_sources_turn_their_table_red_not_the_logbook(
+    text: str, expected: str, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    (results / "ingest" / "odd").mkdir(parents=True)
+    (results / "ingest" / "odd" / "results.json").write_text(text)
+    shutil.copytree(REPO / "benchmarks" / "results" / "liang-ml100k", results / "broken",
+                    ignore=shutil.ignore_patterns("*.html", "per_user.parquet"))
+    (results / "broken" / "results.csv").write_text("")
+    ctx = _context(tmp_path, results)
+    reports = ctx.settings.data_dir / "reports" / "ml-100k"
+    reports.mkdir(parents=True)
+    (reports / "quality.json").write_text("{broken")
+    logbook = build_logbook(ctx, _entries())
+    data = logbook.section("data").markdown
+    assert f"#### odd\n\n🔴 unreadable: {results / 'ingest' / 'odd' / 'results.json'}" in data
+    assert expected in data
+    assert "| ml-100k | 🔴 unreadable:" in data
+    assert "#### broken\n\n🔴 unreadable:" in logbook.section("recommenders").markdown
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("2026-12-01", "2026-13-45"), "is not valid YAML: month must be in 1..12"),
+    (("2026-12-01", "2026-12-01 10:00:00"), "date must be a day (YYYY-MM-DD)"),
+    (("    fix: f\n", "    fix: f\n    measurements: [{label: x, reported: .nan, source: s}]\n"),
+     "reported must be a finite number"),
+    (("    fix: f\n", "    fix: f\n    measurements: [{label: x, reported: .inf, source: s}]\n"),
+     "reported must be a finite number"),
+])
+def test_an_odd_journal_entry_is_a_config_error(change: tuple[str, str], expected: str,
+                                                tmp_path: Path) -> None:
+    entry = ("journal:\n  - date: 2026-12-01\n    block: mlops\n    title: t\n    problem: p\n"
+             "    evidence: []\n    fix: f\n    status: open\n")
+    for name in ("checklist", "decisions"):
+        (tmp_path / f"{name}.yaml").write_text(f"{name}: []\n")
+    (tmp_path / "journal.yaml").write_text(entry.replace(*change))
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_entries(str(tmp_path))
+
+
+def test_a_ref_git_would_read_as_an_option_is_no_commit(tmp_path: Path) -> None:
+    git, target = Git(REPO), tmp_path / "written"
+    assert git.commit(f"--output={target}") is None and git.show(f"--output={target}", "x") is None
+    assert git.commit(1234567) is None  # a context.json may hold a number
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_careless_context_arguments_are_clear_errors(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    with pytest.raises(ArgumentError, match="junit must be a list of JUnit XML paths"):
+        open_context(REPO, settings, junit=tmp_path / "junit.xml")
+    with pytest.raises(ArgumentError, match="results_root must be a path"):
+        open_context(REPO, settings, results_root=3)
+    with pytest.raises(DataError, match="not a JUnit XML file"):
+        open_context(REPO, settings, junit=[tmp_path])  # a folder
+    ctx = open_context(str(REPO), settings, str(tmp_path / "results"), [])
+    assert ctx.results_root == tmp_path / "results"
