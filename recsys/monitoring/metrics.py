@@ -19,7 +19,8 @@ import polars as pl
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client import start_http_server as _start_http_server
 
-from recsys.errors import ConfigError
+from recsys.arguments import check_count, check_number, check_numbers
+from recsys.errors import ArgumentError, ConfigError
 
 __all__ = [
     "REGISTRY",
@@ -84,9 +85,12 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
     """Serve :data:`REGISTRY` on ``addr:port`` once per process and return the bound port.
 
     Calling it again (every Streamlit rerun does) is a no-op; ``port=0`` picks a free port.
-    Asking for a different port once a server runs is a configuration error.
+    Asking for a different port once a server runs is a configuration error, and so is a port
+    outside 0-65535; a port another process holds is an ``OSError``.
     """
     global _server_port
+    if check_count(port, "port") > 65535:
+        raise ArgumentError(f"port must be in 0-65535, got {port}")
     with _lock:
         if _server_port is None:
             server, _thread = _start_http_server(port, addr=addr, registry=REGISTRY)
@@ -142,7 +146,17 @@ def histogram_quantile(q: float, bounds: np.ndarray, cumulative: np.ndarray) -> 
 
     ``bounds`` are the finite upper bounds, ``cumulative`` the counts of each bucket including
     the ``+Inf`` one last. NaN without observations; the largest finite bound above it.
+    ArgumentError unless ``q`` is in [0, 1] and the bounds and counts are finite numbers,
+    one count more than bounds.
     """
+    q = check_number(q, "q")
+    if not 0 <= q <= 1:
+        raise ArgumentError(f"q must be a quantile in [0, 1], got {q!r}")
+    bounds, cumulative = check_numbers(bounds, "bounds"), check_numbers(cumulative, "cumulative")
+    if not len(bounds) or len(cumulative) != len(bounds) + 1:
+        raise ArgumentError(f"bounds must hold at least one finite bound and cumulative one "
+                            f"count per bound and the +Inf one, got {len(bounds)} bound(s) and "
+                            f"{len(cumulative)} count(s)")
     total = cumulative[-1]
     if total <= 0:
         return float("nan")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
+from recsys.errors import ArgumentError
 from recsys.monitoring.metrics import histogram_quantile, latency_summary
 
 
@@ -28,3 +29,21 @@ def test_latency_summary_reads_a_registry() -> None:
     assert frame["model"].to_list() == ["ease"] and frame["requests"][0] == 4
     assert frame["mean_ms"][0] == pytest.approx(38.75)
     assert frame["p50_ms"][0] == pytest.approx(10 + 90 * (2 - 1) / 3)
+
+
+BOUNDS, COUNTS = np.array([0.1, 0.2, 0.4]), np.array([2.0, 6.0, 8.0, 10.0])
+
+
+@pytest.mark.parametrize(("q", "bounds", "cumulative", "expected"), [
+    (1.5, BOUNDS, COUNTS, r"q must be a quantile in \[0, 1\], got 1.5"),
+    (-0.5, BOUNDS, COUNTS, r"q must be a quantile in \[0, 1\]"),
+    (float("nan"), BOUNDS, COUNTS, "q must be a finite number"),
+    ("0.5", BOUNDS, COUNTS, "q must be a finite number"),
+    (0.5, BOUNDS, COUNTS[:3], r"3 bound\(s\) and 3 count\(s\)"),
+    (0.5, np.array([]), np.array([1.0]), r"0 bound\(s\) and 1 count\(s\)"),
+    (0.5, BOUNDS, np.array([2.0, np.nan, 8.0, 10.0]), "cumulative must be finite"),
+])
+def test_a_careless_quantile_call_is_refused(q: object, bounds: np.ndarray,
+                                             cumulative: np.ndarray, expected: str) -> None:
+    with pytest.raises(ArgumentError, match=expected):
+        histogram_quantile(q, bounds, cumulative)

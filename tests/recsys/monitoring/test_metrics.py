@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from recsys.errors import ConfigError, UnknownIdError
+from recsys.errors import ArgumentError, ConfigError, UnknownIdError
 from recsys.monitoring import metrics
 from recsys.monitoring.metrics import REGISTRY
 
@@ -61,3 +61,14 @@ def test_metrics_server_is_idempotent_and_serves_the_registry() -> None:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert 'recsys_requests_total{endpoint="recommend",model="t-http"} 1.0' in body
     assert "process_cpu_seconds_total" in body
+
+
+@pytest.mark.parametrize(("port", "expected"), [
+    ("8000", "port must be an integer >= 0"),
+    (-1, "port must be an integer >= 0"),
+    (True, "port must be an integer >= 0"),
+    (70000, "port must be in 0-65535"),
+])
+def test_a_careless_metrics_port_is_refused(port: object, expected: str) -> None:
+    with pytest.raises(ArgumentError, match=expected):
+        metrics.start_metrics_server(port)
