@@ -137,10 +137,11 @@ def check_names(values: Any, name: str) -> list[str]:
     return list(values)
 
 
-def check_path(value: Any, name: str) -> Path:
-    """``value`` as a Path when it is a ``str`` or ``os.PathLike``, else ArgumentError."""
+def check_path(value: Any, name: str, what: str = "a path") -> Path:
+    """``value`` as a Path when it is a ``str`` or ``os.PathLike``, else ArgumentError saying
+    that ``name`` must be ``what``."""
     if not isinstance(value, str | os.PathLike):
-        raise ArgumentError(f"{name} must be a path (str or pathlib.Path), got "
+        raise ArgumentError(f"{name} must be {what} (str or pathlib.Path), got "
                             f"{type(value).__name__} {value!r}")
     return Path(value)
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar, cast
 import numpy as np
 import yaml
 
+from recsys.arguments import check_path
 from recsys.errors import ArgumentError, ConfigError
 
 __all__ = ["build", "check_keys", "check_params", "check_value", "checked_arguments", "load_yaml"]
@@ -147,8 +148,9 @@ def _argument(hint: Any, name: str, value: Any, where: str) -> Any:
 
 
 def read_yaml(path: Path | str) -> Any:
-    """The content of a YAML file; a ConfigError when it is missing, unreadable or not YAML."""
-    path = Path(path)
+    """The content of a YAML file; a ConfigError when it is missing, unreadable or not YAML
+    (an ArgumentError when ``path`` is not a path)."""
+    path = check_path(path, "path", "a path to a YAML file")
     if not path.is_file():
         raise ConfigError(f"{path} not found: expected a YAML file")
     try:

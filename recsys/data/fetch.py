@@ -25,7 +25,7 @@ from typing import BinaryIO
 import requests
 from tqdm import tqdm
 
-from recsys.arguments import check_flag
+from recsys.arguments import check_flag, check_path
 from recsys.data.manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -35,7 +35,7 @@ from recsys.data.manifest import (
     write_manifest,
 )
 from recsys.data.releases import Release, get_release
-from recsys.errors import ArgumentError, ChecksumError, DataError
+from recsys.errors import ChecksumError, DataError
 from recsys.io import atomic_dir
 from recsys.settings import Settings, get_settings
 
@@ -79,9 +79,8 @@ def fetch(
     release = get_release(name)
     force, allow_unverified = check_flag(force, "force"), check_flag(allow_unverified,
                                                                      "allow_unverified")
-    if source is not None and not isinstance(source, str | os.PathLike):
-        raise ArgumentError(f"source must be a path to a zip or a folder, got "
-                            f"{type(source).__name__} {source!r}")
+    if source is not None:
+        check_path(source, "source", "a path to a zip or a folder")
     settings = settings or get_settings()
     target = raw_dir(name, settings)
     if release.synthetic:

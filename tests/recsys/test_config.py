@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from recsys.bench.spec import load_spec
-from recsys.config import build, check_keys, load_yaml
+from recsys.config import build, check_keys, load_yaml, read_yaml
 from recsys.data.validate import Thresholds
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 from recsys.monitoring.drift import DriftThresholds
 from recsys.registry_gate import GatePolicy
 
@@ -51,3 +51,9 @@ def test_load_yaml_reports_bad_files(tmp_path: Path) -> None:
         load_yaml(tmp_path / "bad.yaml", GatePolicy)
     (tmp_path / "gate.yaml").write_text("gate:\n  alpha: 0.01\n")
     assert load_yaml(tmp_path / "gate.yaml", GatePolicy, section="gate").alpha == 0.01
+
+
+@pytest.mark.parametrize("path", [None, 3, ["spec.yaml"]])
+def test_read_yaml_names_a_path_that_is_not_one(path: object) -> None:
+    with pytest.raises(ArgumentError, match="path must be a path to a YAML file"):
+        read_yaml(path)  # type: ignore[arg-type]
