@@ -198,7 +198,9 @@ def headline_metrics(dataset: str, folders: list[Path], models: list[str]) -> pl
     """Benchmark numbers of ``models`` on ``dataset``: ``[model, benchmark, <metrics>]``.
 
     Rows come from every results folder whose context names ``dataset``; the registry name
-    (``name`` column) identifies the model, the benchmark's label is kept for context.
+    (``name`` column) identifies the model, the benchmark's label is kept for context. A
+    damaged folder is left out with a warning (the lab names its error when it is opened), so
+    that it does not hide the others.
     """
     wanted = ["ndcg@10", "recall@10", "precision@10", "coverage@10", "rmse", "fit_s"]
     models = check_names(models, "models")
@@ -206,7 +208,11 @@ def headline_metrics(dataset: str, folders: list[Path], models: list[str]) -> pl
         raise ArgumentError(f"folders must be a list of results folders, got {folders!r}")
     frames = []
     for folder in folders:
-        run = load_benchmark(folder)
+        try:
+            run = load_benchmark(folder)
+        except DataError as error:
+            log.warning("benchmark left out of the headline metrics: %s", error)
+            continue
         if run.dataset != dataset or "name" not in run.summary.columns:
             continue
         present = [c for c in wanted if c in run.summary.columns]

@@ -28,6 +28,17 @@ def test_benchmark_readers_on_the_repo_results() -> None:
     assert headline["model"].to_list() == ["ease"] and headline["ndcg@10"][0] > 0.4
 
 
+def test_a_damaged_benchmark_does_not_hide_the_others_headline(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "results.csv").write_text("model,ndcg@10\n")  # a header, no model
+    headline = headline_metrics("ml-100k", [damaged, RESULTS_DIR / "recommenders-ml100k"],
+                                ["ease"])
+    assert headline["model"].to_list() == ["ease"]
+    assert "damaged" in caplog.text and "names no model" in caplog.text
+
+
 def _run(columns: dict[str, list], context: dict) -> BenchmarkRun:
     summary = pl.DataFrame({"model": ["a", "b"], **columns})
     return BenchmarkRun("x", Path("x"), summary, None, None, context)
