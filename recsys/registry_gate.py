@@ -23,13 +23,14 @@ from typing import Any
 
 import polars as pl
 
+from recsys.arguments import check_cutoff, check_number
 from recsys.config import build
-from recsys.errors import ConfigError, DataError, RecsysError
+from recsys.errors import ArgumentError, ConfigError, DataError, RecsysError
 from recsys.evaluation import compare_models, recommend_latency
 from recsys.evaluation.metrics import RANKING_METRICS, catalog_coverage
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate
 from recsys.models.base import Recommender
-from recsys.tracking import CHAMPION_ALIAS
+from recsys.tracking import CHAMPION_ALIAS, artifact_files
 
 __all__ = [
     "CHAMPION",
@@ -60,20 +61,30 @@ class GatePolicy:
     latency_budget_ms: float = 100.0  # ... or <= this budget (timings on shared CPUs are noisy)
     latency_users: int = 50  # single-user calls timed per model
 
+    def __post_init__(self) -> None:
+        """Every threshold finite and in range (a NaN limit would regress every challenger)."""
+        check_number(self.alpha, "gate alpha", 0, 1)
+        check_number(self.max_latency_ratio, "gate max_latency_ratio", low=0)
+        for name in ("max_coverage_drop", "latency_budget_ms"):
+            if check_number(getattr(self, name), f"gate {name}") < 0:
+                raise ArgumentError(f"gate {name} must be >= 0, got {getattr(self, name)!r}")
+        check_cutoff(self.latency_users, "gate latency_users")
+        if not isinstance(self.primary_metric, str):
+            raise ArgumentError(f"gate primary_metric must be a string such as 'ndcg@10', got "
+                                f"{self.primary_metric!r}")
+        self.k  # noqa: B018 (a malformed primary metric fails here, not in a later step)
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GatePolicy:
         """Build from a config mapping; an unknown key is an error, not a silent default."""
-        policy = build(cls, values, "gate", noun="gate option")
-        if not 0 < policy.alpha < 1 or policy.max_latency_ratio <= 0 or policy.latency_users < 1:
-            raise ConfigError(f"gate policy out of range: {policy}")
-        policy.k  # noqa: B018 (a malformed primary metric fails here, not in a later step)
-        return policy
+        return build(cls, values, "gate", noun="gate option")
 
     @property
     def k(self) -> int:
         """The cut-off of the primary metric (``ndcg@10`` -> 10)."""
         name, _, cutoff = self.primary_metric.partition("@")
-        if name not in RANKING_METRICS or not cutoff.isdigit() or int(cutoff) < 1:
+        if name not in RANKING_METRICS or not cutoff.isascii() or not cutoff.isdigit() or (
+                int(cutoff) < 1):
             raise ConfigError(
                 f"primary metric must look like 'ndcg@10' (one of {', '.join(RANKING_METRICS)} "
                 f"at a cut-off >= 1), got {self.primary_metric!r}"
@@ -189,6 +200,9 @@ def decide(
     challenger: ModelEvaluation, champion: ModelEvaluation | None, policy: GatePolicy
 ) -> GateDecision:
     """Promote or keep: significance on the primary metric, then the guardrails."""
+    if not isinstance(policy, GatePolicy):
+        raise ArgumentError(f"policy must be a GatePolicy (GatePolicy.from_mapping reads a "
+                            f"config), got {type(policy).__name__}")
     metric = policy.primary_metric
     if metric not in challenger.per_user.columns:
         raise DataError(f"challenger has no per-user {metric!r}; has {challenger.per_user.columns}")
@@ -275,11 +289,14 @@ class ModelRegistry:
         """Log ``model_dir`` (plus ``files``) in a new run and register it as a new version."""
         from mlflow.exceptions import MlflowException
 
+        if not Path(model_dir).is_dir():
+            raise DataError(f"cannot register {model_dir}: not a model folder")
+        files = artifact_files(files)
         run_id = self.tracker.start_run(run_name, tags=tags)
         try:
             self.tracker.log(run_id, params=params, metrics=metrics)
             self.client.log_artifacts(run_id, str(model_dir), "model")
-            self.tracker.log_files(run_id, list(files))
+            self.tracker.log_files(run_id, files)
             try:
                 self.client.create_registered_model(self.name)
             except MlflowException as error:

@@ -16,6 +16,8 @@ from typing import Any
 
 import polars as pl
 
+from recsys.arguments import check_text
+from recsys.errors import ArgumentError, DataError
 from recsys.settings import Settings
 
 __all__ = ["MARKER", "drift_history", "pipeline_runs", "run_dir_for", "runs_root"]
@@ -25,6 +27,7 @@ DECISION = ("gate", "decision.json")
 METRICS = ("evaluate", "metrics.json")
 DRIFT = ("drift", "drift.json")
 GATE_MARKER = ("gate", MARKER)
+_MAX_RUN_ID_CHARS = 200
 DRIFT_SCHEMA = {"run": pl.String(), "check": pl.String(), "score": pl.Float64(),
                 "threshold": pl.Float64(), "alert": pl.Boolean()}
 
@@ -35,14 +38,39 @@ def runs_root(settings: Settings, dataset: str) -> Path:
 
 
 def run_dir_for(settings: Settings, dataset: str, run_id: str | None) -> Path:
-    """``<data_dir>/runs/<dataset>/<run id>``; the id is made path-safe (Airflow's have ':')."""
-    run_id = run_id or datetime.now(UTC).strftime("%Y-%m-%d")
-    return runs_root(settings, dataset) / re.sub(r"[^A-Za-z0-9._-]+", "_", run_id)
+    """``<data_dir>/runs/<dataset>/<run id>``; the id is made path-safe (Airflow's have ':');
+    an id of dots only (``..``, which would be a parent folder) is an ArgumentError."""
+    if run_id is None:
+        run_id = datetime.now(UTC).strftime("%Y-%m-%d")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", check_text(run_id, "run_id", _MAX_RUN_ID_CHARS))
+    if not safe.strip("."):
+        raise ArgumentError(f"run_id must name a folder (letters, digits, . _ -), got "
+                            f"{run_id!r}")
+    return runs_root(settings, dataset) / safe
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON file's content, None when the file does not exist."""
-    return json.loads(path.read_text()) if path.exists() else None
+    """A JSON object file's content, None when the file does not exist; DataError naming the
+    file when it is unreadable, not JSON or not an object."""
+    if not path.exists():
+        return None
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"cannot read {path}: {error}") from error
+    if not isinstance(content, dict):
+        raise DataError(f"{path}: expected a JSON object, got {type(content).__name__}")
+    return content
+
+
+def _drift_checks(path: Path) -> list[dict[str, Any]]:
+    """The ``checks`` of a drift report, each with its name, score, threshold and alert."""
+    checks = (_read_json(path) or {}).get("checks", [])
+    fields = ("name", "score", "threshold", "alert")
+    if not isinstance(checks, list) or not all(
+            isinstance(c, dict) and all(f in c for f in fields) for c in checks):
+        raise DataError(f"{path}: expected `checks`, a list of objects with {list(fields)}")
+    return checks
 
 
 def pipeline_runs(dataset: str, settings: Settings) -> pl.DataFrame:
@@ -58,13 +86,13 @@ def pipeline_runs(dataset: str, settings: Settings) -> pl.DataFrame:
         marker = _read_json(folder.joinpath(*GATE_MARKER)) or {}
         challenger = marker.get("summary", {}).get("challenger") or (
             max(metrics, key=lambda m: metrics[m].get("ndcg@10", 0)) if metrics else None)
-        drift = _read_json(folder.joinpath(*DRIFT)) or {}
         rows.append({
             "run": folder.name, "challenger": challenger,
             "promoted": decision.get("promote"), "reason": decision.get("reason"),
             **{k: v for k, v in (metrics.get(challenger) or {}).items()
                if isinstance(v, int | float)},
-            "drift_alerts": ", ".join(c["name"] for c in drift.get("checks", []) if c["alert"]),
+            "drift_alerts": ", ".join(c["name"] for c in _drift_checks(folder.joinpath(*DRIFT))
+                                      if c["alert"]),
         })
     return pl.DataFrame(rows) if rows else pl.DataFrame()
 
@@ -76,6 +104,6 @@ def drift_history(dataset: str, settings: Settings) -> pl.DataFrame:
         {"run": path.parents[1].name, "check": c["name"], "score": float(c["score"]),
          "threshold": float(c["threshold"]), "alert": bool(c["alert"])}
         for path in sorted(root.glob("*/" + "/".join(DRIFT))) if root.is_dir()
-        for c in json.loads(path.read_text())["checks"]
+        for c in _drift_checks(path)
     ]
     return pl.DataFrame(rows, schema=DRIFT_SCHEMA)

@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from recsys.errors import ConfigError
+from recsys.arguments import check_cutoff, check_flag, check_number
+from recsys.errors import ArgumentError, ConfigError, DataError
 from recsys.settings import Settings, get_settings
 
 __all__ = [
@@ -30,7 +32,9 @@ __all__ = [
     "REGISTERED_MODEL",
     "NullTracker",
     "Tracker",
+    "artifact_files",
     "artifact_root",
+    "check_tracking_uri",
     "existing_client",
     "git_commit",
     "mlflow_runs",
@@ -43,6 +47,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 _MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 _MAX_BATCH_METRICS = 1000  # MLflow's limit on the metrics of one log_batch call
+_MAX_RESULTS = 50_000  # MLflow's limit on the runs of one search
+_SQLITE = "sqlite:///"
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
 CHAMPION_ALIAS = "champion"  # the alias of the registered version the app serves
 REGISTERED_MODEL = "recsys-{dataset}"  # the registered model of each dataset
 
@@ -64,10 +71,36 @@ def git_commit(cwd: Path | str | None = None) -> str:
     return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
 
 
+def check_tracking_uri(tracking_uri: Any) -> str:
+    """``tracking_uri`` when it is a non-empty string whose local SQLite file (if any) is a
+    database or not there yet; a folder, a file that is not SQLite, or a parent that is a file
+    is a ConfigError (MLflow would retry for minutes, then fail with a raw SQLAlchemy error)."""
+    if not isinstance(tracking_uri, str) or not tracking_uri:
+        raise ArgumentError(f"tracking_uri must be a non-empty MLflow tracking URI string, got "
+                            f"{tracking_uri!r}")
+    if tracking_uri.startswith(_SQLITE):
+        database = Path(tracking_uri.removeprefix(_SQLITE))
+        if database.is_dir():
+            raise ConfigError(f"MLflow tracking URI {tracking_uri} is a folder; expected a "
+                              "SQLite database file, e.g. sqlite:///<folder>/mlflow.db")
+        if any(parent.is_file() for parent in database.parents):
+            raise ConfigError(f"MLflow tracking URI {tracking_uri}: a parent of the database "
+                              "is a file, not a folder")
+        if database.is_file() and database.stat().st_size and not _is_sqlite(database):
+            raise ConfigError(f"MLflow tracking URI {tracking_uri}: {database} is not a SQLite "
+                              "database")
+    return tracking_uri
+
+
+def _is_sqlite(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+
+
 def artifact_root(tracking_uri: str) -> str | None:
     """Where a new experiment stores artifacts: beside a SQLite store, else the server's default."""
-    if tracking_uri.startswith("sqlite:///"):
-        database = Path(tracking_uri.removeprefix("sqlite:///"))
+    if check_tracking_uri(tracking_uri).startswith(_SQLITE):
+        database = Path(tracking_uri.removeprefix(_SQLITE))
         return (database.parent / "mlartifacts").resolve().as_uri()
     return None
 
@@ -76,18 +109,23 @@ class Tracker:
     """Logs runs (and nested child runs) of one MLflow experiment."""
 
     def __init__(self, tracking_uri: str, experiment: str) -> None:
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
-        if tracking_uri.startswith("sqlite:///"):
-            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if check_tracking_uri(tracking_uri).startswith(_SQLITE):
+            Path(tracking_uri.removeprefix(_SQLITE)).parent.mkdir(parents=True, exist_ok=True)
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
-        found = self.client.get_experiment_by_name(experiment)
-        self.experiment_id = (
-            found.experiment_id
-            if found is not None
-            else self.client.create_experiment(experiment, artifact_root(tracking_uri))
-        )
+        try:
+            self.client = MlflowClient(tracking_uri=tracking_uri)
+            found = self.client.get_experiment_by_name(experiment)
+            self.experiment_id = (
+                found.experiment_id
+                if found is not None
+                else self.client.create_experiment(experiment, artifact_root(tracking_uri))
+            )
+        except MlflowException as error:
+            raise ConfigError(f"cannot open MLflow experiment {experiment!r} at "
+                              f"{tracking_uri}: {error.message}") from error
 
     def start_run(
         self, name: str, tags: Mapping[str, Any] | None = None, parent_id: str | None = None
@@ -112,11 +150,8 @@ class Tracker:
         stamp = int(time.time() * 1000)
         self.client.log_batch(
             run_id,
-            metrics=[
-                Metric(_metric_key(k), float(v), stamp, 0)
-                for k, v in (metrics or {}).items()
-                if v is not None and math.isfinite(float(v))
-            ],
+            metrics=[Metric(_metric_key(k), v, stamp, 0)
+                     for k, v in _finite_metrics(metrics or {}).items()],
             params=[Param(k, _param_value(v)) for k, v in (params or {}).items()],
             tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
         )
@@ -126,15 +161,15 @@ class Tracker:
         from mlflow.entities import Metric
 
         stamp = int(time.time() * 1000)
-        metrics = [Metric(_metric_key(k), float(v), stamp, step)
-                   for step, point in enumerate(curve, start=1) for k, v in point.items()
-                   if math.isfinite(float(v))]
+        metrics = [Metric(_metric_key(k), v, stamp, step)
+                   for step, point in enumerate(curve, start=1)
+                   for k, v in _finite_metrics(point).items()]
         for start in range(0, len(metrics), _MAX_BATCH_METRICS):
             self.client.log_batch(run_id, metrics=metrics[start : start + _MAX_BATCH_METRICS])
 
-    def log_files(self, run_id: str, paths: list[Path]) -> None:
-        """Attach files as artifacts (under their own names)."""
-        for path in paths:
+    def log_files(self, run_id: str, paths: Sequence[Path]) -> None:
+        """Attach files as artifacts (under their own names); each must be a file."""
+        for path in artifact_files(paths):
             self.client.log_artifact(run_id, str(path))
 
     def log_text(self, run_id: str, text: str, name: str) -> None:
@@ -177,7 +212,7 @@ def open_tracker(
     experiment: str, settings: Settings | None = None, enabled: bool = True
 ) -> Tracker | NullTracker:
     """A tracker on the configured URI (``NullTracker`` when disabled)."""
-    if not enabled:
+    if not check_flag(enabled, "enabled"):
         return NullTracker()
     settings = settings or get_settings()
     uri = settings.tracking_uri
@@ -185,6 +220,31 @@ def open_tracker(
         raise ConfigError("MLflow tracking URI is empty: set RECSYS_MLFLOW_TRACKING_URI")
     log.info("MLflow tracking at %s (experiment %r)", uri, experiment)
     return Tracker(uri, experiment)
+
+
+def artifact_files(paths: Any) -> list[Path]:
+    """``paths`` as a list of existing files: a single path (which would be read character by
+    character) is an ArgumentError, a missing file or a folder a DataError."""
+    if isinstance(paths, str | bytes | Path) or not isinstance(paths, Sequence):
+        raise ArgumentError(f"paths must be a list of file paths, got {type(paths).__name__} "
+                            f"{paths!r}")
+    files = [Path(path) for path in paths]
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise DataError(f"cannot attach {missing} as artifacts: not a file")
+    return files
+
+
+def _finite_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The finite values of ``metrics`` as floats (None, NaN and inf are left out); a value
+    that is not a number (text, a bool) is an ArgumentError naming the metric."""
+    if not isinstance(metrics, Mapping):
+        raise ArgumentError(f"metrics must be a mapping of name to number, got "
+                            f"{type(metrics).__name__}")
+    return {key: check_number(value, f"metric {key!r}") for key, value in metrics.items()
+            if value is not None and not (isinstance(value, numbers.Real)
+                                          and not isinstance(value, bool)
+                                          and not math.isfinite(value))}
 
 
 def _metric_key(name: str) -> str:
@@ -199,9 +259,10 @@ def _param_value(value: Any) -> str:
 
 # -- the read side ------------------------------------------------------------------------------
 def store_exists(tracking_uri: str) -> bool:
-    """False for a local SQLite store whose file does not exist yet (no run was tracked)."""
-    return not tracking_uri.startswith("sqlite:///") or Path(
-        tracking_uri.removeprefix("sqlite:///")).exists()
+    """False for a local SQLite store whose file does not exist yet (no run was tracked);
+    ConfigError for a URI no store can be at (:func:`check_tracking_uri`)."""
+    return not check_tracking_uri(tracking_uri).startswith(_SQLITE) or Path(
+        tracking_uri.removeprefix(_SQLITE)).exists()
 
 
 def existing_client(settings: Settings) -> Any | None:
@@ -214,7 +275,9 @@ def existing_client(settings: Settings) -> Any | None:
 
 
 def mlflow_runs(settings: Settings, experiment: str = "retrain", limit: int = 20) -> pl.DataFrame:
-    """The latest runs of an MLflow experiment: ``[run, name, status, start, <metrics>]``."""
+    """The latest ``limit`` runs of an MLflow experiment: ``[run, name, status, start,
+    <metrics>]``."""
+    limit = check_cutoff(limit, "limit", _MAX_RESULTS)
     client = existing_client(settings)
     found = client.get_experiment_by_name(experiment) if client else None
     if found is None:

@@ -18,7 +18,7 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.decomposition import PCA, TruncatedSVD
 
-from recsys.arguments import check_cutoff
+from recsys.arguments import check_count, check_cutoff, check_id
 from recsys.data.types import Dataset, Interactions
 from recsys.errors import ConfigError, UnknownIdError
 from recsys.features import ItemFeatures, genome_features, movie_embeddings, tfidf_features
@@ -54,14 +54,20 @@ EXPLORER_SCHEMA = {"method": pl.String(), "rank": pl.Int32(), "item_id": pl.Int6
 def representation(dataset: Dataset, kind: str) -> ItemFeatures:
     """The item representation ``kind`` of :data:`REPRESENTATION_METHODS`, built from
     ``dataset`` (embeddings come from their on-disk cache when unchanged)."""
+    check_representation(kind)
     if kind == "tfidf":
         return tfidf_features(dataset)
     if kind == "genome":
         return genome_features(dataset)
-    if kind == "embedding":
-        return movie_embeddings(dataset, progress=False)
-    raise ConfigError(f"Unknown representation {kind!r}; expected one of "
-                      f"{list(REPRESENTATION_METHODS)}")
+    return movie_embeddings(dataset, progress=False)
+
+
+def check_representation(kind: object) -> str:
+    """``kind`` when it is one of :data:`REPRESENTATION_METHODS`, else ConfigError."""
+    if not isinstance(kind, str) or kind not in REPRESENTATION_METHODS:
+        raise ConfigError(f"Unknown representation {kind!r}; expected one of "
+                          f"{list(REPRESENTATION_METHODS)}")
+    return kind
 
 
 def _feature_scores(features: ItemFeatures, item_id: int, item_ids: np.ndarray) -> np.ndarray:
@@ -105,10 +111,14 @@ def similar_movies(
     are built from ``dataset``. Only positive similarities are listed, so a method may return
     fewer than ``k`` movies.
     """
+    k, item_id = check_cutoff(k, "k"), check_id(item_id, "item_id")
+    if isinstance(methods, str) or not methods:
+        raise ConfigError(f"similar_movies: methods must be a non-empty list of {METHODS}, got "
+                          f"{methods!r}")
     unknown = sorted(set(methods) - set(METHODS))
-    if unknown or k < 1:
-        raise ConfigError(f"similar_movies: methods must be in {METHODS} and k >= 1; "
-                          f"got unknown {unknown}, k={k}")
+    if unknown:
+        raise ConfigError(f"similar_movies: methods must be in {METHODS}; got unknown {unknown}")
+    methods = list(dict.fromkeys(methods))  # a method asked twice is listed once
     train = train if train is not None else rating_matrix(dataset)
     if item_id not in set(train.item_ids.tolist()):
         raise UnknownIdError(f"Movie {item_id} is not in {dataset.name}'s catalogue")
@@ -147,6 +157,7 @@ def list_overlap(frame: pl.DataFrame) -> pl.DataFrame:
 
 def catalog_map(features: ItemFeatures, seed: int = 0) -> pl.DataFrame:
     """A 2-D projection of every item with a vector: ``[item_id, x, y]`` (TruncatedSVD or PCA)."""
+    seed = check_count(seed, "seed")
     norms = np.asarray(abs(features.matrix).sum(axis=1)).ravel()
     keep = norms > 0
     if keep.sum() < 3:
@@ -195,7 +206,7 @@ class Explorer:
     def features(self, kind: str) -> ItemFeatures:
         """The item representation ``kind`` (tfidf, genome, embedding), built once."""
         with self._lock:
-            if kind not in self._features:
+            if check_representation(kind) not in self._features:
                 self._features[kind] = representation(self.dataset, kind)
         return self._features[kind]
 
@@ -241,7 +252,7 @@ class Explorer:
     def catalog_map(self, kind: str = "tfidf") -> pl.DataFrame:
         """2-D projection of the catalogue: ``[item_id, x, y, title, n_ratings, genre]``."""
         with self._lock:
-            if kind not in self._maps:
+            if check_representation(kind) not in self._maps:
                 self._maps[kind] = catalog_map(self.features(kind))
         return self._maps[kind].join(
             self.catalog.movies.select(

@@ -99,6 +99,7 @@ class FirstStarts:
 
     def status(self, dataset: str) -> FirstStart:
         """The first start of ``dataset`` as every session sees it."""
+        get_release(dataset)  # an unknown name fails here, with the known ones listed
         with self._lock:
             job = self._jobs.get(dataset)
             if job is not None and job.state in ("running", "failed"):

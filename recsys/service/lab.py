@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recsys.errors import ConfigError, RecsysError
+from recsys.arguments import check_cutoff
+from recsys.errors import ArgumentError, ConfigError, RecsysError
 from recsys.settings import Settings, get_settings
 
 __all__ = [
@@ -74,7 +75,7 @@ class LabRunner:
 
     def __init__(self, settings: Settings | None = None, max_models: int = 4) -> None:
         self.settings = settings or get_settings()
-        self.max_models = max_models
+        self.max_models = check_cutoff(max_models, "max_models")
         self._jobs: dict[str, LabJob] = {}
         self._lock = threading.Lock()
 
@@ -88,6 +89,8 @@ class LabRunner:
         from recsys.models import available_models
         from recsys.models.registry import missing_library
 
+        if isinstance(models, str) or not isinstance(models, Sequence):
+            raise ArgumentError(f"models must be a list of model names, got {models!r}")
         if not models:
             raise ConfigError("Pick at least one model to benchmark")
         if len(models) > self.max_models:

@@ -16,8 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from recsys.config import check_keys, read_yaml
-from recsys.errors import ConfigError, UnknownIdError
+from recsys.arguments import check_id, check_ids, check_number, check_numbers
+from recsys.config import build, check_keys, read_yaml
+from recsys.errors import ArgumentError, ConfigError, UnknownIdError
 from recsys.service.catalog import MovieCatalog, normalise_titles
 
 __all__ = [
@@ -34,6 +35,23 @@ log = logging.getLogger(__name__)
 HISTORY_SCHEMA = {"item_id": pl.Int64(), "rating": pl.Float32()}
 MIN_PERSONA_MOVIES = 3
 _PERSONA_KEYS = {"id", "name", "description", "ratings"}
+MAX_STARS = 5.0  # the top of every MovieLens rating scale
+
+
+@dataclass(frozen=True)
+class PersonaRating:
+    """One movie of a persona file: its title and year as the catalogue spells them, and a
+    rating in (0, :data:`MAX_STARS`]."""
+
+    title: str
+    year: int
+    rating: float
+
+    def __post_init__(self) -> None:
+        """A rating the service would accept: finite, above 0, at most :data:`MAX_STARS`."""
+        if check_number(self.rating, f"persona rating of {self.title!r}", low=0) > MAX_STARS:
+            raise ArgumentError(f"persona rating of {self.title!r} must be at most "
+                                f"{MAX_STARS:g} stars, got {self.rating!r}")
 
 
 @dataclass(frozen=True)
@@ -91,16 +109,26 @@ def load_personas(path: Path | str, movies: pl.DataFrame) -> list[Persona]:
     entries = raw.get("personas") if isinstance(raw, Mapping) else None
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected a top-level `personas:` list")
-    personas = [_persona(path, entry, movies) for entry in entries]
-    return [p for p in personas if p is not None]
+    personas = [p for p in (_persona(path, entry, movies) for entry in entries) if p is not None]
+    ids = [p.id for p in personas]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ConfigError(f"{path}: persona id(s) {repeated} are used more than once")
+    return personas
 
 
 def _persona(path: Path | str, entry: Mapping[str, Any], movies: pl.DataFrame) -> Persona | None:
     entry = check_keys(entry, _PERSONA_KEYS, str(path), name="a persona")
     if not entry.get("id") or not entry.get("ratings"):
         raise ConfigError(f"{path}: persona {entry.get('id')!r} needs id, name, ratings")
-    wanted = pl.DataFrame(entry["ratings"], schema={"title": pl.String(), "year": pl.Int32(),
-                                                    "rating": pl.Float32()})
+    where = f"{path}: persona {entry['id']!r} ratings"
+    if not isinstance(entry["ratings"], list):
+        raise ConfigError(f"{where}: expected a list of {{title, year, rating}}, got "
+                          f"{type(entry['ratings']).__name__}")
+    rows = [build(PersonaRating, row, where, noun="rating key") for row in entry["ratings"]]
+    wanted = pl.DataFrame([(r.title, r.year, r.rating) for r in rows], orient="row",
+                          schema={"title": pl.String(), "year": pl.Int32(),
+                                  "rating": pl.Float32()})
     resolved = resolve_titles(movies, wanted)
     if resolved.height < MIN_PERSONA_MOVIES:
         log.warning("persona %s: only %d of %d titles in this catalogue; skipped",
@@ -111,8 +139,13 @@ def _persona(path: Path | str, entry: Mapping[str, Any], movies: pl.DataFrame) -
 
 
 def history_frame(ratings: Mapping[int, float]) -> pl.DataFrame:
-    """A ``[item_id, rating]`` history from ``{item_id: rating}`` (the persona builder)."""
-    return pl.DataFrame({"item_id": list(ratings), "rating": list(ratings.values())},
+    """A ``[item_id, rating]`` history from ``{item_id: rating}`` (the persona builder);
+    ids that are not integers or ratings that are not finite numbers are an ArgumentError."""
+    if not isinstance(ratings, Mapping):
+        raise ArgumentError(f"ratings must be a mapping {{item_id: rating}}, got "
+                            f"{type(ratings).__name__}")
+    return pl.DataFrame({"item_id": check_ids(list(ratings), "ratings item_id"),
+                         "rating": check_numbers(list(ratings.values()), "ratings")},
                         schema=HISTORY_SCHEMA)
 
 
@@ -145,6 +178,7 @@ class RealUsers:
     def history(self, user_id: int) -> pl.DataFrame:
         """A user's ratings with titles, best and newest first: ``[item_id, title, year,
         genres, rating, timestamp]``; UnknownIdError for a user without ratings."""
+        user_id = check_id(user_id, "user_id")
         rows = self.dataset.ratings.filter(pl.col("user_id") == user_id)
         if rows.is_empty():
             raise UnknownIdError(f"User {user_id} has no ratings in {self.dataset.name}")
@@ -159,5 +193,6 @@ class RealUsers:
         users = self.dataset.users
         if users is None:
             return None
-        row = users.filter(pl.col("user_id") == user_id).drop("zip_code", strict=False)
+        row = users.filter(pl.col("user_id") == check_id(user_id, "user_id")).drop(
+            "zip_code", strict=False)
         return row.row(0, named=True) if row.height else None

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from recsys.arguments import check_cutoff
+from recsys.arguments import check_cutoff, check_ids
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, RecsysError
 from recsys.models import Capability, Recommender
@@ -35,8 +35,9 @@ RECOMMENDATION_COLUMNS = ["rank", "item_id", "title", "year", "genres", "score",
 
 def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     """Overlap of two recommendation lists: |A ∩ B| / |A ∪ B| (0 for two empty lists)."""
-    union = set(a) | set(b)
-    return len(set(a) & set(b)) / len(union) if union else 0.0
+    first, second = set(check_ids(a, "a").tolist()), set(check_ids(b, "b").tolist())
+    union = first | second
+    return len(first & second) / len(union) if union else 0.0
 
 
 class Comparison(NamedTuple):
@@ -86,7 +87,7 @@ class RecommenderService:
 
     def model(self, name: str) -> Recommender:
         """The loaded model ``name``; a clear error lists what is loaded."""
-        if name not in self.models:
+        if not isinstance(name, str) or name not in self.models:
             raise ConfigError(f"Model {name!r} is not trained on {self.dataset.name}; trained "
                               f"models: {self.model_names}. Run `recsys train {self.dataset.name}`")
         return self.models[name]

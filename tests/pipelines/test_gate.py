@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
 
-from recsys.errors import ConfigError
-from recsys.registry_gate import COVERAGE, LATENCY, GatePolicy, ModelEvaluation, decide
+from recsys.errors import ArgumentError, ConfigError, DataError
+from recsys.registry_gate import (
+    COVERAGE,
+    LATENCY,
+    GatePolicy,
+    ModelEvaluation,
+    ModelRegistry,
+    decide,
+)
 
 USERS = np.arange(1, 41)
 
@@ -90,3 +99,48 @@ def test_policy_rejects_unknown_keys_and_bad_metrics() -> None:
     assert GatePolicy.from_mapping({"primary_metric": "recall@20"}).k == 20
     with pytest.raises(ConfigError, match="ndcg@10"):
         _ = GatePolicy(primary_metric="ndcg").k
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("max_coverage_drop", -1.0, "gate max_coverage_drop must be >= 0"),
+    ("max_coverage_drop", float("nan"), "gate max_coverage_drop must be a finite number"),
+    ("latency_budget_ms", -5.0, "gate latency_budget_ms must be >= 0"),
+    ("latency_budget_ms", float("nan"), "gate latency_budget_ms must be a finite number"),
+    ("max_latency_ratio", float("inf"), "gate max_latency_ratio must be a finite number"),
+    ("max_latency_ratio", 0.0, r"gate max_latency_ratio must be in \(0, inf\)"),
+    ("alpha", float("nan"), "gate alpha must be a finite number"),
+    ("alpha", "0.05", "alpha"), ("latency_users", 0, "gate latency_users must be a positive"),
+    ("latency_users", True, "latency_users"), ("primary_metric", "ndcg@１", "ndcg@10"),
+])
+def test_policy_refuses_thresholds_of_the_wrong_type_or_range(
+        option: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        GatePolicy.from_mapping({option: value})
+    with pytest.raises(ConfigError, match=message):
+        GatePolicy(**{option: value})  # built directly, without a config
+
+
+@pytest.mark.parametrize("policy", [None, {"alpha": 0.05}])
+def test_decide_needs_a_gate_policy(policy: object) -> None:
+    with pytest.raises(ArgumentError, match="policy must be a GatePolicy"):
+        decide(evaluation(BASE), evaluation(BASE), policy)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
+    store = tmp_path_factory.mktemp("registry")
+    return ModelRegistry(f"sqlite:///{store / 'm.db'}", "recsys-test")
+
+
+@pytest.mark.parametrize(("folder", "files", "error", "message"), [
+    ("missing", (), DataError, "cannot register .*missing: not a model folder"),
+    ("model", "notes.txt", ArgumentError, "paths must be a list of file paths"),
+    ("model", ["missing.json"], DataError, r"cannot attach \['missing.json'\]"),
+])
+def test_register_checks_its_folder_and_files_before_any_run(
+        registry: ModelRegistry, tmp_path: Path, folder: str, files: object,
+        error: type[Exception], message: str) -> None:
+    (tmp_path / "model").mkdir()
+    with pytest.raises(error, match=message):
+        registry.register(tmp_path / folder, "r", {}, {}, {}, files=files)
+    assert not registry.client.search_runs([registry.tracker.experiment_id])

@@ -116,7 +116,7 @@ def test_config_fails_loudly_on_unknown_keys() -> None:
         ("split", {"valid_fraction": 1.5}, r"split.valid_fraction must be in \(0, 1\), got 1.5"),
         ("ingest", {"allow_unverified": "yes"}, r"ingest.allow_unverified: expected bool"),
         ("evaluate", {"relevance_threshold": "four"}, r"relevance_threshold: expected float"),
-        ("gate", {"alpha": 2}, r"gate policy out of range: .*alpha=2"),
+        ("gate", {"alpha": 2}, r"gate alpha must be in \(0, 1\), got 2"),
         ("gate", {"primary_metric": "ndgc@10"}, r"primary metric must look like 'ndcg@10'"),
         ("validate", {"thresholds": {"max_missing": "x"}}, r"max_missing: expected int"),
         ("drift", {"thresholds": {"nope": 1}}, r"drift.thresholds: unknown key\(s\) \['nope'\]"),

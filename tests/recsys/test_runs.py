@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from recsys.runs import drift_history, pipeline_runs
+import pytest
+
+from recsys.errors import ArgumentError, DataError
+from recsys.runs import drift_history, pipeline_runs, run_dir_for
 from recsys.settings import Settings
 
 
@@ -27,3 +30,47 @@ def test_pipeline_runs_and_drift_history(tmp_path: Path) -> None:
     assert runs["challenger"].to_list() == ["ease", "ease"]
     assert runs["drift_alerts"].to_list() == ["", "rating_psi"]
     assert pipeline_runs("ml-1m", settings).is_empty()
+
+
+@pytest.mark.parametrize(("step", "name", "content", "message"), [
+    ("gate", "decision.json", "{broken", "cannot read .*decision.json"),
+    ("gate", "decision.json", "[1, 2]", "decision.json: expected a JSON object, got list"),
+    ("evaluate", "metrics.json", "", "cannot read .*metrics.json"),
+    ("drift", "drift.json", '{"checks": [{"name": "rating_psi"}]}',
+     r"drift.json: expected `checks`, a list of objects with \['name', 'score'"),
+    ("drift", "drift.json", '{"checks": 5}', "drift.json: expected `checks`"),
+])
+def test_a_broken_run_file_is_a_data_error_naming_it(
+        tmp_path: Path, step: str, name: str, content: str, message: str) -> None:
+    settings = Settings(data_dir=tmp_path)
+    folder = tmp_path / "runs" / "ml-100k" / "2025-01-01" / step
+    folder.mkdir(parents=True)
+    (folder / name).write_text(content)
+    with pytest.raises(DataError, match=message):
+        pipeline_runs("ml-100k", settings)
+    if step == "drift":
+        with pytest.raises(DataError, match=message):
+            drift_history("ml-100k", settings)
+
+
+def test_a_run_file_that_is_a_folder_is_a_data_error(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "ml-100k" / "r1" / "drift" / "drift.json").mkdir(parents=True)
+    with pytest.raises(DataError, match="cannot read .*drift.json"):
+        drift_history("ml-100k", Settings(data_dir=tmp_path))
+
+
+@pytest.mark.parametrize(("run_id", "message"), [
+    ("..", "run_id must name a folder"), (".", "run_id must name a folder"),
+    (5, "run_id must be a string"), ("x" * 201, "run_id is 201 characters long"),
+])
+def test_run_dir_for_refuses_ids_that_name_no_run_folder(
+        tmp_path: Path, run_id: object, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        run_dir_for(Settings(data_dir=tmp_path), "ml-100k", run_id)
+
+
+def test_run_dir_for_makes_airflow_ids_path_safe(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert run_dir_for(settings, "ml-100k", "scheduled__2025-01-01T00:00:00").name == (
+        "scheduled__2025-01-01T00_00_00")
+    assert run_dir_for(settings, "ml-100k", "../../etc").parent == tmp_path / "runs" / "ml-100k"
