@@ -190,9 +190,8 @@ class RealUsers:
 
     def demographics(self, user_id: int) -> dict[str, Any] | None:
         """Age, gender, occupation of a user where the release has them (ml-100k), else None."""
-        users = self.dataset.users
+        user_id, users = check_id(user_id, "user_id"), self.dataset.users
         if users is None:
             return None
-        row = users.filter(pl.col("user_id") == check_id(user_id, "user_id")).drop(
-            "zip_code", strict=False)
+        row = users.filter(pl.col("user_id") == user_id).drop("zip_code", strict=False)
         return row.row(0, named=True) if row.height else None

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from recsys.arguments import check_cutoff, check_ids
+from recsys.arguments import check_cutoff, check_id, check_ids
 from recsys.data.types import Dataset
 from recsys.errors import ConfigError, RecsysError
 from recsys.models import Capability, Recommender
@@ -125,7 +125,8 @@ class RecommenderService:
         if not model.supports(Capability.EXPLAIN):
             return [cannot_explain(model.name)] * len(item_ids)
         if history is None:
-            explanations = [model.explain(int(user_id), item) for item in item_ids]
+            user_id = check_id(user_id, "user_id")  # neither a user nor a history: None
+            explanations = [model.explain(user_id, item) for item in item_ids]
         else:
             explanations = model.explain_items_for_history(history, item_ids)
         return [describe(e, self.catalog.label) for e in explanations]

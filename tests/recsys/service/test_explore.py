@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Dataset
-from recsys.errors import ConfigError, DataError, UnknownIdError
+from recsys.errors import ArgumentError, ConfigError, DataError, UnknownIdError
 from recsys.features import tfidf_features
 from recsys.service import MovieCatalog, RecommenderService
 from recsys.service.explore import Explorer, catalog_map, list_overlap, similar_movies
@@ -105,3 +105,42 @@ def test_no_genome_explorer_without_a_genome(service: RecommenderService) -> Non
     assert "genome" not in service.explorer.methods()
     with pytest.raises(DataError, match="no Tag Genome"):
         service.explorer.genome_movies()
+
+
+@pytest.mark.parametrize(("item_id", "k", "methods", "error", "message"), [
+    ("260", 5, ("tfidf",), ArgumentError, "item_id must be integer ids"),
+    (True, 5, ("tfidf",), ArgumentError, "item_id must be integer ids"),  # was movie 1
+    ([260], 5, ("tfidf",), ArgumentError, "item_id must be one integer id"),
+    (260, "5", ("tfidf",), ArgumentError, "k must be a positive integer"),
+    (260, 2.5, ("tfidf",), ArgumentError, "k must be a positive integer"),
+    (260, True, ("tfidf",), ArgumentError, "k must be a positive integer"),  # was k=1
+    (260, None, ("tfidf",), ArgumentError, "k must be a positive integer"),
+    (260, 5, (), ConfigError, "methods must be a non-empty list"),
+    (260, 5, "tfidf", ConfigError, "methods must be a non-empty list"),
+])
+def test_similar_movies_refuses_careless_calls(
+        service: RecommenderService, item_id: object, k: object, methods: object,
+        error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        similar_movies(service.dataset, item_id, k, methods, train=service.explorer.train)
+
+
+def test_a_method_asked_twice_is_listed_once(service: RecommenderService) -> None:
+    frame = service.explorer.similar(260, ["rating_cosine", "rating_cosine"], k=3)
+    assert frame["method"].to_list() == ["rating_cosine"] * 3
+    assert frame["rank"].to_list() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("kind", [["tfidf"], None, "nope"])
+def test_an_unknown_representation_is_a_config_error(service: RecommenderService,
+                                                     kind: object) -> None:
+    with pytest.raises(ConfigError, match="Unknown representation"):
+        service.explorer.features(kind)
+    with pytest.raises(ConfigError, match="Unknown representation"):
+        service.explorer.catalog_map(kind)
+
+
+@pytest.mark.parametrize("seed", ["a", -1, 1.5, True])
+def test_catalog_map_checks_its_seed(service: RecommenderService, seed: object) -> None:
+    with pytest.raises(ArgumentError, match="seed must be an integer >= 0"):
+        catalog_map(service.explorer.features("tfidf"), seed=seed)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from recsys.data.synth import write_synthetic_release
-from recsys.errors import UnknownDatasetError
+from recsys.errors import ArgumentError, UnknownDatasetError
 from recsys.service import FirstStart, FirstStarts
 from recsys.settings import Settings
 from recsys.training import trained_models
@@ -65,3 +65,11 @@ def test_a_failed_first_start_keeps_its_reason_until_retried(settings: Settings)
 def test_an_unknown_dataset_is_refused(settings: Settings) -> None:
     with pytest.raises(UnknownDatasetError, match="ml-latest-small"):
         FirstStarts(settings).ensure("no-such-release")
+
+
+@pytest.mark.parametrize(("dataset", "error"), [("no-such-release", UnknownDatasetError),
+                                                (None, ArgumentError)])
+def test_the_status_of_an_unknown_dataset_is_refused(settings: Settings, dataset: object,
+                                                     error: type[Exception]) -> None:
+    with pytest.raises(error, match="ml-latest-small"):
+        FirstStarts(settings, models={}).status(dataset)  # was "ready" with no models to train

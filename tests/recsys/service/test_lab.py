@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Dataset
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 from recsys.models import get_model_class
 from recsys.service import LabRunner
 from recsys.service.lab import run_lab
@@ -50,3 +50,15 @@ def test_the_lab_refuses_a_peer_whose_library_is_missing(
     monkeypatch.setattr(peer, "available", classmethod(lambda cls: False))
     with pytest.raises(ConfigError, match="needs cornac"):
         LabRunner(data_settings).submit("ml-100k", ["ease", "peer:cornac.bpr"])
+
+
+@pytest.mark.parametrize(("models", "max_models", "message"), [
+    ("most_popular", 4, "models must be a list of model names"),  # was "got 12" models
+    (None, 4, "models must be a list of model names"),
+    (["most_popular"], "4", "max_models must be a positive integer"),
+    (["most_popular"], 0, "max_models must be a positive integer"),
+])
+def test_the_lab_refuses_careless_submissions(data_settings: Settings, models: object,
+                                              max_models: object, message: str) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        LabRunner(data_settings, max_models=max_models).submit("ml-100k", models)

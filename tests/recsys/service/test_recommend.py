@@ -9,7 +9,7 @@ import pytest
 
 from recsys.data.load import ingest
 from recsys.data.types import Dataset, Interactions
-from recsys.errors import ConfigError, UnknownIdError
+from recsys.errors import ArgumentError, ConfigError, UnknownIdError
 from recsys.models import create_model
 from recsys.monitoring.metrics import REGISTRY
 from recsys.service import (
@@ -102,3 +102,22 @@ def test_service_serves_the_registry_champion(
     assert card.fit_seconds == 1.5 and card.manifest_hash == "abc"
     served = service.model("champion").recommend([1], k=5)["item_id"].to_list()
     assert served == ease.recommend([1], k=5)["item_id"].to_list()
+
+
+@pytest.mark.parametrize("name", [["content"], None, 7, "nope"])
+def test_an_unknown_model_name_lists_the_trained_ones(service: RecommenderService,
+                                                      name: object) -> None:
+    with pytest.raises(ConfigError, match=r"not trained on ml-latest-small; trained models: "
+                                          r"\['content', 'most_popular'\]"):
+        service.recommend(name, user_id=1)  # a list used to be a raw "unhashable" TypeError
+
+
+def test_reasons_need_a_user_or_a_history(service: RecommenderService) -> None:
+    with pytest.raises(ArgumentError, match="user_id must be integer ids"):
+        service.reasons(service.model("most_popular"), [1])
+
+
+@pytest.mark.parametrize(("a", "b"), [(None, [1]), ("ab", "bc"), ([1.5], [1])])
+def test_jaccard_needs_id_lists(a: object, b: object) -> None:
+    with pytest.raises(ArgumentError, match="must be integer ids"):
+        jaccard(a, b)  # two strings used to be compared letter by letter
