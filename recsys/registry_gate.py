@@ -23,9 +23,9 @@ from typing import Any
 
 import polars as pl
 
-from recsys.arguments import check_cutoff, check_number
+from recsys.arguments import check_cutoff, check_number, check_numbers
 from recsys.config import build
-from recsys.errors import ArgumentError, ConfigError, DataError, RecsysError
+from recsys.errors import ArgumentError, ConfigError, DataError, RecsysError, UnknownIdError
 from recsys.evaluation import compare_models, recommend_latency
 from recsys.evaluation.metrics import RANKING_METRICS, catalog_coverage
 from recsys.evaluation.protocol import EvalPlan, PreparedSplit, evaluate
@@ -114,6 +114,7 @@ def evaluate_for_gate(
     uses (on ``engine``: in process or on Spark), on the users the model knows; coverage is
     relative to the split's training catalogue (the same for every model compared).
     """
+    k, latency_users = check_cutoff(k, "k"), check_cutoff(latency_users, "latency_users")
     known = data.users[model.train_.user_index(data.users, missing="mark") >= 0]
     if len(known) == 0:
         raise DataError(f"{model.name} knows none of the {len(data.users)} evaluation users")
@@ -196,6 +197,20 @@ def _guardrails(
     )
 
 
+def _check_evaluation(evaluation: Any, role: str, metric: str, summary: tuple[str, ...]) -> None:
+    """An evaluation the gate can read: finite per-user ``metric`` values and the ``summary``
+    entries it compares."""
+    if not isinstance(evaluation, ModelEvaluation):
+        raise ArgumentError(f"{role} must be a ModelEvaluation (evaluate_for_gate), got "
+                            f"{type(evaluation).__name__}")
+    if metric not in evaluation.per_user.columns or "user_id" not in evaluation.per_user.columns:
+        raise DataError(f"{role} has no per-user {metric!r}; has {evaluation.per_user.columns}")
+    check_numbers(evaluation.per_user[metric], f"{role} per-user {metric}")
+    missing = [name for name in summary if name not in evaluation.summary]
+    if missing:
+        raise DataError(f"{role} summary lacks {missing}; has {sorted(evaluation.summary)}")
+
+
 def decide(
     challenger: ModelEvaluation, champion: ModelEvaluation | None, policy: GatePolicy
 ) -> GateDecision:
@@ -204,11 +219,16 @@ def decide(
         raise ArgumentError(f"policy must be a GatePolicy (GatePolicy.from_mapping reads a "
                             f"config), got {type(policy).__name__}")
     metric = policy.primary_metric
-    if metric not in challenger.per_user.columns:
-        raise DataError(f"challenger has no per-user {metric!r}; has {challenger.per_user.columns}")
+    _check_evaluation(challenger, "challenger", metric, (metric,))
     if champion is None:
         return GateDecision(True, "no champion yet: the first model becomes champion", metric,
                             challenger.summary[metric])
+    for role, evaluation in (("challenger", challenger), ("champion", champion)):
+        _check_evaluation(evaluation, role, metric, (COVERAGE, LATENCY))
+    shared = challenger.per_user.join(champion.per_user, on="user_id", how="semi").height
+    if shared < 2:
+        raise DataError(f"challenger and champion share {shared} evaluated user(s); the paired "
+                        "test needs at least 2 (were they evaluated on the same split?)")
     per_user = pl.concat([
         challenger.per_user.select("user_id", metric).with_columns(model=pl.lit("challenger")),
         champion.per_user.select("user_id", metric).with_columns(model=pl.lit(CHAMPION)),
@@ -240,9 +260,9 @@ class ModelRegistry:
     """One registered model in MLflow, its versions and its ``champion`` alias."""
 
     def __init__(self, tracking_uri: str, name: str, experiment: str = "retrain") -> None:
-        from recsys.tracking import Tracker
+        from recsys.tracking import Tracker, check_model_name
 
-        self.name = name
+        self.name = check_model_name(name)
         self.tracker = Tracker(tracking_uri, experiment)
         self.client = self.tracker.client
 
@@ -261,8 +281,14 @@ class ModelRegistry:
 
     def download(self, version: Any, destination: Path) -> Path:
         """Download a version's model folder into ``destination``; return the folder."""
-        path = self.client.download_artifacts(version.run_id, "model", str(destination))
-        return Path(path)
+        from mlflow.exceptions import MlflowException
+
+        run_id = getattr(_checked_version(version), "run_id", None)
+        try:
+            return Path(self.client.download_artifacts(run_id, "model", str(destination)))
+        except MlflowException as error:
+            raise UnknownIdError(f"cannot download version {version.version} of {self.name!r} "
+                                 f"(run {run_id}): {error.message}") from error
 
     def load_champion(self) -> Recommender | None:
         """The champion as a fitted Recommender (None when there is none)."""
@@ -274,6 +300,10 @@ class ModelRegistry:
 
     def find(self, tag: str, value: str) -> Any | None:
         """The version whose tag ``tag`` equals ``value`` (to make registration idempotent)."""
+        if not all(isinstance(text, str) and "'" not in text and "`" not in text
+                   for text in (tag, value)):
+            raise ArgumentError(f"tag and value must be text without quotes, got {tag!r}, "
+                                f"{value!r}")
         found = self.client.search_model_versions(f"name='{self.name}' and tags.`{tag}`='{value}'")
         return found[0] if found else None
 
@@ -314,5 +344,21 @@ class ModelRegistry:
 
     def promote(self, version: Any) -> None:
         """Give ``version`` the champion alias (moving it from the previous champion)."""
-        self.client.set_registered_model_alias(self.name, CHAMPION, str(version.version))
+        from mlflow.exceptions import MlflowException
+
+        number = str(_checked_version(version).version)
+        try:
+            self.client.set_registered_model_alias(self.name, CHAMPION, number)
+        except MlflowException as error:
+            raise UnknownIdError(f"cannot promote version {number} of {self.name!r}: "
+                                 f"{error.message}") from error
         log.info("%s version %s is now %s", self.name, version.version, CHAMPION)
+
+
+def _checked_version(version: Any) -> Any:
+    """``version`` when it looks like a registered ``ModelVersion`` (what :meth:`register`,
+    :meth:`find` and :meth:`champion` return), else ArgumentError."""
+    if getattr(version, "version", None) is None:
+        raise ArgumentError(f"version must be a registered ModelVersion (register, find or "
+                            f"champion return one), got {version!r}")
+    return version

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from recsys.arguments import check_text
+from recsys.data.releases import get_release
 from recsys.errors import ArgumentError, DataError
 from recsys.settings import Settings
 
@@ -33,8 +34,9 @@ DRIFT_SCHEMA = {"run": pl.String(), "check": pl.String(), "score": pl.Float64(),
 
 
 def runs_root(settings: Settings, dataset: str) -> Path:
-    """``<data_dir>/runs/<dataset>``: every retraining run of ``dataset``."""
-    return settings.data_dir / "runs" / dataset
+    """``<data_dir>/runs/<dataset>``: every retraining run of ``dataset`` (a release name, so
+    that no name reaches outside the runs folder)."""
+    return settings.data_dir / "runs" / get_release(dataset).name
 
 
 def run_dir_for(settings: Settings, dataset: str, run_id: str | None) -> Path:
@@ -83,6 +85,9 @@ def pipeline_runs(dataset: str, settings: Settings) -> pl.DataFrame:
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
         decision = _read_json(folder.joinpath(*DECISION)) or {}
         metrics = _read_json(folder.joinpath(*METRICS)) or {}
+        if not all(isinstance(values, dict) for values in metrics.values()):
+            raise DataError(f"{folder.joinpath(*METRICS)}: expected an object of model -> "
+                            "metrics")
         marker = _read_json(folder.joinpath(*GATE_MARKER)) or {}
         challenger = marker.get("summary", {}).get("challenger") or (
             max(metrics, key=lambda m: metrics[m].get("ndcg@10", 0)) if metrics else None)

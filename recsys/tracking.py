@@ -34,6 +34,7 @@ __all__ = [
     "Tracker",
     "artifact_files",
     "artifact_root",
+    "check_model_name",
     "check_tracking_uri",
     "existing_client",
     "git_commit",
@@ -52,6 +53,14 @@ _SQLITE = "sqlite:///"
 _SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
 CHAMPION_ALIAS = "champion"  # the alias of the registered version the app serves
 REGISTERED_MODEL = "recsys-{dataset}"  # the registered model of each dataset
+
+
+def check_model_name(name: Any) -> str:
+    """A registered model name MLflow can search for: non-empty text without a quote."""
+    if not isinstance(name, str) or not name or "'" in name:
+        raise ArgumentError(f"registered model name must be non-empty text without a quote "
+                            f"('), got {name!r}")
+    return name
 
 
 def registered_model_name(dataset: str) -> str:
@@ -294,7 +303,7 @@ def mlflow_runs(settings: Settings, experiment: str = "retrain", limit: int = 20
 def registered_versions(settings: Settings, name: str) -> pl.DataFrame:
     """Versions of a registered model: ``[version, model, aliases, created, run, promote]``."""
     client = existing_client(settings)
-    versions = client.search_model_versions(f"name='{name}'") if client else []
+    versions = client.search_model_versions(f"name='{check_model_name(name)}'") if client else []
     if not versions:
         return pl.DataFrame()
     aliases = _aliases(client, name)

@@ -18,6 +18,7 @@ import polars as pl
 
 from recsys.arguments import check_id, check_ids, check_number, check_numbers
 from recsys.config import build, check_keys, read_yaml
+from recsys.data.types import require_columns
 from recsys.errors import ArgumentError, ConfigError, UnknownIdError
 from recsys.service.catalog import MovieCatalog, normalise_titles
 
@@ -154,6 +155,7 @@ def taste_profile(history: pl.DataFrame, movies: pl.DataFrame) -> pl.DataFrame:
 
     Ratings above the middle of the scale pull a genre up, ratings below push it down.
     """
+    history = require_columns(history, ["item_id", "rating"], "history")
     rated = history.join(movies.select(pl.col("item_id").cast(pl.Int64), "genres"),
                          on="item_id", how="inner")
     return (

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from recsys.errors import ArgumentError, ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError, UnknownIdError
 from recsys.registry_gate import (
     COVERAGE,
     LATENCY,
@@ -144,3 +145,50 @@ def test_register_checks_its_folder_and_files_before_any_run(
     with pytest.raises(error, match=message):
         registry.register(tmp_path / folder, "r", {}, {}, {}, files=files)
     assert not registry.client.search_runs([registry.tracker.experiment_id])
+
+
+def _with(per_user: pl.DataFrame | None = None, drop: str | None = None) -> ModelEvaluation:
+    base = evaluation(BASE)
+    summary = {k: v for k, v in base.summary.items() if k != drop}
+    return ModelEvaluation(summary, base.per_user if per_user is None else per_user, base.recs)
+
+
+@pytest.mark.parametrize(("challenger", "champion", "error", "message"), [
+    (None, evaluation(BASE), ArgumentError, "challenger must be a ModelEvaluation"),
+    (evaluation(BASE), "champion", ArgumentError, "champion must be a ModelEvaluation"),
+    (_with(pl.DataFrame({"user_id": USERS, "ndcg@10": np.where(USERS == 3, np.nan, BASE)})),
+     evaluation(BASE), ArgumentError, r"challenger per-user ndcg@10 must be finite, got \[nan\]"),
+    (evaluation(BASE), _with(drop=COVERAGE), DataError, r"champion summary lacks \['coverage'\]"),
+    (_with(drop="ndcg@10"), None, DataError, r"challenger summary lacks \['ndcg@10'\]"),
+    (evaluation(BASE), _with(pl.DataFrame({"user_id": USERS + 100, "ndcg@10": BASE})),
+     DataError, "share 0 evaluated user"),  # was "not significantly better: diff +nan, p=nan"
+])
+def test_decide_refuses_evaluations_it_cannot_compare(
+        challenger: object, champion: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        decide(challenger, champion, POLICY)
+
+
+class _Version:
+    """A registered version that the store does not hold."""
+
+    version, run_id = "99", "0" * 32
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda r: r.promote(None), ArgumentError, "version must be a registered ModelVersion"),
+    (lambda r: r.promote(_Version()), UnknownIdError, "cannot promote version 99 of 'recsys-test'"),
+    (lambda r: r.download(_Version(), Path("unused")), UnknownIdError,
+     "cannot download version 99 of 'recsys-test'"),
+    (lambda r: r.find("model", "it's"), ArgumentError, "tag and value must be text without quotes"),
+])
+def test_the_registry_names_unknown_versions(registry: ModelRegistry, call: Callable,
+                                             error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        call(registry)
+
+
+@pytest.mark.parametrize("name", [None, "", "it's", 7])
+def test_a_registered_model_name_must_be_searchable(registry: ModelRegistry, name: object) -> None:
+    with pytest.raises(ArgumentError, match="registered model name must be non-empty text"):
+        ModelRegistry(registry.tracker.tracking_uri, name)  # None/'' used to read "no champion"

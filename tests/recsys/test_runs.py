@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys.errors import ArgumentError, DataError
+from recsys.errors import ArgumentError, DataError, UnknownDatasetError
 from recsys.runs import drift_history, pipeline_runs, run_dir_for
 from recsys.settings import Settings
 
@@ -36,6 +36,7 @@ def test_pipeline_runs_and_drift_history(tmp_path: Path) -> None:
     ("gate", "decision.json", "{broken", "cannot read .*decision.json"),
     ("gate", "decision.json", "[1, 2]", "decision.json: expected a JSON object, got list"),
     ("evaluate", "metrics.json", "", "cannot read .*metrics.json"),
+    ("evaluate", "metrics.json", '{"ease": 0.3}', "metrics.json: expected an object of model"),
     ("drift", "drift.json", '{"checks": [{"name": "rating_psi"}]}',
      r"drift.json: expected `checks`, a list of objects with \['name', 'score'"),
     ("drift", "drift.json", '{"checks": 5}', "drift.json: expected `checks`"),
@@ -67,6 +68,11 @@ def test_run_dir_for_refuses_ids_that_name_no_run_folder(
         tmp_path: Path, run_id: object, message: str) -> None:
     with pytest.raises(ArgumentError, match=message):
         run_dir_for(Settings(data_dir=tmp_path), "ml-100k", run_id)
+
+
+def test_run_folders_belong_to_a_release(tmp_path: Path) -> None:
+    with pytest.raises(UnknownDatasetError, match="a release name, not a path"):
+        run_dir_for(Settings(data_dir=tmp_path), "../elsewhere", "r1")
 
 
 def test_run_dir_for_makes_airflow_ids_path_safe(tmp_path: Path) -> None:

@@ -109,3 +109,10 @@ def test_log_leaves_out_missing_and_non_finite_metrics(tracker: Tracker) -> None
     run = tracker.start_run("finite")
     tracker.log(run, metrics={"a": None, "b": float("nan"), "c": float("inf"), "d": 0.5})
     assert tracker.client.get_run(run).data.metrics == {"d": 0.5}
+
+
+@pytest.mark.parametrize("name", ["it's", "", None])
+def test_registered_versions_need_a_searchable_name(tracker: Tracker, name: object) -> None:
+    settings = Settings(data_dir=Path("."), mlflow_tracking_uri=tracker.tracking_uri)
+    with pytest.raises(ArgumentError, match="registered model name must be non-empty text"):
+        registered_versions(settings, name)  # a quote was a raw MLflow filter error

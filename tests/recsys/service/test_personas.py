@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Dataset
-from recsys.errors import ArgumentError, ConfigError, UnknownIdError
+from recsys.errors import ArgumentError, ConfigError, DataError, UnknownIdError
 from recsys.service import (
     RecommenderService,
     history_frame,
@@ -109,3 +109,15 @@ def test_real_users_need_one_integer_id(service: RecommenderService, user_id: ob
         service.users.history(user_id)  # True used to read as user 1
     with pytest.raises(ArgumentError, match="user_id must be"):
         service.users.demographics(user_id)
+
+
+@pytest.mark.parametrize(("history", "error", "message"), [
+    (None, ArgumentError, "history must be a polars DataFrame"),
+    ({1: 4.0}, ArgumentError, "history must be a polars DataFrame"),
+    (pl.DataFrame({"item": [1], "rating": [4.0]}), DataError, r"lacks column\(s\) \['item_id'\]"),
+    (pl.DataFrame({"item_id": ["1"], "rating": [4.0]}), DataError, "item_id"),
+])
+def test_taste_profile_needs_a_history_frame(ml_small: Dataset, history: object,
+                                             error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        taste_profile(history, ml_small.movies)
