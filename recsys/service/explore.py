@@ -49,6 +49,7 @@ _RATING_SHRINKAGE = 25.0
 _MIN_CO_RATERS = 3
 EXPLORER_SCHEMA = {"method": pl.String(), "rank": pl.Int32(), "item_id": pl.Int64(),
                    "title": pl.String(), "score": pl.Float64()}
+_TOP_SCHEMA = {c: t for c, t in EXPLORER_SCHEMA.items() if c != "title"}
 
 
 def representation(dataset: Dataset, kind: str) -> ItemFeatures:
@@ -141,7 +142,8 @@ def _top_frame(method: str, scores: np.ndarray, item_ids: np.ndarray, item_id: i
     order = np.lexsort((item_ids, -scores))[:k]
     order = order[scores[order] > 0]
     return pl.DataFrame({"method": method, "rank": np.arange(1, len(order) + 1),
-                         "item_id": item_ids[order], "score": scores[order]})
+                         "item_id": item_ids[order], "score": scores[order]},
+                        schema=_TOP_SCHEMA)  # typed even when no similarity is positive
 
 
 def list_overlap(frame: pl.DataFrame) -> pl.DataFrame:

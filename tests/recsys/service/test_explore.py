@@ -10,7 +10,13 @@ from recsys.data.types import Dataset
 from recsys.errors import ArgumentError, ConfigError, DataError, UnknownIdError
 from recsys.features import tfidf_features
 from recsys.service import MovieCatalog, RecommenderService
-from recsys.service.explore import Explorer, catalog_map, list_overlap, similar_movies
+from recsys.service.explore import (
+    EXPLORER_SCHEMA,
+    Explorer,
+    catalog_map,
+    list_overlap,
+    similar_movies,
+)
 
 METHODS = ("rating_cosine", "rating_pearson", "adjusted_cosine", "tfidf")
 
@@ -50,6 +56,15 @@ def test_rating_neighbours_need_several_co_raters(
         for neighbour in toy_story.filter(pl.col("method") == method)["item_id"]:
             co_raters = r.filter(pl.col("item_id") == neighbour).join(raters, on="user_id")
             assert co_raters.height >= 3, (method, neighbour)
+
+
+def test_a_movie_of_one_rater_has_no_rating_neighbours(ml_small: Dataset) -> None:
+    # one rater means no co-raters: the rating lists are empty, once a raw SchemaError
+    # (an untyped empty list could not be stacked with the others)
+    once = ml_small.ratings.group_by("item_id").len().filter(pl.col("len") == 1)
+    found = similar_movies(ml_small, int(once["item_id"].min()), k=5, methods=METHODS)
+    assert dict(found.schema) == EXPLORER_SCHEMA
+    assert set(found["method"]) == {"tfidf"} and found.height == 5
 
 
 def test_list_overlap_by_hand() -> None:
