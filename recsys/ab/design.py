@@ -53,11 +53,18 @@ class SamplePlan:
     def summary(self) -> str:
         """One sentence for the CLI and the app."""
         return (
-            f"To detect {self.baseline:.2%} -> {self.treatment:.2%} "
-            f"({self.mde_abs:+.2%} absolute, {self.mde_abs / self.baseline:+.1%} relative) "
+            f"To detect {_percent(self.baseline)} -> {_percent(self.treatment)} "
+            f"({_percent(self.mde_abs, '+')} absolute, "
+            f"{_percent(self.mde_abs / self.baseline, '+')} relative) "
             f"with {self.power:.0%} power at alpha {self.alpha:g} (two-sided): "
             f"{self.n_per_arm:,} users per arm, {self.n_total:,} in total."
         )
+
+
+def _percent(share: float, sign: str = "") -> str:
+    """``share`` in percent to 4 significant digits: 0.00101 is 0.101%, never 0.10% (a fixed
+    two decimals showed a 1% lift on a 0.1% rate as 0.10% -> 0.10%, +0.00% absolute)."""
+    return f"{share * 100:{sign}.4g}%"
 
 
 def _z(alpha: float, power: float) -> tuple[float, float]:
@@ -74,7 +81,7 @@ def _treatment_rate(baseline: float, mde: float, relative: bool) -> float:
         raise ConfigError("mde must be non-zero")
     p2 = baseline * (1 + mde) if relative else baseline + mde
     if not 0 < p2 < 1:
-        raise ConfigError(f"baseline {baseline} with mde {mde} gives rate {p2} outside (0, 1)")
+        raise ConfigError(f"baseline {baseline} with mde {mde} gives rate {p2:.4g} outside (0, 1)")
     return p2
 
 

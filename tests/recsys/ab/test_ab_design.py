@@ -54,6 +54,20 @@ def test_plan_summary() -> None:
     assert "3,841 users per arm" in plan.summary()
 
 
+@pytest.mark.parametrize(("baseline", "lift", "shown"), [
+    (0.001, 0.01, "0.1% -> 0.101% (+0.001% absolute, +1% relative)"),  # was 0.10% -> 0.10%
+    (0.1234, 0.05, "12.34% -> 12.96% (+0.617% absolute, +5% relative)"),
+    (0.99, 0.01, "99% -> 99.99% (+0.99% absolute, +1% relative)"),
+])
+def test_plan_summary_shows_every_rate_apart(baseline: float, lift: float, shown: str) -> None:
+    assert shown in plan_proportions(baseline, lift, relative=True).summary()
+
+
+def test_a_lift_past_certainty_names_the_rate_shortly() -> None:
+    with pytest.raises(ConfigError, match=r"mde 2.0 gives rate 2.97 outside \(0, 1\)"):
+        plan_proportions(0.99, 2.0, relative=True)
+
+
 @pytest.mark.parametrize(
     "call",
     [
