@@ -62,7 +62,8 @@ def pick_movie(
 ) -> tuple[int, str] | None:
     """Search box + picker: the chosen movie's id and label, None while nothing matches.
 
-    A search that matches no title says so (widget keys: ``{key}_search``, ``{key}_pick``).
+    A search that matches no title says so, an empty one asks for a title (widget keys:
+    ``{key}_search``, ``{key}_pick``).
     """
     query = st.text_input(search_label, value=default, max_chars=MAX_QUERY_CHARS,
                           key=f"{key}_search", placeholder=placeholder)
@@ -70,6 +71,8 @@ def pick_movie(
     if found.is_empty():
         if query.strip():
             st.info(f"No movie title contains “{query}”: try another word.")
+        else:
+            st.caption("Type a word of a movie title above to pick a movie.")
         return None
     labels = catalog.label(found["item_id"].to_list())
     pick = st.selectbox(pick_label, range(found.height), format_func=lambda i: labels[i],

@@ -123,8 +123,9 @@ def sample_size_planner(dataset: str, svc: RecommenderService) -> None:
     power_goal = second.select_slider("Power", [0.7, 0.8, 0.9, 0.95], 0.8, key="plan_power")
     try:
         plan = plan_proportions(baseline, lift, alpha, power_goal, relative=True)
-    except RecsysError as error:
-        st.error(str(error))
+    except RecsysError as error:  # the lift (the mde) takes the treatment rate past 1
+        st.error(f"No plan for these inputs: {error}. The treatment rate, baseline × (1 + "
+                 "lift), must stay below 1: lower the lift or the baseline rate.")
     else:
         st.metric("Users per arm", f"{plan.n_per_arm:,}")
         st.write(plan.summary())

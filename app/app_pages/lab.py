@@ -12,6 +12,7 @@ from app import charts, state, widgets
 from app.charts import field
 from recsys.bench.plots import pareto_points
 from recsys.bench.results import BenchmarkRun, load_benchmark
+from recsys.errors import RecsysError
 from recsys.evaluation.stats import significance_matrix
 from recsys.models.registry import installed_models
 from recsys.service.lab import LAB_PROTOCOL
@@ -98,18 +99,32 @@ def launch_benchmark(dataset: str, settings: Settings) -> None:
                             disabled=settings.public_demo)
     st.caption(f"{LAB_PROTOCOL} of {dataset}; runs in a background thread, so the app stays "
                "responsive for everyone.")
-    start = st.button("Run benchmark", type="primary", key="lab_run",
-                      disabled=settings.public_demo or runner.busy() or not models)
-    if start:
-        st.session_state["lab_job"] = runner.submit(dataset, models).id
+
+    def launch() -> None:
+        """Submit the benchmark: a callback, so that the button is drawn after it (off)."""
+        try:
+            st.session_state["lab_job"] = runner.submit(dataset, models).id
+        except RecsysError as error:  # another visitor's benchmark started meanwhile
+            st.session_state["lab_refused"] = str(error)
 
     @st.fragment(run_every=1.0)
     def progress() -> None:
-        """Poll the background job once a second (only this fragment reruns)."""
+        """The run button and the background job, polled once a second (only this fragment
+        reruns): the button is off while any visitor's benchmark runs, and back when it ends."""
+        busy = runner.busy()
+        st.button("Run benchmark", type="primary", key="lab_run", on_click=launch,
+                  disabled=settings.public_demo or busy or not models,
+                  help="One benchmark at a time" if busy else None)
+        if refused := st.session_state.pop("lab_refused", None):
+            st.error(refused)
         job = runner.job(st.session_state.get("lab_job", ""))
+        running = job is not None and job.state in ("queued", "running")
+        if busy and not running:
+            st.caption("Another visitor's benchmark is running: the button comes back when it "
+                       "ends (one benchmark at a time).")
         if job is None:
             return
-        if job.state in ("queued", "running"):
+        if running:
             st.progress(job.progress, text=job.message)
         elif job.state == "done":
             st.success(f"Benchmark of {', '.join(job.models)} finished: pick "

@@ -1,0 +1,108 @@
+"""Careless journeys through the app: each ends on a page or a message, never a traceback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import MAIN
+from streamlit.testing.v1 import AppTest
+from test_app_pages import open_page, texts
+
+from app import state
+from recsys.data.load import load_dataset
+from recsys.errors import ConfigError
+from recsys.settings import get_settings
+
+
+def test_a_movie_of_one_rater_shows_empty_rating_lists(app: AppTest) -> None:
+    # its rating measures have no neighbour: that was a raw SchemaError, page and map
+    data = load_dataset("ml-latest-small", get_settings())
+    once = data.ratings.group_by("item_id").len().filter(pl.col("len") == 1)["item_id"]
+    lowered = data.movies["title"].str.to_lowercase()
+    title = next(t for t in data.movies.filter(pl.col("item_id").is_in(once.to_list()))["title"]
+                 if lowered.str.contains(t.lower(), literal=True).sum() == 1)  # found alone
+    open_page(app, "ml-latest-small", "similarity")
+    app.text_input(key="similar_search").set_value(title).run()
+    app.session_state["similar_map"] = True
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert f"Neighbours of {title}" in texts(app)
+    assert [c.value for c in app.caption].count("No positive similarity") >= 3
+
+
+@pytest.mark.parametrize("page", ["similarity", "insights"])
+@pytest.mark.parametrize("query", ["", "   "])
+def test_an_empty_search_asks_for_a_title(app: AppTest, page: str, query: str) -> None:
+    open_page(app, "ml-100k", page)
+    if page == "insights":
+        app.session_state["insights_tab"] = "Tag explorer"
+        app.run()
+    key = "similar_search" if page == "similarity" else "tags_search"
+    app.text_input(key=key).set_value(query).run()
+    assert not app.exception
+    assert "Type a word of a movie title above to pick a movie." in texts(app)
+
+
+@pytest.mark.parametrize(("baseline", "lift", "shown"), [
+    (0.001, 0.01, "0.1% -> 0.101% (+0.001% absolute, +1% relative)"),  # was 0.10% -> 0.10%
+    (0.99, 2.0, "No plan for these inputs: baseline 0.99 with mde 2.0 gives rate 2.97"),
+])
+def test_the_planner_at_its_extremes(app: AppTest, baseline: float, lift: float,
+                                     shown: str) -> None:
+    open_page(app, "ml-100k", "ab")
+    app.session_state["ab_tab"] = "Sample-size planner"
+    app.run()
+    app.number_input(key="plan_baseline").set_value(baseline).run()
+    app.number_input(key="plan_lift").set_value(lift).run()
+    assert not app.exception
+    assert shown in texts(app)
+
+
+@pytest.fixture
+def held_benchmark(app_env: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """The lab's benchmark runs until the returned event is set, then fails (no real run)."""
+    release = threading.Event()
+
+    def held(*args: object) -> Path:
+        release.wait(30)
+        raise ConfigError("stopped by the test")
+
+    deadline = time.monotonic() + 60  # a benchmark of another test may still be running
+    while state.lab_runner().busy() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    monkeypatch.setattr("recsys.service.lab.run_lab", held)
+    yield release
+    release.set()
+
+
+def launch_tab(app: AppTest) -> AppTest:
+    """The Benchmark lab's launch tab on ml-100k with one model picked."""
+    open_page(app, "ml-100k", "lab")
+    app.session_state["lab_tab"] = "Launch a benchmark"
+    app.run()
+    app.multiselect(key="lab_models").set_value(["most_popular"]).run()
+    return app
+
+
+def test_a_second_benchmark_waits_for_the_first(
+    app: AppTest, held_benchmark: threading.Event
+) -> None:
+    late = launch_tab(AppTest.from_file(str(MAIN), default_timeout=120))  # drawn before
+    launch_tab(app).button(key="lab_run").click().run()
+    assert app.button(key="lab_run").disabled  # off at once, not after a second click
+    late.button(key="lab_run").click().run()  # a visitor whose button was still on
+    assert not late.exception, [e.message for e in late.exception]
+    assert "A benchmark is already running" in late.error[0].value
+    assert "Another visitor's benchmark is running" in texts(late)
+    assert late.button(key="lab_run").disabled
+    held_benchmark.set()
+    while state.lab_runner().busy():
+        time.sleep(0.05)
+    app.run()
+    assert not app.button(key="lab_run").disabled
+    assert "The benchmark failed: stopped by the test" in app.error[0].value
