@@ -8,7 +8,6 @@ checks over time; a missing folder reads as "no run yet".
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ import polars as pl
 from recsys.arguments import check_text
 from recsys.data.releases import get_release
 from recsys.errors import ArgumentError, DataError
+from recsys.io import read_json_object
 from recsys.settings import Settings
 
 __all__ = ["MARKER", "drift_history", "pipeline_runs", "run_dir_for", "runs_root"]
@@ -51,53 +51,73 @@ def run_dir_for(settings: Settings, dataset: str, run_id: str | None) -> Path:
     return runs_root(settings, dataset) / safe
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object file's content, None when the file does not exist; DataError naming the
-    file when it is unreadable, not JSON or not an object."""
-    if not path.exists():
-        return None
-    try:
-        content = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"cannot read {path}: {error}") from error
-    if not isinstance(content, dict):
-        raise DataError(f"{path}: expected a JSON object, got {type(content).__name__}")
-    return content
+def _read_json(path: Path) -> dict[str, Any]:
+    """A step's JSON object, empty when the step has not written it (a run in progress);
+    DataError naming the file when it is damaged."""
+    return read_json_object(path) if path.exists() else {}
+
+
+def _is_number(value: Any) -> bool:
+    """A real number, not a bool and not NaN (infinities pass: a drift score may be one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _metrics(path: Path) -> dict[str, dict[str, float]]:
+    """The numbers of each model in a run's ``metrics.json`` (``{model: {metric: value}}``)."""
+    metrics = _read_json(path)
+    if not all(isinstance(values, dict) for values in metrics.values()):
+        raise DataError(f"{path} must map each model to its metrics, got {metrics!r:.200}")
+    return {model: {k: float(v) for k, v in values.items() if _is_number(v)}
+            for model, values in metrics.items()}
 
 
 def _drift_checks(path: Path) -> list[dict[str, Any]]:
-    """The ``checks`` of a drift report, each with its name, score, threshold and alert."""
-    checks = (_read_json(path) or {}).get("checks", [])
-    fields = ("name", "score", "threshold", "alert")
+    """The checks of a run's ``drift.json``, each with a name, a score and a threshold that
+    are numbers and a true/false alert; DataError naming the file otherwise (a NaN score, or
+    an alert "no" read as true, made a wrong chart)."""
+    checks = read_json_object(path, ("checks",))["checks"]
     if not isinstance(checks, list) or not all(
-            isinstance(c, dict) and all(f in c for f in fields) for c in checks):
-        raise DataError(f"{path}: expected `checks`, a list of objects with {list(fields)}")
+            isinstance(c, dict) and isinstance(c.get("name"), str) and _is_number(c.get("score"))
+            and _is_number(c.get("threshold")) and isinstance(c.get("alert"), bool)
+            for c in checks):
+        raise DataError(f"{path}: checks must be a list of {{name, score, threshold, alert}} "
+                        f"with numbers and a true/false alert, got {checks!r:.200}")
     return checks
+
+
+def _gate(folder: Path) -> tuple[str | None, bool | None, str | None]:
+    """The gate step's challenger, promotion and reason (None before the step ran)."""
+    summary = _read_json(folder.joinpath(*GATE_MARKER)).get("summary", {})
+    decision = _read_json(folder.joinpath(*DECISION))
+    challenger = summary.get("challenger") if isinstance(summary, dict) else summary
+    promoted, reason = decision.get("promote"), decision.get("reason")
+    if not (isinstance(summary, dict) and isinstance(challenger, str | None)
+            and isinstance(promoted, bool | None) and isinstance(reason, str | None)):
+        raise DataError(f"{folder / 'gate'}: needs a challenger name, promote true or false and "
+                        f"a reason text, got summary {summary!r:.100}, promote {promoted!r:.50}, "
+                        f"reason {reason!r:.100}")
+    return challenger, promoted, reason
 
 
 def pipeline_runs(dataset: str, settings: Settings) -> pl.DataFrame:
     """One row per retraining run of ``dataset`` (``<data_dir>/runs/<dataset>/*``), newest last.
 
-    ``[run, challenger, promoted, reason, <primary metrics of the challenger>, drift_alerts]``.
+    ``[run, challenger, promoted, reason, <primary metrics of the challenger>, drift_alerts]``;
+    a step not run yet leaves its cells empty, a damaged step file is a DataError naming it.
     """
     root = runs_root(settings, dataset)
     rows = []
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
-        decision = _read_json(folder.joinpath(*DECISION)) or {}
-        metrics = _read_json(folder.joinpath(*METRICS)) or {}
-        if not all(isinstance(values, dict) for values in metrics.values()):
-            raise DataError(f"{folder.joinpath(*METRICS)}: expected an object of model -> "
-                            "metrics")
-        marker = _read_json(folder.joinpath(*GATE_MARKER)) or {}
-        challenger = marker.get("summary", {}).get("challenger") or (
+        metrics = _metrics(folder.joinpath(*METRICS))
+        challenger, promoted, reason = _gate(folder)
+        challenger = challenger or (
             max(metrics, key=lambda m: metrics[m].get("ndcg@10", 0)) if metrics else None)
+        drift = folder.joinpath(*DRIFT)
+        checks = _drift_checks(drift) if drift.exists() else []
         rows.append({
-            "run": folder.name, "challenger": challenger,
-            "promoted": decision.get("promote"), "reason": decision.get("reason"),
-            **{k: v for k, v in (metrics.get(challenger) or {}).items()
-               if isinstance(v, int | float)},
-            "drift_alerts": ", ".join(c["name"] for c in _drift_checks(folder.joinpath(*DRIFT))
-                                      if c["alert"]),
+            "run": folder.name, "challenger": challenger, "promoted": promoted, "reason": reason,
+            **metrics.get(challenger, {}),
+            "drift_alerts": ", ".join(c["name"] for c in checks if c["alert"]),
         })
     return pl.DataFrame(rows) if rows else pl.DataFrame()
 

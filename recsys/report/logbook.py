@@ -355,13 +355,19 @@ def _registry(entries: LogbookEntries, out: _Writer) -> str:
 
 
 def _pipeline_runs(entries: LogbookEntries, out: _Writer) -> str:
+    heading = "### Retraining pipeline runs"  # a damaged run file is a red line here
+    return out.or_red(heading, lambda: heading + "\n\n" + _table(
+        ["dataset", "run", "challenger", "promoted", "reason", "ndcg@10"],
+        _pipeline_rows(entries, out)))
+
+
+def _pipeline_rows(entries: LogbookEntries, out: _Writer) -> list[list[Any]]:
     rows = []
     for dataset in _datasets(entries, out.ctx):
         frame = runs.pipeline_runs(dataset, out.ctx.settings)
         rows += [[dataset, r["run"], r["challenger"], r["promoted"], r["reason"],
                   _number(r.get("ndcg@10"))] for r in frame.iter_rows(named=True)]
-    return "### Retraining pipeline runs\n\n" + _table(
-        ["dataset", "run", "challenger", "promoted", "reason", "ndcg@10"], rows)
+    return rows
 
 
 def _replays(entries: LogbookEntries, out: _Writer) -> str:

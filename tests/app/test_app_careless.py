@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -106,3 +107,14 @@ def test_a_second_benchmark_waits_for_the_first(
     app.run()
     assert not app.button(key="lab_run").disabled
     assert "The benchmark failed: stopped by the test" in app.error[0].value
+
+
+def test_a_damaged_retraining_run_is_named_on_the_monitoring_page(app: AppTest) -> None:
+    drift = get_settings().data_dir / "runs" / "ml-100k" / "2026-01-01" / "drift"
+    drift.mkdir(parents=True)
+    try:  # a hand-edited report: was a raw TypeError
+        (drift / "drift.json").write_text('{"checks": [{"name": "psi", "score": null}]}')
+        open_page(app, "ml-100k", "monitoring")
+    finally:
+        shutil.rmtree(drift.parent)
+    assert f"{drift / 'drift.json'}: checks must be a list" in app.error[0].value

@@ -32,31 +32,58 @@ def test_pipeline_runs_and_drift_history(tmp_path: Path) -> None:
     assert pipeline_runs("ml-1m", settings).is_empty()
 
 
-@pytest.mark.parametrize(("step", "name", "content", "message"), [
-    ("gate", "decision.json", "{broken", "cannot read .*decision.json"),
-    ("gate", "decision.json", "[1, 2]", "decision.json: expected a JSON object, got list"),
-    ("evaluate", "metrics.json", "", "cannot read .*metrics.json"),
-    ("evaluate", "metrics.json", '{"ease": 0.3}', "metrics.json: expected an object of model"),
-    ("drift", "drift.json", '{"checks": [{"name": "rating_psi"}]}',
-     r"drift.json: expected `checks`, a list of objects with \['name', 'score'"),
-    ("drift", "drift.json", '{"checks": 5}', "drift.json: expected `checks`"),
-])
-def test_a_broken_run_file_is_a_data_error_naming_it(
-        tmp_path: Path, step: str, name: str, content: str, message: str) -> None:
-    settings = Settings(data_dir=tmp_path)
-    folder = tmp_path / "runs" / "ml-100k" / "2025-01-01" / step
-    folder.mkdir(parents=True)
-    (folder / name).write_text(content)
-    with pytest.raises(DataError, match=message):
-        pipeline_runs("ml-100k", settings)
-    if step == "drift":
-        with pytest.raises(DataError, match=message):
-            drift_history("ml-100k", settings)
+def _run_with(tmp_path: Path, step_file: str, content: object) -> Settings:
+    """Settings over one run of ml-100k whose ``step_file`` holds ``content`` (JSON)."""
+    path = tmp_path / "runs" / "ml-100k" / "2025-01-01" / step_file
+    path.parent.mkdir(parents=True)
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return Settings(data_dir=tmp_path)
+
+
+DAMAGED = [
+    ("drift/drift.json", "{", "not readable JSON"),
+    ("drift/drift.json", {}, r"lacks key\(s\) \['checks'\]"),
+    ("drift/drift.json", {"checks": "rating_psi"}, "checks must be a list"),
+    ("drift/drift.json", {"checks": [{"name": "x", "threshold": 0.2, "alert": True}]},
+     "checks must be a list"),  # no score: a KeyError
+    ("drift/drift.json", {"checks": [{"name": "x", "score": None, "threshold": 0.2,
+                                      "alert": True}]}, "checks must be a list"),  # TypeError
+    ("drift/drift.json", {"checks": [{"name": "x", "score": "NaN", "threshold": 0.2,
+                                      "alert": "no"}]}, "checks must be a list"),  # NaN, True
+    ("gate/decision.json", "not json", "not readable JSON"),
+    ("gate/decision.json", [1, 2], "holds list, not a JSON object"),
+    ("gate/decision.json", {"promote": "yes", "reason": "better"}, "promote true or false"),
+    ("gate/_done.json", {"summary": "ease"}, "needs a challenger name"),
+    ("evaluate/metrics.json", [1], "holds list, not a JSON object"),
+    ("evaluate/metrics.json", {"ease": 0.3}, "must map each model to its metrics"),
+]
+
+
+@pytest.mark.parametrize(("step_file", "content", "message"), DAMAGED)
+def test_a_damaged_run_file_is_a_data_error_naming_it(
+    tmp_path: Path, step_file: str, content: object, message: str
+) -> None:
+    settings = _run_with(tmp_path, step_file, content)
+    readers = [pipeline_runs] + ([drift_history] if step_file.startswith("drift") else [])
+    for reader in readers:
+        with pytest.raises(DataError, match=message) as caught:
+            reader("ml-100k", settings)
+        assert step_file.split("/")[0] in str(caught.value)
+
+
+def test_a_run_in_progress_has_empty_cells(tmp_path: Path) -> None:
+    settings = _run_with(tmp_path, "evaluate/metrics.json",
+                         {"ease": {"ndcg@10": 1, "note": "text", "recall@10": float("nan")}})
+    runs = pipeline_runs("ml-100k", settings)
+    assert runs.row(0, named=True) == {"run": "2025-01-01", "challenger": "ease",
+                                       "promoted": None, "reason": None, "ndcg@10": 1.0,
+                                       "drift_alerts": ""}
+    assert drift_history("ml-100k", settings).is_empty()
 
 
 def test_a_run_file_that_is_a_folder_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "runs" / "ml-100k" / "r1" / "drift" / "drift.json").mkdir(parents=True)
-    with pytest.raises(DataError, match="cannot read .*drift.json"):
+    with pytest.raises(DataError, match="drift.json is not readable JSON"):
         drift_history("ml-100k", Settings(data_dir=tmp_path))
 
 

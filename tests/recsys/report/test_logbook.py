@@ -351,12 +351,17 @@ def test_damaged_sources_turn_their_table_red_not_the_logbook(
     reports = ctx.settings.data_dir / "reports" / "ml-100k"
     reports.mkdir(parents=True)
     (reports / "quality.json").write_text("{broken")
+    run = ctx.settings.data_dir / "runs" / "ml-100k" / "2026-01-01" / "gate"
+    run.mkdir(parents=True)
+    (run / "decision.json").write_text("[]")  # was a raw AttributeError of the whole logbook
     logbook = build_logbook(ctx, _entries())
     data = logbook.section("data").markdown
     assert f"#### odd\n\n🔴 unreadable: {results / 'ingest' / 'odd' / 'results.json'}" in data
     assert expected in data
     assert "| ml-100k | 🔴 unreadable:" in data
     assert "#### broken\n\n🔴 unreadable:" in logbook.section("recommenders").markdown
+    assert (f"### Retraining pipeline runs\n\n🔴 unreadable: {run / 'decision.json'} holds list"
+            in logbook.section("mlops").markdown)
 
 
 @pytest.mark.parametrize(("change", "expected"), [
