@@ -229,7 +229,27 @@ class Recommender:
         k, exclude_seen = check_cutoff(k), check_flag(exclude_seen, "exclude_seen")
         user_id = check_id(user_id, "user_id")
         row = self.history_row(history)
-        return self._rank(np.array([user_id]), np.array([FOLD_IN_USER]), row, k, exclude_seen)
+        ranked = self._rank(np.array([user_id]), np.array([FOLD_IN_USER]), row, k, exclude_seen)
+        if ranked.height > 1 and ranked["score"].n_unique() == 1:
+            self._check_signal(row, exclude_seen, ranked["score"][0], ranked.height)
+        return ranked
+
+    def _check_signal(self, row: sp.csr_matrix, exclude_seen: bool, best: float,
+                      listed: int) -> None:
+        """ArgumentError when the folded-in ``row``'s list of ``listed`` movies, all scored
+        ``best``, is an arbitrary pick among more movies scored ``best`` (the catalogue in id
+        order, not a recommendation)."""
+        scores = np.asarray(self._score(np.array([FOLD_IN_USER]), row), dtype=np.float64)[0]
+        if exclude_seen:
+            scores[row.indices] = np.nan
+        tied = int((scores == best).sum())
+        if tied > listed:
+            raise ArgumentError(
+                f"history gives {self.name} nothing to rank by: its best score, {best:g}, is "
+                f"shared by {tied:,} movies, so its top {listed} would be the first of them in "
+                f"id order (the history's movies have no neighbours or features it can use; "
+                f"a content model needs a rating above the history's mean). Rate other "
+                f"movies, or use another model")
 
     def recommend_for_rows(
         self, user_ids: np.ndarray, rows: sp.csr_matrix, k: int = 10

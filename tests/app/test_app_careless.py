@@ -118,3 +118,17 @@ def test_a_damaged_retraining_run_is_named_on_the_monitoring_page(app: AppTest) 
     finally:
         shutil.rmtree(drift.parent)
     assert f"{drift / 'drift.json'}: checks must be a list" in app.error[0].value
+
+
+def test_one_middling_rating_gives_content_nothing_to_rank_by(app: AppTest) -> None:
+    # a lone 3-star rating is at the history's mean: the content model's profile is empty and
+    # its list used to be the catalogue in id order at score 0 (Toy Story, Jumanji, ...)
+    open_page(app, "ml-latest-small", "persona")
+    app.toggle(key="persona_live").set_value(False).run()
+    app.selectbox(key="model").set_value("content").run()
+    app.radio(key="persona_kind").set_value("Build your own").run()
+    app.text_input(key="persona_search").set_value("alien").run()
+    app.slider(key="persona_stars").set_value(3.0).run()
+    app.button(key="persona_add").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("history gives content nothing to rank by" in e.value for e in app.error)

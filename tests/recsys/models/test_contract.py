@@ -390,3 +390,28 @@ def test_explain_takes_one_user_and_one_item(fitted: Recommender, users: np.ndar
         fitted.explain(list(users[:2]), item)
     with pytest.raises(ArgumentError, match="top must"):
         fitted.explain(int(users[0]), item, top=0)
+
+
+def _with_unrated_movies() -> Interactions:
+    """Twenty users' ratings of movies 1-30; movies 31-35 are in the catalogue, never rated."""
+    rng = np.random.default_rng(0)
+    rows = [(user, int(item), float(rng.integers(1, 6))) for user in range(1, 21)
+            for item in rng.choice(30, 8, replace=False) + 1]
+    ratings = pl.DataFrame(rows, schema=["user_id", "item_id", "rating"], orient="row")
+    return Interactions.from_frame(ratings, items=np.arange(1, 36))
+
+
+@pytest.mark.parametrize("name", ["item_knn", "ease", "rp3beta", "als"])
+def test_a_history_that_scores_every_movie_alike_is_refused(name: str) -> None:
+    model = create_model(name, **FAST_PARAMS.get(name, {})).fit(_with_unrated_movies())
+    unrated = pl.DataFrame({"item_id": [33], "rating": [4.0]})
+    with pytest.raises(ArgumentError, match=f"history gives {name} nothing to rank by"):
+        model.recommend_for_history(unrated, k=K)  # it was the catalogue in id order, score 0
+    rated = pl.DataFrame({"item_id": [3, 5], "rating": [4.0, 2.0]})
+    assert model.recommend_for_history(rated, k=K)["score"].n_unique() > 1
+
+
+def test_a_model_that_ranks_without_the_history_still_answers() -> None:
+    model = create_model("most_popular").fit(_with_unrated_movies())
+    unrated = pl.DataFrame({"item_id": [33], "rating": [4.0]})
+    assert model.recommend_for_history(unrated, k=K).height == K
