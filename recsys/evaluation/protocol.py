@@ -29,11 +29,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from recsys.arguments import check_cutoff, check_flag, check_text
 from recsys.data import split as splitters
 from recsys.data.types import Catalog, Dataset, Interactions, Split, TrainingData
-from recsys.errors import ConfigError, RecsysError
+from recsys.errors import ArgumentError, ConfigError, RecsysError
 from recsys.evaluation import cost, segments
 from recsys.evaluation.metrics import (
+    RECALL_DENOMINATORS,
     ItemFeatures,
     aggregate,
     beyond_accuracy,
@@ -229,6 +231,19 @@ class EvalPlan:
     engine: str = "local"  # where the metrics are computed: "local" or "spark" (recsys.spark)
 
     def __post_init__(self) -> None:
+        """Refuse a careless plan (a cut-off 0, ``ranking="no"``) before any model is scored."""
+        if not isinstance(self.ks, tuple | list):
+            raise ArgumentError(f"ks must be a tuple of cut-offs, got {self.ks!r}")
+        object.__setattr__(self, "ks", tuple(check_cutoff(k, "ks") for k in self.ks))
+        for flag in ("ranking", "rating", "serving"):
+            check_flag(getattr(self, flag), flag)
+        if self.ranking and not self.ks:
+            raise ArgumentError("ks must hold at least one cut-off for a ranking evaluation")
+        if self.beyond_k is not None:
+            check_cutoff(self.beyond_k, "beyond_k")
+        if self.recall_denominator not in RECALL_DENOMINATORS:
+            raise ArgumentError(f"recall_denominator must be one of {RECALL_DENOMINATORS}, "
+                                f"got {self.recall_denominator!r}")
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {ENGINES}, got {self.engine!r}")
 
@@ -236,10 +251,15 @@ class EvalPlan:
     def for_metric(
         cls, metric: str, recall_denominator: str = "all", engine: str = "local"
     ) -> EvalPlan:
-        """Only what a hyper-parameter search (or a selection) scored on ``metric`` needs."""
+        """Only what a hyper-parameter search (or a selection) scored on ``metric`` needs:
+        its cut-off for a ranking metric (``ndcg@10``), else the rating metrics."""
+        check_text(metric, "metric", max_chars=64)
         if "@" in metric:
-            return cls((int(metric.split("@")[1]),), True, False, None, recall_denominator,
-                       engine=engine)
+            cutoff = metric.split("@")[1]
+            if not cutoff.isdigit():
+                raise ArgumentError(f"metric {metric!r} must end in a whole cut-off, "
+                                    "e.g. ndcg@10")
+            return cls((int(cutoff),), True, False, None, recall_denominator, engine=engine)
         return cls((), False, True, None, recall_denominator, engine=engine)
 
 

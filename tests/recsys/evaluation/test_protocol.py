@@ -12,10 +12,11 @@ import pytest
 from recsys.bench import runner
 from recsys.bench.spec import BenchmarkSpec
 from recsys.data.types import Dataset, TrainingData
-from recsys.errors import ConfigError, UnsupportedError
+from recsys.errors import ArgumentError, ConfigError, UnsupportedError
 from recsys.evaluation.protocol import (
     FUTURE_POLICY,
     SPLITTERS,
+    EvalPlan,
     make_splits,
     newer_share,
     prepare_split,
@@ -222,3 +223,35 @@ def test_evaluation_scores_users_in_bounded_chunks_with_identical_results(
     metrics = [k for k in whole.metrics if "@" in k]  # polars sums may differ in the last bit
     assert [chunked.metrics[k] for k in metrics] == pytest.approx(
         [whole.metrics[k] for k in metrics], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"ks": (0,)}, "ks"),
+        ({"ks": 10}, "ks"),
+        ({"ks": ("10",)}, "ks"),
+        ({"ks": (True,)}, "ks"),
+        ({"ks": ()}, "ks"),
+        ({"ranking": "no"}, "ranking"),
+        ({"rating": 1}, "rating"),
+        ({"serving": "yes"}, "serving"),
+        ({"beyond_k": 0}, "beyond_k"),
+        ({"beyond_k": 1.5}, "beyond_k"),
+        ({"recall_denominator": "bogus"}, "recall_denominator"),
+    ],
+)
+def test_eval_plan_refuses_careless_settings(arguments: dict, named: str) -> None:
+    settings = {"ks": (10,), "ranking": True, "rating": False, "beyond_k": None} | arguments
+    with pytest.raises(ArgumentError, match=named):
+        EvalPlan(**settings)
+
+
+@pytest.mark.parametrize("metric", ["ndcg@x", "ndcg@0", "ndcg@-5", None, 10])
+def test_eval_plan_for_metric_refuses_careless_metrics(metric: object) -> None:
+    with pytest.raises(ArgumentError, match="metric|ks"):
+        EvalPlan.for_metric(metric)
+
+
+def test_eval_plan_keeps_list_cutoffs_as_a_tuple() -> None:
+    assert EvalPlan([5, 10], True, False, None).ks == (5, 10)
