@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys.errors import ConfigError
+from recsys.arguments import check_count, check_flag, check_path
+from recsys.errors import ArgumentError, ConfigError
 from recsys.io import atomic_dir, write_json
 
 __all__ = ["GENRES", "OFFICIAL_SHAPES", "generate_synthetic", "is_generated",
@@ -83,6 +84,9 @@ def generate_synthetic(
     (``userId``, ``movieId``, ...), plus ``genome_scores`` and ``genome_tags`` (the ml-20m /
     ml-25m Tag Genome layout) when ``genome``. Deterministic for a seed; the genome does not
     change the other frames."""
+    n_users, n_items, n_ratings = (check_count(value, name) for value, name in (
+        (n_users, "n_users"), (n_items, "n_items"), (n_ratings, "n_ratings")))
+    seed, genome = check_count(seed, "seed"), check_flag(genome, "genome")
     _check_shape(n_users, n_items, n_ratings)
     rng = np.random.default_rng(seed)
     movie_ids = np.sort(rng.choice(5 * n_items, size=n_items, replace=False) + 1).astype(np.int32)
@@ -129,10 +133,14 @@ def write_synthetic_release(
 
     Files: ``ratings.csv``, ``movies.csv``, ``tags.csv``, ``links.csv`` (ml-latest layout),
     ``genome-scores.csv`` and ``genome-tags.csv`` when ``genome``, and ``SYNTHETIC.json``
-    (generator params and seed, ``"synthetic": true``).
+    (generator params and seed, ``"synthetic": true``). An existing folder is replaced; an
+    existing file is refused.
     """
+    target = check_path(target_dir, "target_dir", "a folder path")
+    if target.exists() and not target.is_dir():
+        raise ArgumentError(f"target_dir {target} is a file, not a folder: a synthetic release "
+                            "is a folder of CSV files")
     frames = generate_synthetic(n_users, n_items, n_ratings, seed, genome)
-    target = Path(target_dir)
     with atomic_dir(target) as tmp:
         for name, frame in frames.items():
             frame.write_csv(tmp / f"{name.replace('_', '-')}.csv")

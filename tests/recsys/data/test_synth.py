@@ -13,7 +13,7 @@ from scipy.sparse.linalg import svds
 
 from recsys.data.split import random_holdout
 from recsys.data.synth import GENRE_TAGS, GENRES, generate_synthetic, write_synthetic_release
-from recsys.errors import ConfigError
+from recsys.errors import ArgumentError, ConfigError
 
 FIRST_2015_SECOND, FIRST_1995_SECOND = 1_420_070_400, 788_918_400
 
@@ -160,3 +160,34 @@ def test_a_genome_in_the_tag_genome_layout(tmp_path: Path) -> None:
     headers = {p.name: p.read_text().splitlines()[0] for p in folder.glob("genome-*.csv")}
     assert headers == {"genome-scores.csv": "movieId,tagId,relevance",
                        "genome-tags.csv": "tagId,tag"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"n_users": 5.5}, "n_users"),
+        ({"n_users": "5"}, "n_users"),
+        ({"n_users": True}, "n_users"),
+        ({"n_users": -1}, "n_users"),
+        ({"n_items": True}, "n_items"),
+        ({"n_ratings": float("nan")}, "n_ratings"),
+        ({"n_ratings": None}, "n_ratings"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"genome": "no"}, "genome"),
+    ],
+)
+def test_careless_generator_arguments_raise_argument_error(arguments: dict, named: str) -> None:
+    shape = {"n_users": 5, "n_items": 40, "n_ratings": 10} | arguments
+    with pytest.raises(ArgumentError, match=named):
+        generate_synthetic(**shape)
+
+
+def test_a_file_target_is_refused_and_kept(tmp_path: Path) -> None:
+    target = tmp_path / "release"
+    target.write_text("keep me")
+    with pytest.raises(ArgumentError, match="target_dir"):
+        write_synthetic_release(target, 5, 40, 10)
+    assert target.read_text() == "keep me"
+    with pytest.raises(ArgumentError, match="target_dir"):
+        write_synthetic_release(None, 5, 40, 10)
