@@ -27,6 +27,7 @@ from typing import Any, Self, TypeVar
 import numpy as np
 import psutil
 
+from recsys.arguments import check_count, check_cutoff, check_ids, check_path
 from recsys.errors import ConfigError, DataError
 
 __all__ = ["Cost", "PeriodicSampler", "measure", "model_size_on_disk", "recommend_latency"]
@@ -118,7 +119,7 @@ def measure(
 
 def model_size_on_disk(path: Path | str) -> int:
     """Bytes taken by a saved model: the file, or every file under the folder."""
-    path = Path(path)
+    path = check_path(path, "path", "a saved model's path")
     if path.is_file():
         return path.stat().st_size
     if not path.is_dir():
@@ -134,9 +135,10 @@ def recommend_latency(
     Users are sampled without replacement when there are enough of them; one untimed warm-up
     call comes first. Returns ``p50_ms``, ``p95_ms``, ``mean_ms`` and ``n``.
     """
-    ids = np.asarray(user_ids, dtype=np.int64)
-    if len(ids) == 0 or n < 1:
-        raise ConfigError(f"Need at least one user and n >= 1, got {len(ids)} users, n={n}")
+    ids = check_ids(user_ids, "user_ids")
+    k, n, seed = check_cutoff(k, "k"), check_cutoff(n, "n"), check_count(seed, "seed")
+    if len(ids) == 0:
+        raise ConfigError("Need at least one user to time, got none")
     rng = np.random.default_rng(seed)
     sample = rng.choice(ids, size=n, replace=len(ids) < n)
     model.recommend(sample[:1], k=k)

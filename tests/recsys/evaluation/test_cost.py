@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from recsys.data.types import Interactions
-from recsys.errors import ConfigError, DataError
+from recsys.errors import ArgumentError, ConfigError, DataError
 from recsys.evaluation.cost import measure, model_size_on_disk, recommend_latency
 from recsys.models import create_model
 
@@ -67,3 +67,28 @@ def test_recommend_latency_on_a_fitted_model() -> None:
     assert latency["mean_ms"] > 0
     with pytest.raises(ConfigError):
         recommend_latency(model, [], k=5)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"n": 1.5}, "n"),
+        ({"n": "5"}, "n"),
+        ({"n": 0}, "n"),
+        ({"n": True}, "n"),
+        ({"k": 0}, "k"),
+        ({"seed": -1}, "seed"),
+        ({"user_ids": "ab"}, "user_ids"),
+        ({"user_ids": [1.5, 2.0]}, "user_ids"),
+    ],
+)
+def test_recommend_latency_refuses_careless_arguments(arguments: dict, named: str) -> None:
+    settings = {"user_ids": [1, 2], "k": 5, "n": 3, "seed": 0} | arguments
+    with pytest.raises(ArgumentError, match=named):
+        recommend_latency(None, **settings)
+
+
+@pytest.mark.parametrize("path", [None, 3, ["model"]])
+def test_model_size_on_disk_refuses_a_path_that_is_not_one(path: object) -> None:
+    with pytest.raises(ArgumentError, match="path"):
+        model_size_on_disk(path)
