@@ -6,10 +6,13 @@ trends and what people say about one movie (its genome relevance or user tags).
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
+from recsys.arguments import check_cutoff, check_text
 from recsys.data.types import Dataset
-from recsys.errors import DataError, UnknownIdError
+from recsys.errors import ArgumentError, DataError, UnknownIdError
 
 __all__ = [
     "genome_tags",
@@ -21,6 +24,9 @@ __all__ = [
     "ratings_over_time",
     "user_tags",
 ]
+
+# A calendar period for ``group_by_dynamic``: one or more <count><unit> parts, e.g. 1mo, 1y2w.
+_DURATION = re.compile(r"(\d+(ns|us|ms|mo|[smhdwqyi]))+")
 
 
 def rating_distribution(ratings: pl.DataFrame) -> pl.DataFrame:
@@ -52,6 +58,9 @@ def long_tail_corners(tail: pl.DataFrame) -> pl.DataFrame:
 
 def ratings_over_time(ratings: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:
     """``[period, ratings, mean_rating, users]`` per calendar ``every`` (polars duration)."""
+    if not _DURATION.fullmatch(check_text(every, "every", max_chars=32)):
+        raise ArgumentError(f"every must be a polars duration such as '1mo', '1w' or '1y', "
+                            f"got {every!r}")
     return (
         ratings.with_columns(pl.from_epoch("timestamp", time_unit="s").alias("when"))
         .sort("when")
@@ -68,6 +77,7 @@ def genre_trends(ratings: pl.DataFrame, movies: pl.DataFrame, top: int = 8) -> p
     ``[year, genre, ratings, share]``; a movie with several genres counts once per genre, the
     share is relative to the year's ratings (so shares of one year can sum above 1).
     """
+    top = check_cutoff(top, "top")
     dated = ratings.select(
         pl.col("item_id"), pl.from_epoch("timestamp", time_unit="s").dt.year().alias("year"))
     per_year = dated.group_by("year").agg(pl.len().alias("total"))

@@ -102,6 +102,8 @@ def make_splits(
     """Apply splitter ``kind`` (with ``seed`` unless ``params`` fix one); always a list."""
     if kind not in SPLITTERS:
         raise ConfigError(f"unknown protocol {kind!r}: expected one of {sorted(SPLITTERS)}")
+    if not isinstance(params, dict):
+        raise ArgumentError(f"params must be a dict of the splitter's parameters, got {params!r}")
     splitter = SPLITTERS[kind]  # each checks its parameters (``checked_arguments``)
     if "seed" in inspect.signature(splitter).parameters:
         params = {"seed": seed} | dict(params)

@@ -8,7 +8,7 @@ import pytest
 
 from recsys.data import stats
 from recsys.data.types import Dataset
-from recsys.errors import DataError, UnknownIdError
+from recsys.errors import ArgumentError, DataError, UnknownIdError
 
 RATINGS = pl.DataFrame({
     "user_id": [1, 1, 1, 2, 2, 3],
@@ -76,3 +76,20 @@ def test_genome_tags_beside_user_tags(genome_dataset: Dataset, ml_small: Dataset
     assert set(users["source"]) <= {"users who applied it"}
     with pytest.raises(DataError, match="no Tag Genome"):
         stats.genome_tags(ml_small, 296)
+
+
+@pytest.mark.parametrize("top", [0, -1, "3", 2.5, True])
+def test_genre_trends_refuses_a_careless_top(top: object) -> None:
+    with pytest.raises(ArgumentError, match="top"):
+        stats.genre_trends(RATINGS, MOVIES, top=top)
+
+
+@pytest.mark.parametrize("every", ["bogus", "month", "", 1, None])
+def test_ratings_over_time_refuses_a_careless_period(every: object) -> None:
+    with pytest.raises(ArgumentError, match="every"):
+        stats.ratings_over_time(RATINGS, every=every)
+
+
+@pytest.mark.parametrize("every", ["1y", "2w", "1q", "1y6mo"])
+def test_ratings_over_time_takes_polars_durations(every: str) -> None:
+    assert stats.ratings_over_time(RATINGS, every=every)["ratings"].sum() == RATINGS.height

@@ -255,3 +255,10 @@ def test_eval_plan_for_metric_refuses_careless_metrics(metric: object) -> None:
 
 def test_eval_plan_keeps_list_cutoffs_as_a_tuple() -> None:
     assert EvalPlan([5, 10], True, False, None).ks == (5, 10)
+
+
+@pytest.mark.parametrize("params", [None, [("test_fraction", 0.2)], "test_fraction=0.2"])
+def test_make_splits_refuses_params_that_are_not_a_dict(params: object) -> None:
+    ratings = pl.DataFrame({"user_id": [1, 2], "item_id": [1, 2], "rating": [4.0, 3.0]})
+    with pytest.raises(ArgumentError, match="params"):
+        make_splits("random_holdout", params, ratings, 0)
