@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from recsys.arguments import check_text
 from recsys.data.types import Dataset, Interactions, TrainingData
-from recsys.errors import ConfigError, RecsysError
+from recsys.errors import ConfigError, DataError, RecsysError
 from recsys.evaluation import cost
-from recsys.io import write_json
+from recsys.io import read_json_object, write_json
 from recsys.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class TrainedModel:
 def models_dir(dataset: str, settings: Settings | None = None) -> Path:
     """Folder holding the trained default models of ``dataset``."""
     settings = settings or get_settings()
-    return settings.data_dir / "models" / dataset
+    return settings.data_dir / "models" / check_text(dataset, "dataset", max_chars=200)
 
 
 def train_default_models(
@@ -128,7 +128,7 @@ def _train_one(
 
     bar.set_postfix_str(name)
     target = models_dir(dataset.name, settings) / name
-    existing = _read_card(target)
+    existing = None if force else _read_card(target)  # --force retrains over a damaged card
     if existing and not force and existing.manifest_hash == dataset.manifest_hash:
         log.info("%s is up to date (trained %s)", name, existing.trained_at)
         return existing
@@ -147,12 +147,20 @@ def _train_one(
 
 
 def _read_card(folder: Path) -> TrainedModel | None:
+    """The card of the model saved in ``folder`` (None when there is none); DataError naming
+    the file when it is damaged, e.g. not JSON or without the card's fields."""
     card = folder / "card.json"
     if not card.exists() or not (folder / "model.json").exists():
         return None
-    payload = json.loads(card.read_text())
-    payload["path"] = Path(payload["path"])
-    return TrainedModel(**payload)
+    fields = dataclasses.fields(TrainedModel)
+    required = [f.name for f in fields if f.default is dataclasses.MISSING]
+    try:
+        payload = read_json_object(card, keys=required)
+    except DataError as error:
+        raise DataError(f"{error}: retrain it with `recsys train {folder.parent.name} "
+                        "--force`") from error
+    known = {f.name: payload[f.name] for f in fields if f.name in payload}
+    return TrainedModel(**known | {"path": Path(known["path"])})
 
 
 def load_trained_model(
@@ -161,7 +169,7 @@ def load_trained_model(
     """Load a model trained by :func:`train_default_models`; a clear error if it is missing."""
     from recsys.models import Recommender
 
-    folder = models_dir(dataset, settings) / name
+    folder = models_dir(dataset, settings) / check_text(name, "name", max_chars=200)
     if _read_card(folder) is None:
         raise RecsysError(
             f"Model {name!r} is not trained on {dataset!r} yet: run `recsys train {dataset}`"
