@@ -67,8 +67,11 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_dir(target: Path | str) -> Iterator[Path]:
     """Yield a temp directory next to ``target``; swap it into place only on success (an
-    ``OSError`` on the way is a :class:`~recsys.errors.WriteError` naming ``target``)."""
+    ``OSError`` on the way, or a ``target`` that is a file, is a
+    :class:`~recsys.errors.WriteError` naming ``target``)."""
     target = Path(target)
+    if target.exists() and not target.is_dir():  # a folder replaces a folder, never a file
+        raise WriteError(f"cannot write {target}: it is a file, not a folder (it is kept)")
     with _writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from recsys.arguments import check_count, check_flag, check_path
-from recsys.errors import ArgumentError, ConfigError
+from recsys.errors import ConfigError
 from recsys.io import atomic_dir, write_json
 
 __all__ = ["GENRES", "OFFICIAL_SHAPES", "generate_synthetic", "is_generated",
@@ -137,9 +137,6 @@ def write_synthetic_release(
     existing file is refused.
     """
     target = check_path(target_dir, "target_dir", "a folder path")
-    if target.exists() and not target.is_dir():
-        raise ArgumentError(f"target_dir {target} is a file, not a folder: a synthetic release "
-                            "is a folder of CSV files")
     frames = generate_synthetic(n_users, n_items, n_ratings, seed, genome)
     with atomic_dir(target) as tmp:
         for name, frame in frames.items():

@@ -60,3 +60,12 @@ def test_a_folder_that_can_be_made_passes_the_check_and_nothing_is_made(tmp_path
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(WriteError, match="is a file, not a folder"):
         check_writable(_blocked(tmp_path).parent)
+
+
+def test_a_folder_is_never_swapped_in_for_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "release"
+    target.write_text("keep me")
+    with pytest.raises(WriteError, match="it is a file, not a folder"), atomic_dir(target) as tmp:
+        (tmp / "ratings.csv").write_text("x")
+    assert target.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]

@@ -13,7 +13,7 @@ from scipy.sparse.linalg import svds
 
 from recsys.data.split import random_holdout
 from recsys.data.synth import GENRE_TAGS, GENRES, generate_synthetic, write_synthetic_release
-from recsys.errors import ArgumentError, ConfigError
+from recsys.errors import ArgumentError, ConfigError, WriteError
 
 FIRST_2015_SECOND, FIRST_1995_SECOND = 1_420_070_400, 788_918_400
 
@@ -186,8 +186,9 @@ def test_careless_generator_arguments_raise_argument_error(arguments: dict, name
 def test_a_file_target_is_refused_and_kept(tmp_path: Path) -> None:
     target = tmp_path / "release"
     target.write_text("keep me")
-    with pytest.raises(ArgumentError, match="target_dir"):
+    with pytest.raises(WriteError, match="it is a file, not a folder"):
         write_synthetic_release(target, 5, 40, 10)
     assert target.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]
     with pytest.raises(ArgumentError, match="target_dir"):
         write_synthetic_release(None, 5, 40, 10)
